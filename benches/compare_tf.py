@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: tfrec against TensorFlow's own TFRecord reader.
+
+    .venv/bin/python benches/compare_tf.py [--tfrec target/release/tfrec]
+        [--data-dir bench-data] [--repeat 5] [--small] [--tf-only]
+        [--only NAME ...]
+
+Input files are written with TensorFlow (TFRecordWriter + serialize_tensor)
+into the data directory and reused on later runs:
+
+    images.tfrecord      10,000 uint8[128,128,3] random tensors (~490 MB)
+    images.gz.tfrecord   the same records, GZIP
+    small.tfrecord       200,000 float32[16] random tensors
+    small.gz.tfrecord    the same records, GZIP
+
+--small divides the record counts by 10 (and keeps its files in a "small"
+subdirectory of the data directory) for a quick smoke run.
+
+For each benchmark the file is first read once to warm the page cache, then
+the best wall time of --repeat runs is taken for
+  - TensorFlow: iterating tf.data.TFRecordDataset(..., buffer_size=8 MiB)
+    .batch(256) to the end in eager mode, timed in-process;
+  - tfrec: the whole `tfrec SUBCOMMAND FILE` process, stdout discarded,
+    exit code checked.
+
+To add a benchmark, append a Bench(...) to BENCHES.
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEED = 20240611
+TF_BUFFER_SIZE = 8 * 1024 * 1024
+TF_BATCH = 256
+MiB = 1024 * 1024
+
+
+# --------------------------------------------------------------------------
+# Data sets
+# --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DataFile:
+    name: str            # file name inside the data directory
+    dtype: str           # numpy dtype of each tensor
+    shape: tuple         # shape of each tensor
+    count: int           # number of records at full size
+    compression: str     # "", "GZIP" or "ZLIB"
+    source: str = None   # name of an uncompressed DataFile to recompress
+
+    def meta(self, count):
+        return {"dtype": self.dtype, "shape": list(self.shape), "count": count,
+                "compression": self.compression, "seed": SEED, "source": self.source}
+
+
+DATA = {d.name: d for d in [
+    DataFile("images.tfrecord", "uint8", (128, 128, 3), 10_000, ""),
+    DataFile("small.tfrecord", "float32", (16,), 200_000, ""),
+    DataFile("images.gz.tfrecord", "uint8", (128, 128, 3), 10_000, "GZIP", "images.tfrecord"),
+    DataFile("small.gz.tfrecord", "float32", (16,), 200_000, "GZIP", "small.tfrecord"),
+]}
+
+
+def random_chunks(spec, count, chunk=1000):
+    """Deterministic random tensors for a data file, in numpy chunks."""
+    rng = np.random.default_rng([SEED, sum(spec.name.encode())])
+    done = 0
+    while done < count:
+        n = min(chunk, count - done)
+        shape = (n, *spec.shape)
+        if spec.dtype == "uint8":
+            arr = rng.integers(0, 256, size=shape, dtype=np.uint8)
+        else:
+            arr = rng.standard_normal(shape, dtype=np.float32)
+        yield arr
+        done += n
+
+
+def serialized(spec, count):
+    """Yield serialize_tensor payloads, using tf.data to keep this quick."""
+    for arr in random_chunks(spec, count):
+        ds = tf.data.Dataset.from_tensor_slices(arr).map(tf.io.serialize_tensor).batch(1024)
+        for batch in ds:
+            yield from batch.numpy()
+
+
+def ensure_file(data_dir, name, scale):
+    """Create the data file unless a matching one is already there."""
+    spec = DATA[name]
+    count = spec.count // scale
+    path = os.path.join(data_dir, name)
+    meta_path = path + ".meta.json"
+    meta = spec.meta(count)
+    if os.path.exists(path) and os.path.exists(meta_path):
+        with open(meta_path) as f:
+            if json.load(f) == meta:
+                return path
+    if spec.source:
+        src = ensure_file(data_dir, spec.source, scale)
+        payloads = (r.numpy() for r in tf.data.TFRecordDataset(src, buffer_size=TF_BUFFER_SIZE))
+    else:
+        payloads = serialized(spec, count)
+    log(f"generating {path} ({count} records) ...")
+    t0 = time.perf_counter()
+    tmp = path + ".partial"
+    options = tf.io.TFRecordOptions(compression_type=spec.compression)
+    n = 0
+    with tf.io.TFRecordWriter(tmp, options) as w:
+        for p in payloads:
+            w.write(p)
+            n += 1
+    if n != count:
+        raise SystemExit(f"error: wrote {n} records to {tmp}, expected {count}")
+    os.replace(tmp, path)
+    with open(meta_path, "w") as f:
+        json.dump(meta, f)
+    log(f"  done in {time.perf_counter() - t0:.1f} s, {os.path.getsize(path) / 1e6:.1f} MB")
+    return path
+
+
+# --------------------------------------------------------------------------
+# Benchmarks
+# --------------------------------------------------------------------------
+
+@dataclass
+class Bench:
+    name: str                 # row label
+    file: str                 # key into DATA
+    tfrec_args: list          # tfrec argv after the binary; the path is appended
+    target: float             # required speed ratio tfrec / TensorFlow
+    notes: str = ""
+    result: dict = field(default_factory=dict)
+
+
+BENCHES = [
+    Bench("verify images", "images.tfrecord", ["verify"], 10.0),
+    Bench("count small", "small.tfrecord", ["count"], 20.0),
+    Bench("count small gzip", "small.gz.tfrecord", ["count"], 2.0),
+    Bench("count images gzip", "images.gz.tfrecord", ["count"], 2.0),
+    # e.g. Bench("stats images", "images.tfrecord", ["stats"], 5.0),
+]
+
+
+def warm_page_cache(path):
+    with open(path, "rb", buffering=0) as f:
+        while f.read(16 * MiB):
+            pass
+
+
+def time_tf(path, compression):
+    ds = tf.data.TFRecordDataset(path, compression_type=compression,
+                                 buffer_size=TF_BUFFER_SIZE).batch(TF_BATCH)
+    t0 = time.perf_counter()
+    for _ in ds:
+        pass
+    return time.perf_counter() - t0
+
+
+def time_tfrec(tfrec, args, path):
+    argv = [tfrec, *args, path]
+    t0 = time.perf_counter()
+    proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        err = proc.stderr.decode("utf-8", "replace").strip()
+        raise RuntimeError(f"{' '.join(argv)} exited with {proc.returncode}: {err}")
+    return elapsed
+
+
+def best_of(repeat, fn, *args):
+    return min(fn(*args) for _ in range(repeat))
+
+
+def run_bench(bench, path, tfrec, repeat):
+    spec = DATA[bench.file]
+    size = os.path.getsize(path)
+    warm_page_cache(path)
+    r = {"size": size}
+    log(f"{bench.name}: TensorFlow x{repeat} ...")
+    r["tf_s"] = best_of(repeat, time_tf, path, spec.compression)
+    if tfrec:
+        log(f"{bench.name}: tfrec {' '.join(bench.tfrec_args)} x{repeat} ...")
+        try:
+            r["tfrec_s"] = best_of(repeat, time_tfrec, tfrec, bench.tfrec_args, path)
+        except RuntimeError as e:
+            r["error"] = str(e)
+            log(f"  {e}")
+    bench.result = r
+
+
+# --------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------
+
+def human_size(n):
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+
+
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def core_count():
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    return f"{usable} usable ({os.cpu_count()} online)" if usable != os.cpu_count() else str(usable)
+
+
+def tfrec_version(tfrec):
+    try:
+        p = subprocess.run([tfrec, "--version"], capture_output=True, timeout=30)
+        return p.stdout.decode().strip() or "unknown"
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+
+
+def table(benches):
+    head = ["benchmark", "file size", "TensorFlow s", "tfrec s", "TF GB/s", "tfrec GB/s",
+            "ratio (tfrec speed / TF speed)", "target"]
+    rows = [head, ["---"] * len(head)]
+    for b in benches:
+        r = b.result
+        if not r:
+            continue
+        size, tf_s, fr_s = r["size"], r["tf_s"], r.get("tfrec_s")
+        if fr_s is not None:
+            ratio = tf_s / fr_s
+            verdict = "met" if ratio >= b.target else "NOT met"
+            cells = [f"{fr_s:.3f}", f"{size / fr_s / 1e9:.2f}", f"{ratio:.1f}×",
+                     f"≥{b.target:g}× ({verdict})"]
+        else:
+            what = "failed" if "error" in r else "n/a"
+            cells = [what, what, what, f"≥{b.target:g}×"]
+        rows.append([b.name + (f" ({b.notes})" if b.notes else ""), human_size(size),
+                     f"{tf_s:.3f}", cells[0], f"{size / tf_s / 1e9:.2f}", *cells[1:]])
+    return "\n".join("| " + " | ".join(row) + " |" for row in rows)
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description="Benchmark tfrec against TensorFlow's TFRecord reader.")
+    ap.add_argument("--tfrec", default=os.path.join(REPO, "target", "release", "tfrec"),
+                    help="tfrec binary (default: target/release/tfrec)")
+    ap.add_argument("--data-dir", default=os.path.join(REPO, "bench-data"),
+                    help="where the input files are generated and cached (default: bench-data)")
+    ap.add_argument("--repeat", type=int, default=5, help="runs per measurement; the best counts")
+    ap.add_argument("--small", action="store_true", help="10x fewer records, for smoke tests")
+    ap.add_argument("--tf-only", action="store_true", help="measure TensorFlow only")
+    ap.add_argument("--only", nargs="+", metavar="NAME",
+                    help="run only the benchmarks whose name contains one of these words")
+    ap.add_argument("--json", metavar="PATH", help="also write the results as JSON")
+    args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
+
+    tfrec = None
+    if not args.tf_only:
+        tfrec = os.path.abspath(args.tfrec)
+        if not (os.path.isfile(tfrec) and os.access(tfrec, os.X_OK)):
+            sys.exit(f"error: {tfrec} is not an executable; build it with "
+                     "`cargo build --release` or pass --tfrec PATH (or --tf-only)")
+
+    scale = 10 if args.small else 1
+    data_dir = os.path.join(args.data_dir, "small") if args.small else args.data_dir
+    os.makedirs(data_dir, exist_ok=True)
+
+    benches = [b for b in BENCHES
+               if not args.only or any(w in b.name for w in args.only)]
+    if not benches:
+        sys.exit("error: --only matched no benchmark; names: " + ", ".join(b.name for b in BENCHES))
+    paths = {b.file: ensure_file(data_dir, b.file, scale) for b in benches}
+
+    for b in benches:
+        run_bench(b, paths[b.file], tfrec, args.repeat)
+
+    print(f"TensorFlow {tf.__version__} (eager, TFRecordDataset buffer_size=8 MiB, batch {TF_BATCH})")
+    if tfrec:
+        print(f"tfrec: {tfrec} ({tfrec_version(tfrec)})")
+    print(f"CPU: {cpu_model()}")
+    print(f"cores: {core_count()}")
+    print(f"best of {args.repeat} runs, page cache warm{'; --small data set' if args.small else ''}")
+    print()
+    print(table(benches))
+
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"tensorflow": tf.__version__, "cpu": cpu_model(), "cores": os.cpu_count(),
+                       "small": args.small, "repeat": args.repeat,
+                       "results": [{"name": b.name, "file": b.file, "target": b.target, **b.result}
+                                   for b in benches]}, f, indent=2)
+
+    failed = [b.name for b in benches if "error" in b.result]
+    if failed:
+        sys.exit(f"error: tfrec failed in: {', '.join(failed)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,496 @@
+//! The hot-path `TensorProto` codec.
+//!
+//! Decoding borrows `tensor_content` from the payload, so a numeric record
+//! decodes without touching the heap (shapes of rank ≤ 6 stay inline).
+//! Encoding reproduces `tf.io.serialize_tensor` byte for byte: `dtype`, then
+//! `tensor_shape` (present, possibly empty, even for scalars), then
+//! `tensor_content` for numeric dtypes (omitted when empty) or one
+//! `string_val` per element for strings.
+
+use std::borrow::Cow;
+
+use super::wire::{self, put_key, put_varint, varint_len, Fields, Value};
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::tensor::{check_bools, num_elements, Data, Dims, TensorView, MAX_RANK};
+
+// TensorProto field numbers.
+const DTYPE: u32 = 1;
+const TENSOR_SHAPE: u32 = 2;
+const TENSOR_CONTENT: u32 = 4;
+const FLOAT_VAL: u32 = 5;
+const DOUBLE_VAL: u32 = 6;
+const INT_VAL: u32 = 7;
+const STRING_VAL: u32 = 8;
+const SCOMPLEX_VAL: u32 = 9;
+const INT64_VAL: u32 = 10;
+const BOOL_VAL: u32 = 11;
+const DCOMPLEX_VAL: u32 = 12;
+const HALF_VAL: u32 = 13;
+const UINT32_VAL: u32 = 16;
+const UINT64_VAL: u32 = 17;
+
+// TensorShapeProto and its Dim.
+const SHAPE_DIM: u32 = 2;
+const SHAPE_UNKNOWN_RANK: u32 = 3;
+const DIM_SIZE: u32 = 1;
+
+/// Bounds on what decoding may materialize beyond the input itself.
+///
+/// A `TensorProto` may describe a large tensor with a single typed value that
+/// TensorFlow repeats (`float_val: [0] , shape [1000, 1000]`). Such tensors
+/// are expanded into an owned buffer, and this caps that buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeLimits {
+    /// Largest buffer, in bytes, built from typed `*_val` fields (for string
+    /// tensors: the element table, 24 bytes an element).
+    pub max_expanded_bytes: usize,
+}
+
+impl Default for DecodeLimits {
+    fn default() -> Self {
+        DecodeLimits {
+            max_expanded_bytes: 1 << 30,
+        }
+    }
+}
+
+/// Decodes a serialized `TensorProto` with the default [`DecodeLimits`].
+pub fn decode(payload: &[u8]) -> Result<TensorView<'_>> {
+    decode_with(payload, &DecodeLimits::default())
+}
+
+/// Decodes a serialized `TensorProto`, following TensorFlow's rules:
+/// non-empty `tensor_content` wins and must hold exactly elements × size
+/// bytes; otherwise the typed field for the dtype supplies the values, the
+/// last one repeating when there are fewer than elements, zeros when there
+/// are none, and an error when there are more.
+pub fn decode_with<'a>(payload: &'a [u8], limits: &DecodeLimits) -> Result<TensorView<'a>> {
+    let mut dtype_code: i64 = 0;
+    let mut dims = Dims::new();
+    let mut content: &[u8] = &[];
+    for field in Fields::new(payload) {
+        match field? {
+            (DTYPE, Value::Varint(v)) => dtype_code = v as i64,
+            (TENSOR_SHAPE, Value::Len(msg)) => parse_shape(msg, &mut dims)?,
+            (TENSOR_CONTENT, Value::Len(bytes)) => content = bytes,
+            (n @ (DTYPE | TENSOR_SHAPE | TENSOR_CONTENT), _) => {
+                return Err(Error::invalid_tensor(format!(
+                    "TensorProto field {n} has the wrong wire type"
+                )))
+            }
+            _ => {}
+        }
+    }
+    let code = i32::try_from(dtype_code)
+        .map_err(|_| Error::invalid_tensor(format!("dtype value {dtype_code} out of range")))?;
+    let dtype = DType::from_code(code)?;
+    let n = num_elements(&dims)?;
+
+    let data = match dtype.size() {
+        None => decode_strings(payload, content, n, limits)?,
+        Some(size) => {
+            let expected = n
+                .checked_mul(size)
+                .ok_or_else(|| Error::invalid_tensor("tensor byte size overflows"))?;
+            if !content.is_empty() {
+                if content.len() != expected {
+                    return Err(Error::invalid_tensor(format!(
+                        "tensor_content has {} bytes, shape {:?} of {dtype} needs {expected}",
+                        content.len(),
+                        &dims[..]
+                    )));
+                }
+                if dtype == DType::Bool {
+                    check_bools(content)?;
+                }
+                Data::Bytes(Cow::Borrowed(content))
+            } else {
+                Data::Bytes(decode_typed(payload, dtype, n, expected, limits)?)
+            }
+        }
+    };
+    Ok(TensorView::from_parts(dtype, dims, data))
+}
+
+fn parse_shape(msg: &[u8], dims: &mut Dims) -> Result<()> {
+    for field in Fields::new(msg) {
+        match field? {
+            (SHAPE_DIM, Value::Len(dim)) => {
+                if dims.len() == MAX_RANK {
+                    return Err(Error::invalid_tensor(format!(
+                        "more than {MAX_RANK} dimensions"
+                    )));
+                }
+                let mut size: i64 = 0;
+                for f in Fields::new(dim) {
+                    match f? {
+                        (DIM_SIZE, Value::Varint(v)) => size = v as i64,
+                        (DIM_SIZE, _) => {
+                            return Err(Error::invalid_tensor("dimension size has the wrong wire type"))
+                        }
+                        _ => {}
+                    }
+                }
+                let size = usize::try_from(size).map_err(|_| {
+                    Error::invalid_tensor(format!("dimension {} has negative size {size}", dims.len()))
+                })?;
+                dims.push(size);
+            }
+            (SHAPE_UNKNOWN_RANK, Value::Varint(v)) if v != 0 => {
+                return Err(Error::invalid_tensor("shape has unknown rank"))
+            }
+            (SHAPE_DIM, _) => return Err(Error::invalid_tensor("shape dim has the wrong wire type")),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// How a dtype's typed field is laid out on the wire.
+#[derive(Clone, Copy)]
+enum Scalar {
+    Fixed32,
+    Fixed64,
+    Varint,
+}
+
+/// The typed field, its wire encoding, and values per element.
+fn typed_field(dtype: DType) -> (u32, Scalar, usize) {
+    match dtype {
+        DType::F32 => (FLOAT_VAL, Scalar::Fixed32, 1),
+        DType::F64 => (DOUBLE_VAL, Scalar::Fixed64, 1),
+        DType::I8 | DType::I16 | DType::I32 | DType::U8 | DType::U16 => (INT_VAL, Scalar::Varint, 1),
+        DType::I64 => (INT64_VAL, Scalar::Varint, 1),
+        DType::U32 => (UINT32_VAL, Scalar::Varint, 1),
+        DType::U64 => (UINT64_VAL, Scalar::Varint, 1),
+        DType::Bool => (BOOL_VAL, Scalar::Varint, 1),
+        DType::F16 | DType::BF16 => (HALF_VAL, Scalar::Varint, 1),
+        DType::Complex64 => (SCOMPLEX_VAL, Scalar::Fixed32, 2),
+        DType::Complex128 => (DCOMPLEX_VAL, Scalar::Fixed64, 2),
+        DType::String => (STRING_VAL, Scalar::Varint, 1),
+    }
+}
+
+/// Writes values of a typed field into an element buffer, component by component.
+struct Filler {
+    out: Vec<u8>,
+    comp_size: usize,
+    written: usize,
+    capacity: usize,
+    bool_values: bool,
+}
+
+impl Filler {
+    #[inline]
+    fn push(&mut self, v: u64) -> Result<()> {
+        if self.written == self.capacity {
+            return Err(Error::invalid_tensor(format!(
+                "typed field holds more values than the {} the shape allows",
+                self.capacity
+            )));
+        }
+        let v = if self.bool_values { u64::from(v != 0) } else { v };
+        let at = self.written * self.comp_size;
+        // Truncation to the component width is TensorFlow's static_cast.
+        self.out[at..at + self.comp_size].copy_from_slice(&v.to_le_bytes()[..self.comp_size]);
+        self.written += 1;
+        Ok(())
+    }
+}
+
+fn decode_typed(
+    payload: &[u8],
+    dtype: DType,
+    n: usize,
+    nbytes: usize,
+    limits: &DecodeLimits,
+) -> Result<Cow<'static, [u8]>> {
+    let (field, scalar, per_elem) = typed_field(dtype);
+    if nbytes > limits.max_expanded_bytes {
+        // Only an error if the field is present or the tensor is non-empty:
+        // either way we would have to materialize `nbytes`.
+        return Err(Error::invalid_tensor(format!(
+            "tensor of {nbytes} bytes built from typed values exceeds the limit of {}",
+            limits.max_expanded_bytes
+        )));
+    }
+    let comp_size = dtype.component_size().unwrap_or(1);
+    let mut filler = Filler {
+        out: vec![0u8; nbytes],
+        comp_size,
+        written: 0,
+        capacity: n * per_elem,
+        bool_values: dtype == DType::Bool,
+    };
+    for f in Fields::new(payload) {
+        let (number, value) = f?;
+        if number != field {
+            continue;
+        }
+        match (scalar, value) {
+            (Scalar::Fixed32, Value::Fixed32(v)) => filler.push(u64::from(v))?,
+            (Scalar::Fixed64, Value::Fixed64(v)) => filler.push(v)?,
+            (Scalar::Varint, Value::Varint(v)) => filler.push(v)?,
+            (Scalar::Fixed32, Value::Len(packed)) => {
+                if packed.len() % 4 != 0 {
+                    return Err(Error::invalid_tensor("packed fixed32 field is not a multiple of 4 bytes"));
+                }
+                for c in packed.chunks_exact(4) {
+                    filler.push(u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))?;
+                }
+            }
+            (Scalar::Fixed64, Value::Len(packed)) => {
+                if packed.len() % 8 != 0 {
+                    return Err(Error::invalid_tensor("packed fixed64 field is not a multiple of 8 bytes"));
+                }
+                for c in packed.chunks_exact(8) {
+                    let mut b = [0u8; 8];
+                    b.copy_from_slice(c);
+                    filler.push(u64::from_le_bytes(b))?;
+                }
+            }
+            (Scalar::Varint, Value::Len(packed)) => {
+                let mut pos = 0;
+                while pos < packed.len() {
+                    filler.push(wire::read_varint(packed, &mut pos)?)?;
+                }
+            }
+            _ => {
+                return Err(Error::invalid_tensor(format!(
+                    "TensorProto field {field} has the wrong wire type for {dtype}"
+                )))
+            }
+        }
+    }
+    let Filler {
+        mut out, written, ..
+    } = filler;
+    if written % per_elem != 0 {
+        return Err(Error::invalid_tensor(format!(
+            "{dtype} values come in (re, im) pairs, found {written} numbers"
+        )));
+    }
+    let elem_size = comp_size * per_elem;
+    let filled = written * comp_size;
+    if filled > 0 && filled < out.len() {
+        let (head, tail) = out.split_at_mut(filled);
+        let last = &head[filled - elem_size..];
+        for chunk in tail.chunks_exact_mut(elem_size) {
+            chunk.copy_from_slice(last);
+        }
+    }
+    Ok(Cow::Owned(out))
+}
+
+fn decode_strings<'a>(
+    payload: &'a [u8],
+    content: &'a [u8],
+    n: usize,
+    limits: &DecodeLimits,
+) -> Result<Data<'a>> {
+    if !content.is_empty() {
+        return decode_string_content(content, n).map(Data::Strings);
+    }
+    let table_bytes = n.checked_mul(std::mem::size_of::<Cow<'_, [u8]>>());
+    if table_bytes.is_none_or(|b| b > limits.max_expanded_bytes) {
+        return Err(Error::invalid_tensor(format!(
+            "string tensor of {n} elements exceeds the decode limit of {} bytes",
+            limits.max_expanded_bytes
+        )));
+    }
+    let given = Fields::new(payload)
+        .filter(|f| matches!(f, Ok((STRING_VAL, _)) | Err(_)))
+        .try_fold(0usize, |count, f| match f? {
+            (_, Value::Len(_)) => Ok(count + 1),
+            _ => Err(Error::invalid_tensor("string_val has the wrong wire type")),
+        })?;
+    if given > n {
+        return Err(Error::invalid_tensor(format!(
+            "{given} string values for {n} elements"
+        )));
+    }
+    let mut strings: Vec<Cow<'a, [u8]>> = Vec::with_capacity(n);
+    for f in Fields::new(payload) {
+        if let (STRING_VAL, Value::Len(s)) = f? {
+            strings.push(Cow::Borrowed(s));
+        }
+    }
+    let last = strings.last().cloned().unwrap_or(Cow::Borrowed(&[]));
+    strings.resize(n, last);
+    Ok(Data::Strings(strings))
+}
+
+/// TensorFlow's in-content string encoding: `n` varint lengths, then the bytes.
+fn decode_string_content(content: &[u8], n: usize) -> Result<Vec<Cow<'_, [u8]>>> {
+    // Each length takes at least one byte: a cheap bound before allocating.
+    if n > content.len() {
+        return Err(Error::invalid_tensor(format!(
+            "tensor_content of {} bytes cannot hold {n} string lengths",
+            content.len()
+        )));
+    }
+    let mut pos = 0;
+    let mut lens = Vec::with_capacity(n);
+    for _ in 0..n {
+        lens.push(wire::read_varint(content, &mut pos)?);
+    }
+    let mut strings = Vec::with_capacity(n);
+    for len in lens {
+        let remaining = (content.len() - pos) as u64;
+        if len > remaining {
+            return Err(Error::invalid_tensor("string lengths exceed tensor_content"));
+        }
+        let end = pos + len as usize;
+        strings.push(Cow::Borrowed(&content[pos..end]));
+        pos = end;
+    }
+    if pos != content.len() {
+        return Err(Error::invalid_tensor(format!(
+            "{} trailing bytes in string tensor_content",
+            content.len() - pos
+        )));
+    }
+    Ok(strings)
+}
+
+fn dim_msg_len(d: usize) -> usize {
+    if d == 0 {
+        0
+    } else {
+        1 + varint_len(d as u64)
+    }
+}
+
+fn shape_msg_len(shape: &[usize]) -> usize {
+    shape
+        .iter()
+        .map(|&d| {
+            let m = dim_msg_len(d);
+            1 + varint_len(m as u64) + m
+        })
+        .sum()
+}
+
+/// Exact length of [`encode`]'s output.
+pub fn encoded_len(t: &TensorView<'_>) -> usize {
+    let shape = shape_msg_len(t.shape());
+    let mut len = 1 + varint_len(t.dtype().code() as u64) + 1 + varint_len(shape as u64) + shape;
+    match t.data() {
+        Data::Bytes(b) if !b.is_empty() => len += 1 + varint_len(b.len() as u64) + b.len(),
+        Data::Bytes(_) => {}
+        Data::Strings(s) => {
+            len += s
+                .iter()
+                .map(|s| 1 + varint_len(s.len() as u64) + s.len())
+                .sum::<usize>()
+        }
+    }
+    len
+}
+
+/// Appends `t` serialized exactly as `tf.io.serialize_tensor` would.
+pub fn encode(t: &TensorView<'_>, out: &mut Vec<u8>) {
+    out.reserve(encoded_len(t));
+    put_key(out, DTYPE, wire::VARINT);
+    put_varint(out, t.dtype().code() as u64);
+    put_key(out, TENSOR_SHAPE, wire::LEN);
+    put_varint(out, shape_msg_len(t.shape()) as u64);
+    for &d in t.shape() {
+        put_key(out, SHAPE_DIM, wire::LEN);
+        put_varint(out, dim_msg_len(d) as u64);
+        if d != 0 {
+            put_key(out, DIM_SIZE, wire::VARINT);
+            put_varint(out, d as u64);
+        }
+    }
+    match t.data() {
+        Data::Bytes(b) => {
+            if !b.is_empty() {
+                put_key(out, TENSOR_CONTENT, wire::LEN);
+                put_varint(out, b.len() as u64);
+                out.extend_from_slice(b);
+            }
+        }
+        Data::Strings(strings) => {
+            for s in strings {
+                put_key(out, STRING_VAL, wire::LEN);
+                put_varint(out, s.len() as u64);
+                out.extend_from_slice(s);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Tensor;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    #[test]
+    fn serialize_tensor_known_bytes() {
+        // tf.io.serialize_tensor(tf.constant(1.0)) and friends.
+        let scalar = Tensor::scalar(1.0f32).to_proto_bytes();
+        assert_eq!(hex(&scalar), "08011200220400 00803f".replace(' ', ""));
+        let empty = Tensor::from_slice::<i32>(&[], &[0]).unwrap().to_proto_bytes();
+        assert_eq!(hex(&empty), "080312021200");
+        let strings = Tensor::from_strings(&[b"ab".as_slice(), b""], &[2]).unwrap().to_proto_bytes();
+        assert_eq!(hex(&strings), "0807120412020802420261624200");
+    }
+
+    #[test]
+    fn decode_borrows_content() {
+        let t = Tensor::from_slice(&[1u16, 2, 3], &[3]).unwrap();
+        let bytes = t.to_proto_bytes();
+        let v = decode(&bytes).unwrap();
+        assert!(v.is_borrowed());
+        assert_eq!(v, *t);
+        assert_eq!(encoded_len(&v), bytes.len());
+    }
+
+    #[test]
+    fn typed_fields_repeat_zero_fill_and_overflow() {
+        // dtype float, shape [3], float_val packed [2.5]
+        let mut p = vec![0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x03, 0x2a, 0x04];
+        p.extend_from_slice(&2.5f32.to_le_bytes());
+        let t = decode(&p).unwrap();
+        assert_eq!(t.to_vec::<f32>().unwrap(), [2.5, 2.5, 2.5]);
+        // No values: zeros.
+        let t = decode(&p[..8]).unwrap();
+        assert_eq!(t.to_vec::<f32>().unwrap(), [0.0; 3]);
+        // Four values for three elements: error.
+        let mut q = vec![0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x03, 0x2a, 0x10];
+        q.extend_from_slice(&[0u8; 16]);
+        assert!(decode(&q).is_err());
+    }
+
+    #[test]
+    fn int_val_truncates_like_static_cast() {
+        // dtype int8 (6), scalar, int_val unpacked -1 (10-byte varint).
+        let mut p = vec![0x08, 0x06, 0x12, 0x00, 0x38];
+        put_varint(&mut p, (-1i64) as u64);
+        let t = decode(&p).unwrap();
+        assert_eq!(t.to_vec::<i8>().unwrap(), [-1]);
+    }
+
+    #[test]
+    fn rejects_bad_shapes() {
+        // negative dim
+        let mut p = vec![0x08, 0x01, 0x12, 0x0c, 0x12, 0x0a, 0x08];
+        put_varint(&mut p, (-1i64) as u64);
+        assert!(decode(&p).is_err());
+        // unknown rank
+        assert!(decode(&[0x08, 0x01, 0x12, 0x02, 0x18, 0x01]).is_err());
+        // dims 2^40 x 2^40 overflow
+        let mut q = vec![0x08, 0x01, 0x12, 0x10];
+        for _ in 0..2 {
+            q.extend_from_slice(&[0x12, 0x06, 0x08]);
+            put_varint(&mut q, 1 << 40);
+        }
+        assert!(decode(&q).is_err());
+    }
+}
