@@ -330,6 +330,87 @@ def _values_of(p):
     return list(getattr(p, field))
 
 
+# Hand-encoded protobuf, for encodings the protobuf library never emits.
+
+def varint(v):
+    v &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def tag(number, wire_type):
+    return varint(number << 3 | wire_type)
+
+
+def ld(number, body):
+    """A length-delimited field."""
+    return tag(number, 2) + varint(len(body)) + body
+
+
+def shape_msg(*dims):
+    return b"".join(ld(2, tag(1, 0) + varint(d) if d else b"") for d in dims)
+
+
+# TensorProto field numbers.
+F_DTYPE, F_SHAPE, F_CONTENT, F_FLOAT, F_DOUBLE, F_INT, F_STRING, F_INT64, F_BOOL = 1, 2, 4, 5, 6, 7, 8, 10, 11
+
+
+def encoding_variant_cases():
+    """[(note, payload bytes)]: valid protobuf that the Python library would
+    encode differently, all accepted by TensorFlow with the usual meaning."""
+    E = types_pb2
+    f32 = lambda x: np.float32(x).tobytes()  # noqa: E731
+    f64 = lambda x: np.float64(x).tobytes()  # noqa: E731
+    head = lambda dt, *dims: tag(F_DTYPE, 0) + varint(dt) + ld(F_SHAPE, shape_msg(*dims))  # noqa: E731
+    return [
+        ("non-packed float_val (one tag per value), [3] from 2 values",
+         head(E.DT_FLOAT, 3) + tag(F_FLOAT, 5) + f32(1.5) + tag(F_FLOAT, 5) + f32(-2.0)),
+        ("non-packed double_val, [2]",
+         head(E.DT_DOUBLE, 2) + tag(F_DOUBLE, 1) + f64(0.1) + tag(F_DOUBLE, 1) + f64(-1e300)),
+        ("non-packed int_val with a negative value (10-byte varint), int16[3]",
+         head(E.DT_INT16, 3) + tag(F_INT, 0) + varint(-5) + tag(F_INT, 0) + varint(300)
+         + tag(F_INT, 0) + varint(-32768)),
+        ("non-packed int64_val and bool_val is ignored for int64, [2]",
+         head(E.DT_INT64, 2) + tag(F_INT64, 0) + varint(-(2**63)) + tag(F_INT64, 0) + varint(7)
+         + tag(F_BOOL, 0) + varint(1)),
+        ("non-packed bool_val, [3] from 2 values",
+         head(E.DT_BOOL, 3) + tag(F_BOOL, 0) + varint(1) + tag(F_BOOL, 0) + varint(0)),
+        ("packed int_val split into two runs, int32[4]",
+         head(E.DT_INT32, 4) + ld(F_INT, varint(1) + varint(2)) + ld(F_INT, varint(3) + varint(-4))),
+        ("packed and non-packed float_val mixed, [3]",
+         head(E.DT_FLOAT, 3) + ld(F_FLOAT, f32(1.0)) + tag(F_FLOAT, 5) + f32(2.0) + ld(F_FLOAT, f32(3.0))),
+        ("fields out of order: values, then shape, then dtype, int32[2]",
+         ld(F_INT, varint(10) + varint(20)) + ld(F_SHAPE, shape_msg(2)) + tag(F_DTYPE, 0) + varint(E.DT_INT32)),
+        ("unknown fields (numbers 99 and 3000, all wire types) are skipped, float32[2]",
+         head(E.DT_FLOAT, 2) + tag(99, 0) + varint(123) + tag(99, 1) + b"\x00" * 8
+         + ld(3000, b"junk") + tag(99, 5) + b"\x00" * 4 + ld(F_CONTENT, f32(1.0) + f32(2.0))),
+        ("version_number field (3) set, int32 scalar",
+         head(E.DT_INT32) + tag(3, 0) + varint(7) + ld(F_CONTENT, np.int32(-9).tobytes())),
+        ("dtype given twice: the last one counts (int32, then float)",
+         tag(F_DTYPE, 0) + varint(E.DT_INT32) + head(E.DT_FLOAT, 1) + ld(F_CONTENT, f32(4.0))),
+        ("two tensor_shape messages merge: dims [2] + [3] = [2,3]",
+         tag(F_DTYPE, 0) + varint(E.DT_INT32) + ld(F_SHAPE, shape_msg(2)) + ld(F_SHAPE, shape_msg(3))
+         + ld(F_INT, varint(1) + varint(2))),
+        ("dim with a name, and size given twice (last counts), [2]",
+         tag(F_DTYPE, 0) + varint(E.DT_UINT8)
+         + ld(F_SHAPE, ld(2, tag(1, 0) + varint(5) + ld(2, b"batch") + tag(1, 0) + varint(2)))
+         + ld(F_CONTENT, b"\x07\x08")),
+        ("tensor_content given twice: the last one counts, int8[2]",
+         head(E.DT_INT8, 2) + ld(F_CONTENT, b"\x01\x02") + ld(F_CONTENT, b"\x03\x04")),
+        ("no tensor_shape field: a scalar",
+         tag(F_DTYPE, 0) + varint(E.DT_FLOAT) + ld(F_FLOAT, f32(4.0))),
+        ("string_val with a non-UTF-8 value and an empty one, [3]",
+         head(E.DT_STRING, 3) + ld(F_STRING, b"\xff\x00") + ld(F_STRING, b"")),
+    ]
+
+
 # --------------------------------------------------------------------------
 # typed_fields_lenient.tfrecord: protos TensorFlow accepts although they do
 # not follow the simple rules (kept apart so tests can decide what to do)
@@ -370,8 +451,25 @@ def lenient_cases():
          proto(E.DT_STRING, [2], content=b"\x01\x02abc")),
         ("string tensor_content and string_val both set (tensor_content wins)",
          proto(E.DT_STRING, [2], "string_val", [b"x"], content=b"\x01\x02abc")),
-        ("no tensor_shape field at all: a scalar",
-         tensor_pb2.TensorProto(dtype=E.DT_FLOAT, float_val=[4.0])),
+    ]
+
+
+def lenient_encoded_cases():
+    """[(note, payload bytes)]: hand-encoded protos TensorFlow accepts."""
+    E = types_pb2
+    f32 = lambda x: np.float32(x).tobytes()  # noqa: E731
+    unknown_rank = tag(3, 0) + varint(1)
+    return [
+        ("shape with unknown_rank set and no dims (TF: a scalar)",
+         tag(F_DTYPE, 0) + varint(E.DT_FLOAT) + ld(F_SHAPE, unknown_rank) + ld(F_FLOAT, f32(4.0))),
+        ("shape with unknown_rank set and dims [2] (TF uses the dims)",
+         tag(F_DTYPE, 0) + varint(E.DT_FLOAT) + ld(F_SHAPE, shape_msg(2) + unknown_rank)
+         + ld(F_FLOAT, f32(4.0))),
+        ("float_val with the wrong wire type (varint): skipped as an unknown field, zeros",
+         tag(F_DTYPE, 0) + varint(E.DT_FLOAT) + ld(F_SHAPE, shape_msg(2)) + tag(F_FLOAT, 0) + varint(5)),
+        ("dtype with the wrong wire type (length-delimited) before a correct one: skipped",
+         ld(F_DTYPE, b"") + tag(F_DTYPE, 0) + varint(E.DT_FLOAT) + ld(F_SHAPE, b"")
+         + ld(F_FLOAT, f32(4.0))),
     ]
 
 
@@ -460,20 +558,20 @@ def main():
 
     # typed_fields.tfrecord
     typed = typed_field_cases()
-    payloads = [p.SerializeToString(deterministic=True) for _, p, _ in typed]
+    variants = encoding_variant_cases()
+    payloads = [p.SerializeToString(deterministic=True) for _, p, _ in typed] + [b for _, b in variants]
     records = write_and_check(os.path.join(out, "typed_fields.tfrecord"), payloads, "none")
-    objs = expected_objs(records, [n for n, _, _ in typed])
+    objs = expected_objs(records, [n for n, _, _ in typed] + [n for n, _ in variants])
     for (note, p, rule), (_, _, payload) in zip(typed, records):
-        if p.tensor_content:
-            continue
         if rule is not None:
             tf_value = decoded_numpy(tf_helper.parse_record(payload))
             assert same_values(tf_value, rule), f"TF disagrees with the rule for {note}: {tf_value!r} vs {rule!r}"
     write_jsonl(os.path.join(out, "typed_fields.expected.jsonl"), objs)
 
     # typed_fields_lenient.tfrecord
-    lenient = lenient_cases()
-    payloads = [p.SerializeToString(deterministic=True) for _, p in lenient]
+    lenient = ([(n, p.SerializeToString(deterministic=True)) for n, p in lenient_cases()]
+               + lenient_encoded_cases())
+    payloads = [p for _, p in lenient]
     records = write_and_check(os.path.join(out, "typed_fields_lenient.tfrecord"), payloads, "none")
     write_jsonl(os.path.join(out, "typed_fields_lenient.expected.jsonl"),
                 expected_objs(records, [n for n, _ in lenient]))

@@ -1,1 +1,96 @@
-fn main() {}
+//! `tfrec`: inspect, pack, count and verify TFRecord files of tensors.
+
+mod cat;
+mod count;
+mod inputs;
+mod pack;
+mod progress;
+mod verify;
+
+use std::io::{self, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Fast, checked TFRecord files of tensors.
+#[derive(Parser)]
+#[command(name = "tfrec", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print records: index, dtype, shape and first values, or JSON lines.
+    Cat(cat::Args),
+    /// Write tensors from .npy or JSON-lines files into a TFRecord file.
+    Pack(pack::Args),
+    /// Count records by walking the frame headers.
+    Count(count::Args),
+    /// Check every frame, both CRCs, and that every payload is a valid tensor.
+    Verify(verify::Args),
+}
+
+/// How a command ended when it did not simply succeed.
+pub(crate) enum Failure {
+    /// Problems were already reported on stderr.
+    Reported,
+    /// One error to report.
+    Error(String),
+    /// The reader of stdout went away (`tfrec cat | head`): stop quietly.
+    BrokenPipe,
+}
+
+impl From<tfrec::Error> for Failure {
+    fn from(e: tfrec::Error) -> Self {
+        match e.io_error() {
+            Some(io) if is_broken_pipe(io) => Failure::BrokenPipe,
+            _ => Failure::Error(e.to_string()),
+        }
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        if is_broken_pipe(&e) {
+            Failure::BrokenPipe
+        } else {
+            Failure::Error(e.to_string())
+        }
+    }
+}
+
+impl From<String> for Failure {
+    fn from(msg: String) -> Self {
+        Failure::Error(msg)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Cat(args) => cat::run(args),
+        Command::Pack(args) => pack::run(args),
+        Command::Count(args) => count::run(args),
+        Command::Verify(args) => verify::run(args),
+    };
+    match result {
+        Ok(()) | Err(Failure::BrokenPipe) => ExitCode::SUCCESS,
+        Err(Failure::Reported) => ExitCode::from(1),
+        Err(Failure::Error(msg)) => {
+            let _ = writeln!(io::stderr(), "tfrec: {msg}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// Prints one line on stderr; a closed stderr is not worth a panic.
+pub(crate) fn warn(msg: &dyn std::fmt::Display) {
+    let _ = writeln!(io::stderr(), "{msg}");
+}
+
+/// True for the error a closed pipe gives (`tfrec cat | head`).
+pub(crate) fn is_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
