@@ -11,9 +11,10 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$repo_root/.venv"
 py="$venv/bin/python"
 
-if [ ! -x "$py" ]; then
+# A venv left half-made (no interpreter, or no pip) is rebuilt from scratch.
+if [ ! -x "$py" ] || ! "$py" -m pip --version >/dev/null 2>&1; then
     echo "creating virtualenv in $venv" >&2
-    python3 -m venv "$venv"
+    python3 -m venv --clear "$venv"
 fi
 
 if ! TF_CPP_MIN_LOG_LEVEL=3 "$py" -c 'import tensorflow, numpy' >/dev/null 2>&1; then

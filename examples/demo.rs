@@ -77,14 +77,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let reader = Reader::open(&path)?;
     let bytes = reader.mapped_bytes().ok_or("not mapped")?;
     let t = Instant::now();
-    let payloads: Vec<&[u8]> = SliceReader::new(bytes)
-        .map(|r| {
-            r.map(|rec| match rec.payload {
-                std::borrow::Cow::Borrowed(p) => p,
-                std::borrow::Cow::Owned(_) => unreachable!("slices are borrowed"),
-            })
-        })
-        .collect::<Result<_, _>>()?;
+    let records: Vec<tfrec::Record<'_>> = SliceReader::new(bytes).collect::<Result<_, _>>()?;
+    let payloads: Vec<&[u8]> = records.iter().map(|r| &*r.payload).collect();
     let checked: Vec<bool> = payloads
         .par_chunks(3)
         .enumerate()

@@ -6,6 +6,13 @@
 //! `tensor_shape` (present, possibly empty, even for scalars), then
 //! `tensor_content` for numeric dtypes (omitted when empty) or one
 //! `string_val` per element for strings.
+//!
+//! Where TensorFlow's decoder is lenient this one follows it: fields with an
+//! unexpected wire type are skipped as unknown, `unknown_rank` is ignored in
+//! favour of the dimensions given, a lone trailing complex component is
+//! ignored, and out-of-range `int_val`/`half_val` values are truncated to the
+//! element width. One rule is stricter: more typed values than elements is an
+//! error (TensorFlow silently keeps the first ones).
 
 use std::borrow::Cow;
 
@@ -74,11 +81,6 @@ pub fn decode_with<'a>(payload: &'a [u8], limits: &DecodeLimits) -> Result<Tenso
             (DTYPE, Value::Varint(v)) => dtype_code = v as i64,
             (TENSOR_SHAPE, Value::Len(msg)) => parse_shape(msg, &mut dims)?,
             (TENSOR_CONTENT, Value::Len(bytes)) => content = bytes,
-            (n @ (DTYPE | TENSOR_SHAPE | TENSOR_CONTENT), _) => {
-                return Err(Error::invalid_tensor(format!(
-                    "TensorProto field {n} has the wrong wire type"
-                )))
-            }
             _ => {}
         }
     }
@@ -126,9 +128,6 @@ fn parse_shape(msg: &[u8], dims: &mut Dims) -> Result<()> {
                 for f in Fields::new(dim) {
                     match f? {
                         (DIM_SIZE, Value::Varint(v)) => size = v as i64,
-                        (DIM_SIZE, _) => {
-                            return Err(Error::invalid_tensor("dimension size has the wrong wire type"))
-                        }
                         _ => {}
                     }
                 }
@@ -137,10 +136,6 @@ fn parse_shape(msg: &[u8], dims: &mut Dims) -> Result<()> {
                 })?;
                 dims.push(size);
             }
-            (SHAPE_UNKNOWN_RANK, Value::Varint(v)) if v != 0 => {
-                return Err(Error::invalid_tensor("shape has unknown rank"))
-            }
-            (SHAPE_DIM, _) => return Err(Error::invalid_tensor("shape dim has the wrong wire type")),
             _ => {}
         }
     }
@@ -256,23 +251,19 @@ fn decode_typed(
                     filler.push(wire::read_varint(packed, &mut pos)?)?;
                 }
             }
-            _ => {
-                return Err(Error::invalid_tensor(format!(
-                    "TensorProto field {field} has the wrong wire type for {dtype}"
-                )))
-            }
+            // Like protobuf itself (and so TensorFlow), a known field with
+            // an unexpected wire type is treated as an unknown field.
+            _ => {}
         }
     }
     let Filler {
         mut out, written, ..
     } = filler;
-    if written % per_elem != 0 {
-        return Err(Error::invalid_tensor(format!(
-            "{dtype} values come in (re, im) pairs, found {written} numbers"
-        )));
-    }
+    // TensorFlow counts complex values in whole (re, im) pairs: a trailing
+    // lone number is ignored.
     let elem_size = comp_size * per_elem;
-    let filled = written * comp_size;
+    let filled = (written / per_elem) * elem_size;
+    out[filled..written * comp_size].fill(0);
     if filled > 0 && filled < out.len() {
         let (head, tail) = out.split_at_mut(filled);
         let last = &head[filled - elem_size..];
@@ -299,12 +290,12 @@ fn decode_strings<'a>(
             limits.max_expanded_bytes
         )));
     }
-    let given = Fields::new(payload)
-        .filter(|f| matches!(f, Ok((STRING_VAL, _)) | Err(_)))
-        .try_fold(0usize, |count, f| match f? {
-            (_, Value::Len(_)) => Ok(count + 1),
-            _ => Err(Error::invalid_tensor("string_val has the wrong wire type")),
-        })?;
+    let mut given = 0usize;
+    for f in Fields::new(payload) {
+        if let (STRING_VAL, Value::Len(_)) = f? {
+            given += 1;
+        }
+    }
     if given > n {
         return Err(Error::invalid_tensor(format!(
             "{given} string values for {n} elements"
@@ -483,8 +474,15 @@ mod tests {
         let mut p = vec![0x08, 0x01, 0x12, 0x0c, 0x12, 0x0a, 0x08];
         put_varint(&mut p, (-1i64) as u64);
         assert!(decode(&p).is_err());
-        // unknown rank
-        assert!(decode(&[0x08, 0x01, 0x12, 0x02, 0x18, 0x01]).is_err());
+        // unknown_rank is ignored, as TensorFlow does: a scalar here.
+        let t = decode(&[0x08, 0x01, 0x12, 0x02, 0x18, 0x01]).unwrap();
+        assert_eq!(t.shape(), &[] as &[usize]);
+        // 255 dims
+        let mut r = vec![0x08, 0x04, 0x12, 0xfe, 0x03];
+        for _ in 0..255 {
+            r.extend_from_slice(&[0x12, 0x00]);
+        }
+        assert!(decode(&r).is_err());
         // dims 2^40 x 2^40 overflow
         let mut q = vec![0x08, 0x01, 0x12, 0x10];
         for _ in 0..2 {
