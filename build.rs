@@ -3,7 +3,11 @@
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = ["proto/tensor.proto"];
-    for f in ["proto/tensor.proto", "proto/tensor_shape.proto", "proto/types.proto"] {
+    for f in [
+        "proto/tensor.proto",
+        "proto/tensor_shape.proto",
+        "proto/types.proto",
+    ] {
         println!("cargo:rerun-if-changed={f}");
     }
     let descriptors = protox::compile(files, ["proto"])?;

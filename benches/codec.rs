@@ -16,7 +16,14 @@ fn file_of(tensors: &[Tensor]) -> Vec<u8> {
 
 fn images(n: usize) -> Vec<Tensor> {
     (0..n)
-        .map(|i| Tensor::from_bytes(tfrec::DType::U8, &[128, 128, 3], vec![i as u8; 128 * 128 * 3]).unwrap())
+        .map(|i| {
+            Tensor::from_bytes(
+                tfrec::DType::U8,
+                &[128, 128, 3],
+                vec![i as u8; 128 * 128 * 3],
+            )
+            .unwrap()
+        })
         .collect()
 }
 
@@ -28,18 +35,33 @@ fn small(n: usize) -> Vec<Tensor> {
 
 fn read(c: &mut Criterion) {
     let mut g = c.benchmark_group("read");
-    for (name, file) in [("images", file_of(&images(200))), ("small", file_of(&small(100_000)))] {
+    for (name, file) in [
+        ("images", file_of(&images(200))),
+        ("small", file_of(&small(100_000))),
+    ] {
         g.throughput(Throughput::Bytes(file.len() as u64));
         g.bench_with_input(BenchmarkId::new("frames+crc", name), &file, |b, f| {
-            b.iter(|| SliceReader::new(f).map(|r| r.unwrap().payload.len()).sum::<usize>())
-        });
-        g.bench_with_input(BenchmarkId::new("frames+crc+decode", name), &file, |b, f| {
             b.iter(|| {
                 SliceReader::new(f)
-                    .map(|r| TensorView::decode(&r.unwrap().payload).unwrap().num_elements())
+                    .map(|r| r.unwrap().payload.len())
                     .sum::<usize>()
             })
         });
+        g.bench_with_input(
+            BenchmarkId::new("frames+crc+decode", name),
+            &file,
+            |b, f| {
+                b.iter(|| {
+                    SliceReader::new(f)
+                        .map(|r| {
+                            TensorView::decode(&r.unwrap().payload)
+                                .unwrap()
+                                .num_elements()
+                        })
+                        .sum::<usize>()
+                })
+            },
+        );
     }
     g.finish();
 }

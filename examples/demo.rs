@@ -41,7 +41,11 @@ fn main() -> Result<(), Box<dyn Error>> {
         let path = dir.join(format!("images-{compression}.tfrecord"));
         let mut w = Writer::create_with(&path, compression)?;
         for i in 0..IMAGES {
-            w.write_tensor(&Tensor::from_bytes(tfrec::DType::U8, &[SIDE, SIDE, 3], image(i))?)?;
+            w.write_tensor(&Tensor::from_bytes(
+                tfrec::DType::U8,
+                &[SIDE, SIDE, 3],
+                image(i),
+            )?)?;
             w.write_tensor(&Tensor::scalar(i as i64 % 10))?;
             w.write_tensor(&Tensor::from_strings(&[format!("image #{i}")], &[1])?)?;
         }
@@ -89,7 +93,8 @@ fn main() -> Result<(), Box<dyn Error>> {
             Ok(img.is_borrowed()
                 && img.values::<u8>()?.as_ref() == image(i).as_slice()
                 && label.to_vec::<i64>()? == [i as i64 % 10]
-                && caption.strings().and_then(|mut s| s.next()) == Some(format!("image #{i}").as_bytes()))
+                && caption.strings().and_then(|mut s| s.next())
+                    == Some(format!("image #{i}").as_bytes()))
         })
         .collect::<Result<_, _>>()?;
     let elapsed = t.elapsed();
@@ -110,7 +115,10 @@ fn main() -> Result<(), Box<dyn Error>> {
         .records()
         .zip(payloads.iter())
         .all(|(r, p)| r.is_ok_and(|r| &*r.payload == *p));
-    println!("gzip file ({}) holds identical records: {same}", gz.compression());
+    println!(
+        "gzip file ({}) holds identical records: {same}",
+        gz.compression()
+    );
     if !same {
         return Err("gzip mismatch".into());
     }

@@ -1,6 +1,7 @@
 //! Compression of whole TFRecord files, as `tf.io.TFRecordOptions` offers it.
 
 use std::fmt;
+use std::io::Read;
 use std::str::FromStr;
 
 use crate::error::Error;
@@ -19,29 +20,48 @@ pub enum Compression {
 }
 
 impl Compression {
-    /// Guesses the compression from a file's first bytes (12 are enough).
+    /// Bytes of a file's start that [`detect`](Compression::detect) looks at.
+    pub const DETECT_LEN: usize = 4096;
+
+    /// Guesses the compression from a file's first bytes (up to
+    /// [`DETECT_LEN`](Compression::DETECT_LEN), or all of a shorter file).
     ///
     /// A valid uncompressed frame header is checked first (its CRC makes a
-    /// false match negligible), then the gzip magic, then a zlib header.
-    /// Anything else is taken as uncompressed so that reading reports the
-    /// corrupt header precisely.
+    /// false match negligible). Then the gzip magic or a zlib header is
+    /// looked for, and confirmed by decompressing the start of the stream: a
+    /// damaged uncompressed file whose first bytes happen to look like a zlib
+    /// header is still read as uncompressed, so the damage is reported
+    /// precisely.
     ///
     /// ```
+    /// use std::io::Write;
     /// use tfrec::Compression;
-    /// assert_eq!(Compression::detect(&[0x1f, 0x8b, 0x08, 0]), Compression::Gzip);
-    /// assert_eq!(Compression::detect(&[0x78, 0x9c]), Compression::Zlib);
+    /// let mut gz = flate2::write::GzEncoder::new(Vec::new(), Default::default());
+    /// gz.write_all(b"some records")?;
+    /// assert_eq!(Compression::detect(&gz.finish()?), Compression::Gzip);
+    /// assert_eq!(Compression::detect(&[0x78, 0x01, 0, 0, 0, 0, 0, 0]), Compression::None);
     /// assert_eq!(Compression::detect(b""), Compression::None);
+    /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn detect(prefix: &[u8]) -> Compression {
         if prefix.is_empty() || looks_like_frame(prefix) {
             return Compression::None;
         }
-        match prefix {
+        let candidate = match prefix {
             [0x1f, 0x8b, ..] => Compression::Gzip,
-            [cmf, flg, ..] if cmf & 0x0f == 8 && cmf >> 4 <= 7 && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0 => {
+            [cmf, flg, ..]
+                if cmf & 0x0f == 8
+                    && cmf >> 4 <= 7
+                    && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0 =>
+            {
                 Compression::Zlib
             }
-            _ => Compression::None,
+            _ => return Compression::None,
+        };
+        if decompresses(prefix, candidate) {
+            candidate
+        } else {
+            Compression::None
         }
     }
 
@@ -74,6 +94,21 @@ impl FromStr for Compression {
                 "unknown compression {other:?} (expected none, gzip or zlib)"
             ))),
         }
+    }
+}
+
+/// True when the start of `prefix` inflates without a format error. Running
+/// out of input is fine: `prefix` is only the beginning of the stream.
+fn decompresses(prefix: &[u8], compression: Compression) -> bool {
+    let mut out = [0u8; 256];
+    let result = match compression {
+        Compression::Gzip => flate2::read::MultiGzDecoder::new(prefix).read(&mut out),
+        Compression::Zlib => flate2::read::ZlibDecoder::new(prefix).read(&mut out),
+        Compression::None => return true,
+    };
+    match result {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::UnexpectedEof,
     }
 }
 

@@ -219,7 +219,11 @@ impl FromStr for DType {
             "complex64" => DType::Complex64,
             "complex128" => DType::Complex128,
             "string" => DType::String,
-            other => return Err(Error::invalid_input(format!("unknown dtype name {other:?}"))),
+            other => {
+                return Err(Error::invalid_input(format!(
+                    "unknown dtype name {other:?}"
+                )))
+            }
         })
     }
 }

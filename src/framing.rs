@@ -179,7 +179,10 @@ mod tests {
         assert_eq!(&h[..8], &24u64.to_le_bytes());
         assert_eq!(u32::from_le_bytes([h[8], h[9], h[10], h[11]]), 0x224B_7FA3);
         let zero = encode_header(0);
-        assert_eq!(u32::from_le_bytes([zero[8], zero[9], zero[10], zero[11]]), 0x0798_0329);
+        assert_eq!(
+            u32::from_le_bytes([zero[8], zero[9], zero[10], zero[11]]),
+            0x0798_0329
+        );
     }
 
     #[test]
@@ -190,9 +193,13 @@ mod tests {
         let f0 = parse_frame(&buf, FrameCheck::default()).unwrap().unwrap();
         assert_eq!(f0.payload, b"");
         assert_eq!(f0.frame_len, 16);
-        let f1 = parse_frame(&buf[16..], FrameCheck::default()).unwrap().unwrap();
+        let f1 = parse_frame(&buf[16..], FrameCheck::default())
+            .unwrap()
+            .unwrap();
         assert_eq!(f1.payload, b"abc");
-        assert!(parse_frame(&buf[16 + 19..], FrameCheck::default()).unwrap().is_none());
+        assert!(parse_frame(&buf[16 + 19..], FrameCheck::default())
+            .unwrap()
+            .is_none());
     }
 
     #[test]
@@ -204,9 +211,15 @@ mod tests {
                 max_record_len: u64::MAX,
             };
             let err = parse_frame(&header, unlimited).unwrap_err();
-            assert!(matches!(err.kind(), ErrorKind::TruncatedRecord { .. }), "{err}");
+            assert!(
+                matches!(err.kind(), ErrorKind::TruncatedRecord { .. }),
+                "{err}"
+            );
             let err = parse_frame(&header, FrameCheck::default()).unwrap_err();
-            assert!(matches!(err.kind(), ErrorKind::RecordTooLarge { .. }), "{err}");
+            assert!(
+                matches!(err.kind(), ErrorKind::RecordTooLarge { .. }),
+                "{err}"
+            );
         }
     }
 
@@ -227,13 +240,17 @@ mod tests {
         let mut bad_len = buf.clone();
         bad_len[9] ^= 1;
         assert!(matches!(
-            parse_frame(&bad_len, FrameCheck::default()).unwrap_err().kind(),
+            parse_frame(&bad_len, FrameCheck::default())
+                .unwrap_err()
+                .kind(),
             ErrorKind::CorruptLength { .. }
         ));
         let mut bad_data = buf.clone();
         bad_data[13] ^= 1;
         assert!(matches!(
-            parse_frame(&bad_data, FrameCheck::default()).unwrap_err().kind(),
+            parse_frame(&bad_data, FrameCheck::default())
+                .unwrap_err()
+                .kind(),
             ErrorKind::CorruptData { .. }
         ));
         let skip = FrameCheck {

@@ -1,1 +1,1306 @@
-//! placeholder
+//! NumPy `.npy` files to and from [`Tensor`]s.
+//!
+//! [`read_npy`] understands format versions 1.0, 2.0 and 3.0, both byte
+//! orders, C and Fortran order, fixed-width byte strings (`|S<n>`) and
+//! unicode strings (`<U<n>`). [`write_npy`] writes what `numpy.save` writes:
+//! version 1.0 (2.0 when the header is too long), C order, the data starting
+//! at a multiple of 64 bytes.
+//!
+//! Not representable and rejected with an error: object arrays (`|O`, they
+//! need pickle), void and structured dtypes (including `ml_dtypes` bfloat16
+//! arrays, which are saved as raw `<V2` bytes), datetimes, and, on the
+//! writing side, [`DType::BF16`].
+
+use std::borrow::Cow;
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::tensor::{Tensor, TensorView, MAX_RANK};
+
+/// The first six bytes of every `.npy` file.
+const MAGIC: &[u8; 6] = b"\x93NUMPY";
+
+/// numpy aligns the start of the data to this many bytes.
+const ARRAY_ALIGN: usize = 64;
+
+/// numpy leaves room in the header for the growth axis to reach this many
+/// digits, so that appending can rewrite the header in place.
+const GROWTH_AXIS_MAX_DIGITS: usize = 21;
+
+/// Deepest nesting of tuples and lists accepted in a header; real headers
+/// nest at most a few levels (structured dtypes), so this only stops
+/// hostile input from exhausting the stack.
+const MAX_NESTING: usize = 32;
+
+/// Reads a `.npy` file's bytes into a tensor.
+///
+/// The element bytes are converted to little-endian C order; string arrays
+/// become [`DType::String`] tensors (`|S<n>` elements with their trailing
+/// NUL bytes stripped, as numpy's `bytes` conversion does; `<U<n>` elements
+/// with trailing NUL code points stripped and encoded as UTF-8).
+///
+/// ```
+/// use tfrec::{npy, Tensor};
+///
+/// let original = Tensor::from_slice(&[1i32, 2, 3, 4, 5, 6], &[2, 3])?;
+/// let bytes = npy::write_npy(&original)?;
+/// let tensor = npy::read_npy(&bytes)?;
+/// assert_eq!(tensor.shape(), &[2, 3]);
+/// assert_eq!(tensor.to_vec::<i32>()?, [1, 2, 3, 4, 5, 6]);
+/// # Ok::<(), tfrec::Error>(())
+/// ```
+pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
+    let Some((magic, rest)) = bytes.split_first_chunk::<6>() else {
+        return Err(Error::invalid_input(
+            ".npy file too short for its magic string",
+        ));
+    };
+    if magic != MAGIC {
+        return Err(Error::invalid_input(
+            "not a .npy file: missing the \\x93NUMPY magic string",
+        ));
+    }
+    let Some((&[major, minor], rest)) = rest.split_first_chunk::<2>() else {
+        return Err(Error::invalid_input(".npy file ends inside its version"));
+    };
+    let (header_len, rest) = match (major, minor) {
+        (1, 0) => match rest.split_first_chunk::<2>() {
+            Some((len, rest)) => (usize::from(u16::from_le_bytes(*len)), rest),
+            None => {
+                return Err(Error::invalid_input(
+                    ".npy file ends inside its header length",
+                ))
+            }
+        },
+        (2, 0) | (3, 0) => match rest.split_first_chunk::<4>() {
+            Some((len, rest)) => {
+                let len = usize::try_from(u32::from_le_bytes(*len)).map_err(|_| {
+                    Error::invalid_input(".npy header length does not fit in memory")
+                })?;
+                (len, rest)
+            }
+            None => {
+                return Err(Error::invalid_input(
+                    ".npy file ends inside its header length",
+                ))
+            }
+        },
+        _ => {
+            return Err(Error::invalid_input(format!(
+                "unsupported .npy format version {major}.{minor} (1.0, 2.0 and 3.0 are supported)"
+            )))
+        }
+    };
+    let (Some(header), Some(data)) = (rest.get(..header_len), rest.get(header_len..)) else {
+        return Err(Error::invalid_input(format!(
+            ".npy header is {header_len} bytes but only {} remain",
+            rest.len()
+        )));
+    };
+    // Versions 1.0 and 2.0 store the header as latin-1, 3.0 as UTF-8.
+    let header: Cow<'_, str> = if major == 3 {
+        Cow::Borrowed(
+            std::str::from_utf8(header)
+                .map_err(|_| Error::invalid_input(".npy version 3.0 header is not valid UTF-8"))?,
+        )
+    } else {
+        Cow::Owned(header.iter().map(|&b| char::from(b)).collect())
+    };
+    let header = parse_header(&header)?;
+    decode_data(&header, data)
+}
+
+/// Writes a tensor as a `.npy` file, byte for byte as `numpy.save` would.
+///
+/// Fixed-size dtypes are written with their numpy little-endian descriptor
+/// (`<f2`, `<f4`, `<f8`, `|i1`, `<i2`, ..., `|u1`, ..., `|b1`, `<c8`,
+/// `<c16`). String tensors are written as `|S<n>` with `n` the longest
+/// element (at least 1), each element padded with NUL bytes. numpy strips
+/// trailing NUL bytes when it reads `|S` elements, so an element that ends
+/// in NUL does not survive a round trip: it comes back without them.
+///
+/// bfloat16 has no `.npy` descriptor, so [`DType::BF16`] tensors are an
+/// error.
+///
+/// ```
+/// use tfrec::{npy, Tensor};
+///
+/// let words = Tensor::from_strings(&["cat", "horse"], &[2])?;
+/// let bytes = npy::write_npy(&words)?;
+/// assert!(bytes.starts_with(b"\x93NUMPY\x01\x00"));
+/// assert_eq!(bytes.len(), 128 + 2 * 5); // header, then two `|S5` elements
+/// assert!(npy::write_npy(&Tensor::scalar(tfrec::bf16::ONE)).is_err());
+/// # Ok::<(), tfrec::Error>(())
+/// ```
+pub fn write_npy(tensor: &TensorView<'_>) -> Result<Vec<u8>> {
+    let shape = tensor.shape();
+    let (descr, string_width) = match tensor.dtype() {
+        DType::F16 => (Cow::Borrowed("<f2"), None),
+        DType::F32 => (Cow::Borrowed("<f4"), None),
+        DType::F64 => (Cow::Borrowed("<f8"), None),
+        DType::I8 => (Cow::Borrowed("|i1"), None),
+        DType::I16 => (Cow::Borrowed("<i2"), None),
+        DType::I32 => (Cow::Borrowed("<i4"), None),
+        DType::I64 => (Cow::Borrowed("<i8"), None),
+        DType::U8 => (Cow::Borrowed("|u1"), None),
+        DType::U16 => (Cow::Borrowed("<u2"), None),
+        DType::U32 => (Cow::Borrowed("<u4"), None),
+        DType::U64 => (Cow::Borrowed("<u8"), None),
+        DType::Bool => (Cow::Borrowed("|b1"), None),
+        DType::Complex64 => (Cow::Borrowed("<c8"), None),
+        DType::Complex128 => (Cow::Borrowed("<c16"), None),
+        DType::String => {
+            let width = tensor
+                .strings()
+                .and_then(|s| s.map(<[u8]>::len).max())
+                .unwrap_or(0)
+                .max(1);
+            (Cow::Owned(format!("|S{width}")), Some(width))
+        }
+        DType::BF16 => {
+            return Err(Error::invalid_input(
+                "bfloat16 cannot be written to .npy: the format has no descriptor for it",
+            ))
+        }
+    };
+
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (");
+    for (i, dim) in shape.iter().enumerate() {
+        if i > 0 {
+            dict.push_str(", ");
+        }
+        dict.push_str(&dim.to_string());
+    }
+    dict.push_str(if shape.len() == 1 { ",), }" } else { "), }" });
+    if let Some(first) = shape.first() {
+        let digits = first.to_string().len();
+        dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
+    }
+
+    let data_len = match string_width {
+        Some(width) => tensor.num_elements().checked_mul(width).ok_or_else(|| {
+            Error::invalid_input("string tensor too large for a fixed-width .npy array")
+        })?,
+        None => tensor.bytes().map_or(0, <[u8]>::len),
+    };
+
+    // The header text plus its final newline, padded so the data is aligned;
+    // version 1.0 unless its 16-bit length field cannot hold that.
+    let text_len = dict.len() + 1;
+    let v1_len = padded_len(10, text_len);
+    let (version, prefix_len, header_len) = match u16::try_from(v1_len) {
+        Ok(_) => (1u8, 10, v1_len),
+        Err(_) => (2u8, 12, padded_len(12, text_len)),
+    };
+    let too_large = || {
+        Error::invalid_input(format!(
+            "tensor too large for .npy: {data_len} bytes of data"
+        ))
+    };
+    let total = (prefix_len + header_len)
+        .checked_add(data_len)
+        .ok_or_else(too_large)?;
+    let mut out = Vec::new();
+    out.try_reserve_exact(total).map_err(|_| too_large())?;
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&[version, 0]);
+    match u16::try_from(header_len) {
+        Ok(len) if version == 1 => out.extend_from_slice(&len.to_le_bytes()),
+        _ => {
+            let len = u32::try_from(header_len)
+                .map_err(|_| Error::invalid_input("tensor rank too large for a .npy header"))?;
+            out.extend_from_slice(&len.to_le_bytes());
+        }
+    }
+    out.extend_from_slice(dict.as_bytes());
+    out.resize(prefix_len + header_len - 1, b' ');
+    out.push(b'\n');
+
+    match (string_width, tensor.strings(), tensor.bytes()) {
+        (Some(width), Some(strings), _) => {
+            for s in strings {
+                out.extend_from_slice(s);
+                out.resize(out.len() + (width - s.len()), 0);
+            }
+        }
+        (_, _, Some(bytes)) => out.extend_from_slice(bytes),
+        _ => {}
+    }
+    Ok(out)
+}
+
+/// Length of the header text once padded, as numpy pads it: spaces so that
+/// prefix + text ends on an `ARRAY_ALIGN` boundary, always adding at least
+/// one.
+fn padded_len(prefix_len: usize, text_len: usize) -> usize {
+    let pad = ARRAY_ALIGN - (prefix_len + text_len) % ARRAY_ALIGN;
+    text_len + pad
+}
+
+/// The three things a `.npy` header says.
+#[derive(Debug)]
+struct Header {
+    descr: Descr,
+    fortran_order: bool,
+    shape: Vec<usize>,
+}
+
+/// Byte order of multi-byte components.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Order {
+    Little,
+    Big,
+}
+
+/// What a `descr` string describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Descr {
+    /// A fixed-size TensorFlow dtype.
+    Fixed(DType, Order),
+    /// `|S<n>`: `n` bytes per element, trailing NULs are padding.
+    Bytes(usize),
+    /// `<U<n>`: `n` UCS-4 code points per element, trailing NULs are padding.
+    Unicode(usize, Order),
+}
+
+impl Descr {
+    fn item_size(self) -> Option<usize> {
+        match self {
+            Descr::Fixed(dtype, _) => dtype.size(),
+            Descr::Bytes(n) => Some(n),
+            Descr::Unicode(n, _) => n.checked_mul(4),
+        }
+    }
+}
+
+fn parse_header(text: &str) -> Result<Header> {
+    let mut parser = Parser::new(text);
+    let value = parser.value(0)?;
+    parser.skip_whitespace();
+    if parser.pos < parser.src.len() {
+        return Err(parser.error("unexpected text after the dictionary"));
+    }
+    let entries = match value {
+        Value::Dict(entries) => entries,
+        other => {
+            return Err(Error::invalid_input(format!(
+                ".npy header is {}, not a dictionary",
+                other.kind()
+            )))
+        }
+    };
+
+    let (mut descr, mut fortran_order, mut shape) = (None, None, None);
+    for (key, value) in entries {
+        let slot = match key.as_str() {
+            "descr" => &mut descr,
+            "fortran_order" => &mut fortran_order,
+            "shape" => &mut shape,
+            other => {
+                return Err(Error::invalid_input(format!(
+                    ".npy header has unexpected key {other:?} (expected 'descr', 'fortran_order', 'shape')"
+                )))
+            }
+        };
+        if slot.replace(value).is_some() {
+            return Err(Error::invalid_input(format!(
+                ".npy header has the key {key:?} twice"
+            )));
+        }
+    }
+    let missing = |key: &str| Error::invalid_input(format!(".npy header has no {key:?} key"));
+    let descr = match descr.ok_or_else(|| missing("descr"))? {
+        Value::Str(s) => parse_descr(&s)?,
+        Value::List => {
+            return Err(Error::invalid_input(
+                ".npy structured dtypes (a list 'descr') are not supported",
+            ))
+        }
+        other => {
+            return Err(Error::invalid_input(format!(
+                ".npy 'descr' is {}, not a dtype string",
+                other.kind()
+            )))
+        }
+    };
+    let fortran_order = match fortran_order.ok_or_else(|| missing("fortran_order"))? {
+        Value::Bool(b) => b,
+        other => {
+            return Err(Error::invalid_input(format!(
+                ".npy 'fortran_order' is {}, not True or False",
+                other.kind()
+            )))
+        }
+    };
+    let dims = match shape.ok_or_else(|| missing("shape"))? {
+        Value::Tuple(dims) => dims,
+        other => {
+            return Err(Error::invalid_input(format!(
+                ".npy 'shape' is {}, not a tuple",
+                other.kind()
+            )))
+        }
+    };
+    if dims.len() > MAX_RANK {
+        return Err(Error::invalid_input(format!(
+            ".npy shape has {} dimensions, more than the maximum of {MAX_RANK}",
+            dims.len()
+        )));
+    }
+    let shape = dims
+        .into_iter()
+        .map(|d| match d {
+            Value::Int(i) => usize::try_from(i).map_err(|_| {
+                Error::invalid_input(format!(".npy shape dimension {i} is out of range"))
+            }),
+            other => Err(Error::invalid_input(format!(
+                ".npy shape dimension is {}, not an integer",
+                other.kind()
+            ))),
+        })
+        .collect::<Result<Vec<usize>>>()?;
+    Ok(Header {
+        descr,
+        fortran_order,
+        shape,
+    })
+}
+
+fn parse_descr(descr: &str) -> Result<Descr> {
+    let (order, rest) = if let Some(rest) = descr.strip_prefix('>') {
+        (Order::Big, rest)
+    } else if let Some(rest) = descr.strip_prefix(['<', '|', '=']) {
+        (Order::Little, rest)
+    } else {
+        (Order::Little, descr)
+    };
+    let mut chars = rest.chars();
+    let kind = chars.next();
+    let size_text = chars.as_str();
+    let size: Option<usize> = if size_text.bytes().all(|b| b.is_ascii_digit()) {
+        size_text.parse().ok()
+    } else {
+        None
+    };
+    let unsupported = |why: &str| {
+        Err(Error::invalid_input(format!(
+            ".npy dtype {descr:?} is not supported: {why}"
+        )))
+    };
+    let dtype = match (kind, size) {
+        (Some('f'), Some(2)) => DType::F16,
+        (Some('f'), Some(4)) => DType::F32,
+        (Some('f'), Some(8)) => DType::F64,
+        (Some('i'), Some(1)) => DType::I8,
+        (Some('i'), Some(2)) => DType::I16,
+        (Some('i'), Some(4)) => DType::I32,
+        (Some('i'), Some(8)) => DType::I64,
+        (Some('u'), Some(1)) => DType::U8,
+        (Some('u'), Some(2)) => DType::U16,
+        (Some('u'), Some(4)) => DType::U32,
+        (Some('u'), Some(8)) => DType::U64,
+        (Some('b'), Some(1)) => DType::Bool,
+        (Some('c'), Some(8)) => DType::Complex64,
+        (Some('c'), Some(16)) => DType::Complex128,
+        (Some('S'), Some(n)) if n > 0 => return Ok(Descr::Bytes(n)),
+        (Some('U'), Some(n)) if n > 0 => return Ok(Descr::Unicode(n, order)),
+        (Some('S' | 'U'), Some(_)) => return unsupported("zero-width strings"),
+        (Some('O'), _) => return unsupported("object arrays need pickle, which is not read"),
+        (Some('V'), _) => {
+            return unsupported(
+                "void (raw bytes) dtype; bfloat16 arrays from ml_dtypes are saved this way, \
+                 but the file does not record what the bytes mean",
+            )
+        }
+        (Some('M' | 'm'), _) => return unsupported("datetime and timedelta have no tensor dtype"),
+        (Some('f' | 'i' | 'u' | 'b' | 'c'), Some(_)) => {
+            return unsupported("no tensor dtype has this width")
+        }
+        _ => return unsupported("unknown type descriptor"),
+    };
+    Ok(Descr::Fixed(dtype, order))
+}
+
+fn decode_data(header: &Header, data: &[u8]) -> Result<Tensor> {
+    let shape = &header.shape;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| {
+            Error::invalid_input(format!(".npy shape {shape:?} has too many elements"))
+        })?;
+    let item = header
+        .descr
+        .item_size()
+        .ok_or_else(|| Error::invalid_input(".npy string width overflows"))?;
+    let expected = count.checked_mul(item).ok_or_else(|| {
+        Error::invalid_input(format!(".npy shape {shape:?} is too large for its dtype"))
+    })?;
+    if data.len() != expected {
+        return Err(Error::invalid_input(format!(
+            ".npy data is {} bytes, expected {expected} for shape {shape:?} ({count} elements of {item} bytes)",
+            data.len()
+        )));
+    }
+
+    // Checked above: `data` holds exactly `count` items, so allocations
+    // below are bounded by the input's length.
+    let data: Cow<'_, [u8]> = if header.fortran_order && shape.len() > 1 && count > 0 {
+        Cow::Owned(fortran_to_c(data, shape, item)?)
+    } else {
+        Cow::Borrowed(data)
+    };
+
+    match header.descr {
+        Descr::Fixed(dtype, order) => {
+            let mut bytes = data.into_owned();
+            if order == Order::Big {
+                let component = dtype.component_size().unwrap_or(1);
+                if component > 1 {
+                    for c in bytes.chunks_exact_mut(component) {
+                        c.reverse();
+                    }
+                }
+            }
+            Tensor::from_bytes(dtype, shape, bytes)
+        }
+        Descr::Bytes(_) => {
+            let strings = data
+                .chunks_exact(item)
+                .map(|chunk| Cow::Owned(trim_trailing_nul(chunk).to_vec()))
+                .collect();
+            TensorView::from_strings(shape, strings).map(Tensor::from)
+        }
+        Descr::Unicode(_, order) => {
+            let strings = data
+                .chunks_exact(item)
+                .enumerate()
+                .map(|(i, chunk)| decode_ucs4(chunk, order).map(Cow::Owned).map_err(|cp| {
+                    Error::invalid_input(format!(
+                        ".npy unicode element {i} holds {cp:#x}, which is not a Unicode scalar value"
+                    ))
+                }))
+                .collect::<Result<Vec<_>>>()?;
+            TensorView::from_strings(shape, strings).map(Tensor::from)
+        }
+    }
+}
+
+fn trim_trailing_nul(bytes: &[u8]) -> &[u8] {
+    let end = bytes.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    bytes.get(..end).unwrap_or_default()
+}
+
+/// UCS-4 code points to UTF-8, trailing NUL code points dropped. The error
+/// is the first invalid code point.
+fn decode_ucs4(chunk: &[u8], order: Order) -> std::result::Result<Vec<u8>, u32> {
+    let code_points = chunk.chunks_exact(4).map(|c| {
+        let c: [u8; 4] = c.try_into().unwrap_or_default();
+        match order {
+            Order::Little => u32::from_le_bytes(c),
+            Order::Big => u32::from_be_bytes(c),
+        }
+    });
+    let len = code_points
+        .clone()
+        .rposition(|c| c != 0)
+        .map_or(0, |i| i + 1);
+    let mut out = Vec::with_capacity(len);
+    let mut buf = [0u8; 4];
+    for cp in code_points.take(len) {
+        let ch = char::from_u32(cp).ok_or(cp)?;
+        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+    }
+    Ok(out)
+}
+
+/// Reorders items of `item` bytes from Fortran order (first index fastest)
+/// to C order (last index fastest).
+///
+/// The caller has checked, with checked arithmetic, that `data.len()` is
+/// exactly the element count of `shape` times `item`.
+fn fortran_to_c(data: &[u8], shape: &[usize], item: usize) -> Result<Vec<u8>> {
+    // Fortran strides in items: 1, d0, d0*d1, ... — none overflows because
+    // the full product was computed with checked arithmetic.
+    let mut strides = Vec::with_capacity(shape.len());
+    let mut stride = 1usize;
+    for &dim in shape {
+        strides.push(stride);
+        stride *= dim;
+    }
+    let count = stride;
+    let mut index = vec![0usize; shape.len()];
+    let mut offset = 0usize;
+    let mut out = Vec::with_capacity(data.len());
+    for _ in 0..count {
+        let start = offset * item;
+        let Some(element) = data.get(start..start + item) else {
+            return Err(Error::invalid_input(
+                ".npy Fortran-order data is shorter than its shape",
+            ));
+        };
+        out.extend_from_slice(element);
+        // Odometer step in C order: bump the last index, carrying leftwards.
+        for ((i, &dim), &stride) in index.iter_mut().zip(shape).zip(&strides).rev() {
+            *i += 1;
+            offset += stride;
+            if *i < dim {
+                break;
+            }
+            offset -= stride * dim;
+            *i = 0;
+        }
+    }
+    Ok(out)
+}
+
+/// A Python literal, as far as `.npy` headers use them.
+#[derive(Debug)]
+enum Value {
+    Str(String),
+    Int(i128),
+    Bool(bool),
+    None,
+    Tuple(Vec<Value>),
+    /// Only structured dtypes use lists; their items are not needed.
+    List,
+    Dict(Vec<(String, Value)>),
+}
+
+impl Value {
+    /// What kind of literal this is, for error messages.
+    fn kind(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "a string",
+            Value::Int(_) => "an integer",
+            Value::Bool(_) => "a bool",
+            Value::None => "None",
+            Value::Tuple(_) => "a tuple",
+            Value::List => "a list",
+            Value::Dict(_) => "a dictionary",
+        }
+    }
+}
+
+/// A recursive-descent parser for the Python dictionary literal in a `.npy`
+/// header: strings in either quote, integers, `True`/`False`/`None`,
+/// tuples, lists and dictionaries with string keys.
+struct Parser<'a> {
+    src: &'a [u8],
+    text: &'a str,
+    pos: usize,
+}
+
+impl<'a> Parser<'a> {
+    fn new(text: &'a str) -> Self {
+        Parser {
+            src: text.as_bytes(),
+            text,
+            pos: 0,
+        }
+    }
+
+    fn error(&self, what: &str) -> Error {
+        Error::invalid_input(format!(".npy header: {what} at byte {}", self.pos))
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')) {
+            self.pos += 1;
+        }
+    }
+
+    /// Skips whitespace, then consumes `byte` if it is next.
+    fn eat(&mut self, byte: u8) -> bool {
+        self.skip_whitespace();
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value> {
+        if depth > MAX_NESTING {
+            return Err(self.error("nesting too deep"));
+        }
+        self.skip_whitespace();
+        match self.peek() {
+            Some(b'{') => {
+                self.pos += 1;
+                let entries = self.sequence(b'}', |p| {
+                    let key = match p.value(depth + 1)? {
+                        Value::Str(key) => key,
+                        _ => return Err(p.error("dictionary key is not a string")),
+                    };
+                    if !p.eat(b':') {
+                        return Err(p.error("expected ':'"));
+                    }
+                    Ok((key, p.value(depth + 1)?))
+                })?;
+                Ok(Value::Dict(entries.0))
+            }
+            Some(b'[') => {
+                self.pos += 1;
+                self.sequence(b']', |p| p.value(depth + 1))?;
+                Ok(Value::List)
+            }
+            Some(b'(') => {
+                self.pos += 1;
+                let (mut items, trailing_comma) = self.sequence(b')', |p| p.value(depth + 1))?;
+                // `(x)` is just `x` in parentheses; only `(x,)` is a tuple.
+                if items.len() == 1 && !trailing_comma {
+                    Ok(items.pop().unwrap_or(Value::None))
+                } else {
+                    Ok(Value::Tuple(items))
+                }
+            }
+            Some(quote @ (b'\'' | b'"')) => self.string(quote).map(Value::Str),
+            Some(b'-' | b'+' | b'0'..=b'9') => self.integer(),
+            Some(b'A'..=b'Z' | b'a'..=b'z' | b'_') => {
+                let start = self.pos;
+                while matches!(
+                    self.peek(),
+                    Some(b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_')
+                ) {
+                    self.pos += 1;
+                }
+                match self.text.get(start..self.pos) {
+                    Some("True") => Ok(Value::Bool(true)),
+                    Some("False") => Ok(Value::Bool(false)),
+                    Some("None") => Ok(Value::None),
+                    _ => {
+                        self.pos = start;
+                        Err(self.error("unknown name"))
+                    }
+                }
+            }
+            Some(_) => Err(self.error("unexpected character")),
+            None => Err(self.error("unexpected end")),
+        }
+    }
+
+    /// Comma-separated items up to `close`, a trailing comma allowed.
+    /// Returns the items and whether the last one was followed by a comma.
+    fn sequence<T>(
+        &mut self,
+        close: u8,
+        mut item: impl FnMut(&mut Self) -> Result<T>,
+    ) -> Result<(Vec<T>, bool)> {
+        let mut items = Vec::new();
+        loop {
+            if self.eat(close) {
+                return Ok((items, false));
+            }
+            items.push(item(self)?);
+            if self.eat(b',') {
+                if self.eat(close) {
+                    return Ok((items, true));
+                }
+            } else if self.eat(close) {
+                return Ok((items, false));
+            } else {
+                return Err(self.error("expected ',' or a closing bracket"));
+            }
+        }
+    }
+
+    fn string(&mut self, quote: u8) -> Result<String> {
+        let start = self.pos;
+        self.pos += 1;
+        let mut out = String::new();
+        let mut run = self.pos;
+        loop {
+            match self.peek() {
+                None | Some(b'\n') => {
+                    self.pos = start;
+                    return Err(self.error("unterminated string"));
+                }
+                Some(b) if b == quote => {
+                    out.push_str(self.text.get(run..self.pos).unwrap_or_default());
+                    self.pos += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    out.push_str(self.text.get(run..self.pos).unwrap_or_default());
+                    self.pos += 1;
+                    let escaped = match self.peek() {
+                        Some(b'\\') => '\\',
+                        Some(b'\'') => '\'',
+                        Some(b'"') => '"',
+                        Some(b'n') => '\n',
+                        Some(b't') => '\t',
+                        Some(b'r') => '\r',
+                        Some(b'0') => '\0',
+                        // Python keeps unknown escapes as written.
+                        _ => {
+                            out.push('\\');
+                            run = self.pos;
+                            continue;
+                        }
+                    };
+                    out.push(escaped);
+                    self.pos += 1;
+                    run = self.pos;
+                }
+                Some(_) => self.pos += 1,
+            }
+        }
+    }
+
+    fn integer(&mut self) -> Result<Value> {
+        let start = self.pos;
+        let negative = match self.peek() {
+            Some(b'-') => {
+                self.pos += 1;
+                true
+            }
+            Some(b'+') => {
+                self.pos += 1;
+                false
+            }
+            _ => false,
+        };
+        self.skip_whitespace();
+        let digits_start = self.pos;
+        let mut magnitude: i128 = 0;
+        while let Some(digit @ b'0'..=b'9') = self.peek() {
+            magnitude = magnitude
+                .checked_mul(10)
+                .and_then(|m| m.checked_add(i128::from(digit - b'0')))
+                .ok_or_else(|| {
+                    self.pos = start;
+                    self.error("integer too large")
+                })?;
+            self.pos += 1;
+        }
+        if self.pos == digits_start {
+            return Err(self.error("expected digits"));
+        }
+        // Headers written by Python 2 may carry a long-integer suffix.
+        if matches!(self.peek(), Some(b'L' | b'l')) {
+            self.pos += 1;
+        }
+        Ok(Value::Int(if negative { -magnitude } else { magnitude }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+    use half::{bf16, f16};
+    use num_complex::{Complex32, Complex64};
+
+    /// Files written by numpy 2.4 (`numpy.save`, or `format.write_array`
+    /// for the explicit versions), with the script that made them below.
+    mod golden {
+        // import numpy as np, io, numpy.lib.format as F
+        // def save(a, version=None): f = io.BytesIO(); (np.save(f, a, allow_pickle=True)
+        //     if version is None else F.write_array(f, a, version=version, allow_pickle=True))
+        //     return f.getvalue()
+        // F32_2X3: np.arange(6, dtype='<f4').reshape(2, 3)      F64_SCALAR: np.array(1.5)
+        // I16_3X0X2: np.zeros((3, 0, 2), 'i2')                 S4_BYTES: np.array([b'ab', b'', b'a\0b\0'], 'S4')
+        // F16_LE: np.array([1.5, -2.0], '<f2')                 F8_BE: np.array([1.5, -2.0, 3.25], '>f8')
+        // C8_BE / C16_LE: np.array([1+2j, -3.5j], '>c8' / '<c16')
+        // I8_SCALAR: np.array(-7, 'i1')                        BOOL: np.array([True, False, True])
+        // U2_BE_FORTRAN_2X3: np.asfortranarray(np.arange(6, dtype='>u2').reshape(2, 3))
+        // I16_FORTRAN_2X3X4: np.asfortranarray(np.arange(24, dtype='<i2').reshape(2, 3, 4))
+        // S_FORTRAN_2X3: np.asfortranarray(np.array([[b'a', b'bb', b'c'], [b'dd', b'', b'f\0g']]))
+        // U_LE: np.array(['h\u00e9llo', '', 'a\0b', '\U0001F600'])
+        // U_BE_FORTRAN_2X2: np.asfortranarray(np.array([['a', 'bc'], ['\u00e9', 'd\0']], '>U2'))
+        // OBJECT: np.array([1, 'a'], dtype=object)
+        // U8_V2: save(np.arange(3, dtype='u1'), (2, 0))
+        // I32_V3: save(np.arange(3, dtype='<i4').reshape(3, 1), (3, 0))
+        pub(super) const F32_2X3: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }                                                          \n\
+          \x00\x00\x00\x00\x00\x00\x80\x3f\x00\x00\x00\x40\x00\x00\x40\x40\x00\x00\x80\x40\x00\x00\xa0\x40";
+        pub(super) const F64_SCALAR: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '<f8', 'fortran_order': False, 'shape': (), }                                                              \n\
+          \x00\x00\x00\x00\x00\x00\xf8\x3f";
+        pub(super) const I16_3X0X2: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '<i2', 'fortran_order': False, 'shape': (3, 0, 2), }                                                       \n";
+        pub(super) const S4_BYTES: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '|S4', 'fortran_order': False, 'shape': (3,), }                                                            \n\
+          \x61\x62\x00\x00\x00\x00\x00\x00\x61\x00\x62\x00";
+        pub(super) const F16_LE: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }                                                            \n\
+          \x00\x3e\x00\xc0";
+        pub(super) const F8_BE: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '>f8', 'fortran_order': False, 'shape': (3,), }                                                            \n\
+          \x3f\xf8\x00\x00\x00\x00\x00\x00\xc0\x00\x00\x00\x00\x00\x00\x00\x40\x0a\x00\x00\x00\x00\x00\x00";
+        pub(super) const C8_BE: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '>c8', 'fortran_order': False, 'shape': (2,), }                                                            \n\
+          \x3f\x80\x00\x00\x40\x00\x00\x00\x80\x00\x00\x00\xc0\x60\x00\x00";
+        pub(super) const C16_LE: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '<c16', 'fortran_order': False, 'shape': (2,), }                                                           \n\
+          \x00\x00\x00\x00\x00\x00\xf0\x3f\x00\x00\x00\x00\x00\x00\x00\x40\x00\x00\x00\x00\x00\x00\x00\x80\
+          \x00\x00\x00\x00\x00\x00\x0c\xc0";
+        pub(super) const I8_SCALAR: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '|i1', 'fortran_order': False, 'shape': (), }                                                              \n\
+          \xf9";
+        pub(super) const BOOL: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }                                                            \n\
+          \x01\x00\x01";
+        pub(super) const U2_BE_FORTRAN_2X3: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '>u2', 'fortran_order': True, 'shape': (2, 3), }                                                           \n\
+          \x00\x00\x00\x03\x00\x01\x00\x04\x00\x02\x00\x05";
+        pub(super) const I16_FORTRAN_2X3X4: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '<i2', 'fortran_order': True, 'shape': (2, 3, 4), }                                                        \n\
+          \x00\x00\x0c\x00\x04\x00\x10\x00\x08\x00\x14\x00\x01\x00\x0d\x00\x05\x00\x11\x00\x09\x00\x15\x00\
+          \x02\x00\x0e\x00\x06\x00\x12\x00\x0a\x00\x16\x00\x03\x00\x0f\x00\x07\x00\x13\x00\x0b\x00\x17\x00";
+        pub(super) const S_FORTRAN_2X3: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '|S3', 'fortran_order': True, 'shape': (2, 3), }                                                           \n\
+          \x61\x00\x00\x64\x64\x00\x62\x62\x00\x00\x00\x00\x63\x00\x00\x66\x00\x67";
+        pub(super) const U_LE: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '<U5', 'fortran_order': False, 'shape': (4,), }                                                            \n\
+          \x68\x00\x00\x00\xe9\x00\x00\x00\x6c\x00\x00\x00\x6c\x00\x00\x00\x6f\x00\x00\x00\x00\x00\x00\x00\
+          \x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x61\x00\x00\x00\x00\x00\x00\x00\
+          \x62\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xf6\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\
+          \x00\x00\x00\x00\x00\x00\x00\x00";
+        pub(super) const U_BE_FORTRAN_2X2: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '>U2', 'fortran_order': True, 'shape': (2, 2), }                                                           \n\
+          \x00\x00\x00\x61\x00\x00\x00\x00\x00\x00\x00\xe9\x00\x00\x00\x00\x00\x00\x00\x62\x00\x00\x00\x63\
+          \x00\x00\x00\x64\x00\x00\x00\x00";
+        pub(super) const OBJECT: &[u8] = b"\x93NUMPY\x01\x00v\x00{'descr': '|O', 'fortran_order': False, 'shape': (2,), }                                                             \n\
+          \x80\x04\x95\x90\x00\x00\x00\x00\x00\x00\x00\x8c\x16\x6e\x75\x6d\x70\x79\x2e\x5f\x63\x6f\x72\x65\
+          \x2e\x6d\x75\x6c\x74\x69\x61\x72\x72\x61\x79\x94\x8c\x0c\x5f\x72\x65\x63\x6f\x6e\x73\x74\x72\x75\
+          \x63\x74\x94\x93\x94\x8c\x05\x6e\x75\x6d\x70\x79\x94\x8c\x07\x6e\x64\x61\x72\x72\x61\x79\x94\x93\
+          \x94\x4b\x00\x85\x94\x43\x01\x62\x94\x87\x94\x52\x94\x28\x4b\x01\x4b\x02\x85\x94\x68\x03\x8c\x05\
+          \x64\x74\x79\x70\x65\x94\x93\x94\x8c\x02\x4f\x38\x94\x89\x88\x87\x94\x52\x94\x28\x4b\x03\x8c\x01\
+          \x7c\x94\x4e\x4e\x4e\x4a\xff\xff\xff\xff\x4a\xff\xff\xff\xff\x4b\x3f\x74\x94\x62\x89\x5d\x94\x28\
+          \x4b\x01\x8c\x01\x61\x94\x65\x74\x94\x62\x2e";
+        pub(super) const U8_V2: &[u8] = b"\x93NUMPY\x02\x00t\x00\x00\x00{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }                                                          \n\
+          \x00\x01\x02";
+        pub(super) const I32_V3: &[u8] = b"\x93NUMPY\x03\x00t\x00\x00\x00{'descr': '<i4', 'fortran_order': False, 'shape': (3, 1), }                                                        \n\
+          \x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00";
+    }
+
+    /// A version 1.0 file around `dict`, padded as numpy pads it.
+    fn npy(dict: &str, data: &[u8]) -> Vec<u8> {
+        let text_len = dict.len() + 1;
+        let padded = padded_len(10, text_len);
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&[1, 0]);
+        out.extend_from_slice(&u16::try_from(padded).unwrap().to_le_bytes());
+        out.extend_from_slice(dict.as_bytes());
+        out.resize(10 + padded - 1, b' ');
+        out.push(b'\n');
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn header(descr: &str, fortran: bool, shape: &str) -> String {
+        let order = if fortran { "True" } else { "False" };
+        format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {shape}, }}")
+    }
+
+    fn reason(bytes: &[u8]) -> String {
+        match read_npy(bytes) {
+            Ok(t) => panic!("expected an error, got {t:?}"),
+            Err(e) => match e.kind() {
+                ErrorKind::InvalidInput { reason } | ErrorKind::InvalidTensor { reason } => {
+                    reason.clone()
+                }
+                other => panic!("unexpected error kind {other:?}"),
+            },
+        }
+    }
+
+    fn strings(t: &Tensor) -> Vec<Vec<u8>> {
+        t.strings().unwrap().map(<[u8]>::to_vec).collect()
+    }
+
+    #[test]
+    fn reads_numpy_files() {
+        let t = read_npy(golden::F32_2X3).unwrap();
+        assert_eq!(t.shape(), &[2, 3]);
+        assert_eq!(t.to_vec::<f32>().unwrap(), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+
+        let t = read_npy(golden::F64_SCALAR).unwrap();
+        assert_eq!((t.dtype(), t.rank()), (DType::F64, 0));
+        assert_eq!(t.to_vec::<f64>().unwrap(), [1.5]);
+
+        let t = read_npy(golden::I16_3X0X2).unwrap();
+        assert_eq!((t.dtype(), t.shape()), (DType::I16, &[3, 0, 2][..]));
+        assert_eq!(t.num_elements(), 0);
+
+        let t = read_npy(golden::F16_LE).unwrap();
+        assert_eq!(
+            t.to_vec::<f16>().unwrap(),
+            [f16::from_f32(1.5), f16::from_f32(-2.0)]
+        );
+
+        let t = read_npy(golden::C16_LE).unwrap();
+        assert_eq!(
+            t.to_vec::<Complex64>().unwrap(),
+            [Complex64::new(1.0, 2.0), Complex64::new(-0.0, -3.5)]
+        );
+
+        let t = read_npy(golden::I8_SCALAR).unwrap();
+        assert_eq!((t.shape(), t.to_vec::<i8>().unwrap()), (&[][..], vec![-7]));
+
+        let t = read_npy(golden::BOOL).unwrap();
+        assert_eq!(t.to_bools().unwrap(), [true, false, true]);
+    }
+
+    #[test]
+    fn reads_versions_2_and_3() {
+        let t = read_npy(golden::U8_V2).unwrap();
+        assert_eq!(t.to_vec::<u8>().unwrap(), [0, 1, 2]);
+        let t = read_npy(golden::I32_V3).unwrap();
+        assert_eq!(t.shape(), &[3, 1]);
+        assert_eq!(t.to_vec::<i32>().unwrap(), [0, 1, 2]);
+    }
+
+    #[test]
+    fn big_endian_is_swapped_per_component() {
+        let t = read_npy(golden::F8_BE).unwrap();
+        assert_eq!(t.to_vec::<f64>().unwrap(), [1.5, -2.0, 3.25]);
+        let t = read_npy(golden::C8_BE).unwrap();
+        assert_eq!(
+            t.to_vec::<Complex32>().unwrap(),
+            [Complex32::new(1.0, 2.0), Complex32::new(-0.0, -3.5)]
+        );
+        let t = read_npy(&npy(
+            &header(">i4", false, "(2,)"),
+            &[0, 0, 1, 2, 0xff, 0xff, 0xff, 0xfe],
+        ))
+        .unwrap();
+        assert_eq!(t.to_vec::<i32>().unwrap(), [0x0102, -2]);
+        // `=` and `|` mean native order, which for .npy is little-endian.
+        let t = read_npy(&npy(&header("=u2", false, "(1,)"), &[1, 2])).unwrap();
+        assert_eq!(t.to_vec::<u16>().unwrap(), [0x0201]);
+    }
+
+    #[test]
+    fn fortran_order_is_transposed() {
+        let t = read_npy(golden::U2_BE_FORTRAN_2X3).unwrap();
+        assert_eq!(t.shape(), &[2, 3]);
+        assert_eq!(t.to_vec::<u16>().unwrap(), [0, 1, 2, 3, 4, 5]);
+
+        let t = read_npy(golden::I16_FORTRAN_2X3X4).unwrap();
+        assert_eq!(t.shape(), &[2, 3, 4]);
+        assert_eq!(t.to_vec::<i16>().unwrap(), (0..24).collect::<Vec<i16>>());
+
+        // Hand-made rank 3, complex: element (i, j, k) sits at i + 2j + 6k.
+        let shape = [2usize, 3, 2];
+        let mut data = Vec::new();
+        for k in 0..2 {
+            for j in 0..3 {
+                for i in 0..2 {
+                    let v = (i * 100 + j * 10 + k) as f32;
+                    data.extend_from_slice(&v.to_le_bytes());
+                    data.extend_from_slice(&(-v).to_le_bytes());
+                }
+            }
+        }
+        let t = read_npy(&npy(&header("<c8", true, "(2, 3, 2)"), &data)).unwrap();
+        assert_eq!(t.shape(), &shape);
+        let mut expected = Vec::new();
+        for i in 0..2 {
+            for j in 0..3 {
+                for k in 0..2 {
+                    let v = (i * 100 + j * 10 + k) as f32;
+                    expected.push(Complex32::new(v, -v));
+                }
+            }
+        }
+        assert_eq!(t.to_vec::<Complex32>().unwrap(), expected);
+
+        // Rank 1 and empty Fortran arrays need no reordering.
+        let t = read_npy(&npy(&header("|u1", true, "(3,)"), &[7, 8, 9])).unwrap();
+        assert_eq!(t.to_vec::<u8>().unwrap(), [7, 8, 9]);
+        let t = read_npy(&npy(&header("<f4", true, "(2, 0)"), &[])).unwrap();
+        assert_eq!(t.shape(), &[2, 0]);
+    }
+
+    #[test]
+    fn byte_strings() {
+        let t = read_npy(golden::S4_BYTES).unwrap();
+        assert_eq!(t.dtype(), DType::String);
+        assert_eq!(strings(&t), [&b"ab"[..], b"", b"a\0b"]);
+
+        let t = read_npy(golden::S_FORTRAN_2X3).unwrap();
+        assert_eq!(t.shape(), &[2, 3]);
+        assert_eq!(strings(&t), [&b"a"[..], b"bb", b"c", b"dd", b"", b"f\0g"]);
+
+        let t = read_npy(&npy(&header("|S2", false, "()"), b"\0x")).unwrap();
+        assert_eq!((t.rank(), strings(&t)), (0, vec![b"\0x".to_vec()]));
+    }
+
+    #[test]
+    fn unicode_strings() {
+        let t = read_npy(golden::U_LE).unwrap();
+        assert_eq!(
+            strings(&t),
+            [
+                "h\u{e9}llo".as_bytes(),
+                b"",
+                b"a\0b",
+                "\u{1F600}".as_bytes()
+            ]
+        );
+        let t = read_npy(golden::U_BE_FORTRAN_2X2).unwrap();
+        assert_eq!(t.shape(), &[2, 2]);
+        assert_eq!(strings(&t), [&b"a"[..], b"bc", "\u{e9}".as_bytes(), b"d"]);
+
+        for bad in [0xD800u32, 0x11_0000] {
+            let mut data = 0x41u32.to_le_bytes().to_vec();
+            data.extend_from_slice(&bad.to_le_bytes());
+            let why = reason(&npy(&header("<U2", false, "(1,)"), &data));
+            assert!(why.contains("not a Unicode scalar value"), "{why}");
+        }
+    }
+
+    #[test]
+    fn writes_what_numpy_writes() {
+        let cases: [(&[u8], Tensor); 7] = [
+            (
+                golden::F32_2X3,
+                Tensor::from_slice(&[0.0f32, 1.0, 2.0, 3.0, 4.0, 5.0], &[2, 3]).unwrap(),
+            ),
+            (golden::F64_SCALAR, Tensor::scalar(1.5f64)),
+            (
+                golden::I16_3X0X2,
+                Tensor::from_slice::<i16>(&[], &[3, 0, 2]).unwrap(),
+            ),
+            (
+                golden::F16_LE,
+                Tensor::from_slice(&[f16::from_f32(1.5), f16::from_f32(-2.0)], &[2]).unwrap(),
+            ),
+            (golden::I8_SCALAR, Tensor::scalar(-7i8)),
+            (
+                golden::BOOL,
+                Tensor::from_bools(&[true, false, true], &[3]).unwrap(),
+            ),
+            (
+                golden::C16_LE,
+                Tensor::from_slice(
+                    &[Complex64::new(1.0, 2.0), Complex64::new(-0.0, -3.5)],
+                    &[2],
+                )
+                .unwrap(),
+            ),
+        ];
+        for (expected, tensor) in cases {
+            assert_eq!(write_npy(&tensor).unwrap(), expected, "{tensor:?}");
+        }
+        let strings = Tensor::from_strings(&["ab", "", "a\0b\0"], &[3]).unwrap();
+        assert_eq!(write_npy(&strings).unwrap(), golden::S4_BYTES);
+    }
+
+    #[test]
+    fn round_trips_every_dtype_but_bf16() {
+        let tensors = [
+            Tensor::from_slice(&[f16::from_f32(0.5), f16::from_f32(-1.0)], &[2, 1]).unwrap(),
+            Tensor::from_slice(&[1.0f32, f32::MAX, f32::MIN_POSITIVE], &[3]).unwrap(),
+            Tensor::from_slice(&[1.0f64, -0.0, f64::INFINITY, 1e-300], &[2, 2]).unwrap(),
+            Tensor::from_slice(&[i8::MIN, 0, i8::MAX], &[3]).unwrap(),
+            Tensor::from_slice(&[i16::MIN, 0, i16::MAX], &[1, 3]).unwrap(),
+            Tensor::from_slice(&[i32::MIN, 0, i32::MAX], &[3, 1]).unwrap(),
+            Tensor::from_slice(&[i64::MIN, 0, i64::MAX], &[3]).unwrap(),
+            Tensor::from_slice(&[0u8, 255], &[2]).unwrap(),
+            Tensor::from_slice(&[0u16, u16::MAX], &[2]).unwrap(),
+            Tensor::from_slice(&[0u32, u32::MAX], &[2]).unwrap(),
+            Tensor::from_slice(&[0u64, u64::MAX], &[1, 1, 2]).unwrap(),
+            Tensor::from_bools(&[true, false], &[2]).unwrap(),
+            Tensor::from_slice(&[Complex32::new(1.0, -2.0)], &[1]).unwrap(),
+            Tensor::from_slice(
+                &[Complex64::new(1.0, -2.0), Complex64::new(0.0, 1e10)],
+                &[2],
+            )
+            .unwrap(),
+            Tensor::from_strings(&[&b"cat"[..], b"", b"\xff\0x", b"longer one"], &[2, 2]).unwrap(),
+            Tensor::from_strings::<&str>(&[], &[0, 4]).unwrap(),
+            Tensor::from_strings(&["only"], &[]).unwrap(),
+            Tensor::scalar(7u32),
+            Tensor::from_slice::<f32>(&[], &[0]).unwrap(),
+            Tensor::from_slice::<u8>(&[], &[3, 0, 2]).unwrap(),
+        ];
+        let mut seen = std::collections::BTreeSet::new();
+        for tensor in tensors {
+            let bytes = write_npy(&tensor).unwrap();
+            let header_end = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
+            assert_eq!(header_end % ARRAY_ALIGN, 0, "{tensor:?}");
+            assert_eq!(read_npy(&bytes).unwrap(), tensor);
+            seen.insert(tensor.dtype());
+        }
+        let missing: Vec<_> = DType::ALL.iter().filter(|d| !seen.contains(d)).collect();
+        assert_eq!(missing, [&DType::BF16]);
+    }
+
+    #[test]
+    fn bf16_and_trailing_nuls_do_not_fit() {
+        let t = Tensor::from_slice(&[bf16::ONE], &[1]).unwrap();
+        let err = write_npy(&t).unwrap_err();
+        assert!(err.to_string().contains("bfloat16"), "{err}");
+
+        // Documented: `|S` cannot carry trailing NULs.
+        let t = Tensor::from_strings(&[&b"a\0"[..], b"b"], &[2]).unwrap();
+        let back = read_npy(&write_npy(&t).unwrap()).unwrap();
+        assert_eq!(strings(&back), [b"a", b"b"]);
+    }
+
+    #[test]
+    fn long_headers_use_version_2() {
+        let shape = [1usize; MAX_RANK];
+        let t = Tensor::from_slice(&[3u8], &shape).unwrap();
+        let bytes = write_npy(&t).unwrap();
+        assert_eq!(bytes.get(6..8), Some(&[1u8, 0][..]));
+        assert_eq!(read_npy(&bytes).unwrap(), t);
+
+        // A header over 64 KiB (whitespace is legal) only fits version 2.0.
+        let dict = format!(
+            "{{'descr': '|u1', {}'fortran_order': False, 'shape': (1,)}}",
+            " ".repeat(70_000)
+        );
+        let text_len = dict.len() + 1;
+        let padded = padded_len(12, text_len);
+        let mut v2 = MAGIC.to_vec();
+        v2.extend_from_slice(&[2, 0]);
+        v2.extend_from_slice(&u32::try_from(padded).unwrap().to_le_bytes());
+        v2.extend_from_slice(dict.as_bytes());
+        v2.resize(12 + padded - 1, b' ');
+        v2.push(b'\n');
+        v2.push(42);
+        assert_eq!(v2.len() % ARRAY_ALIGN, 1);
+        assert_eq!(read_npy(&v2).unwrap().to_vec::<u8>().unwrap(), [42]);
+    }
+
+    #[test]
+    fn header_syntax_variants() {
+        let ok = [
+            "{\"descr\": \"<i2\", \"fortran_order\": False, \"shape\": (2,)}",
+            "{'shape':(2,),'fortran_order':False,'descr':'<i2'}",
+            "{ 'descr' : '<i2' ,\n 'fortran_order' : False , 'shape' : ( 2 , ) , }",
+            "{'descr': 'i2', 'fortran_order': False, 'shape': (2L,)}",
+            "{'descr': '<i2', 'fortran_order': False, 'shape': (+2,), }",
+        ];
+        for dict in ok {
+            let t = read_npy(&npy(dict, &[1, 0, 2, 0])).unwrap_or_else(|e| panic!("{dict}: {e}"));
+            assert_eq!(t.to_vec::<i16>().unwrap(), [1, 2], "{dict}");
+        }
+    }
+
+    #[test]
+    fn header_strings_unescape_as_python_does() {
+        let mut p = Parser::new(r#"'a\'b\"c\\d\ne\qf' "it's""#);
+        let Value::Str(first) = p.value(0).unwrap() else {
+            panic!()
+        };
+        assert_eq!(first, "a'b\"c\\d\ne\\qf");
+        let Value::Str(second) = p.value(0).unwrap() else {
+            panic!()
+        };
+        assert_eq!(second, "it's");
+    }
+
+    #[test]
+    fn unsupported_dtypes_are_named() {
+        let cases = [
+            ("<V2", "void"),
+            ("|O", "pickle"),
+            ("<M8[ns]", "datetime"),
+            ("<f16", "width"),
+            ("<i3", "width"),
+            ("|S0", "zero-width"),
+            ("<x4", "unknown"),
+            ("", "unknown"),
+        ];
+        for (descr, why) in cases {
+            let got = reason(&npy(&header(descr, false, "(0,)"), &[]));
+            assert!(got.contains(why) && got.contains(descr), "{descr}: {got}");
+        }
+        let got = reason(golden::OBJECT);
+        assert!(got.contains("pickle"), "{got}");
+        let got = reason(&npy(
+            "{'descr': [('a', '<i4')], 'fortran_order': False, 'shape': (1,)}",
+            &[0; 4],
+        ));
+        assert!(got.contains("structured"), "{got}");
+    }
+
+    #[test]
+    fn malformed_files_are_errors() {
+        // Every truncation of a valid file.
+        for file in [golden::F32_2X3, golden::U8_V2, golden::S4_BYTES] {
+            for end in 0..file.len() {
+                assert!(read_npy(&file[..end]).is_err(), "prefix of {end} bytes");
+            }
+        }
+        let mut bad_magic = golden::F32_2X3.to_vec();
+        bad_magic[1] = b'n';
+        assert!(reason(&bad_magic).contains("magic"));
+        let mut bad_version = golden::F32_2X3.to_vec();
+        bad_version[6] = 4;
+        assert!(reason(&bad_version).contains("version 4.0"));
+        let mut long_header = golden::F32_2X3.to_vec();
+        long_header[8] = 0xff;
+        assert!(reason(&long_header).contains("header is"));
+
+        // Wrong data lengths: one byte short, one trailing byte.
+        let mut extra = golden::F32_2X3.to_vec();
+        extra.push(0);
+        assert!(reason(&extra).contains("expected 24"));
+        assert!(reason(&npy(&header("<U2", false, "(1,)"), &[0; 7])).contains("expected 8"));
+        let bad_bool = npy(&header("|b1", false, "(2,)"), &[1, 2]);
+        assert!(reason(&bad_bool).contains("bool"));
+    }
+
+    #[test]
+    fn malformed_headers_are_errors() {
+        let deep = format!("{}{}", "(".repeat(10_000), ")".repeat(10_000));
+        let cases: &[(&str, &str)] = &[
+            ("", "unexpected end"),
+            ("{", "unexpected end"),
+            ("[]", "not a dictionary"),
+            ("{'descr': '<f4', 'fortran_order': False}", "no \"shape\""),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (), 'x': 1}", "unexpected key"),
+            ("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': ()}", "twice"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (1)}", "not a tuple"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': [1]}", "not a tuple"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (-1,)}", "out of range"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (1.5,)}", "expected ','"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': ('1',)}", "not an integer"),
+            ("{'descr': '<f4', 'fortran_order': 0, 'shape': ()}", "not True or False"),
+            ("{'descr': 4, 'fortran_order': False, 'shape': ()}", "not a dtype string"),
+            ("{'descr': '<f4, 'fortran_order': False, 'shape': ()}", "expected ','"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': ()} x", "after the dictionary"),
+            ("{'descr: '<f4'}", "expected ':'"),
+            ("{'descr': '<f4\n', 'fortran_order': False, 'shape': ()}", "unterminated"),
+            ("{1: '<f4'}", "key is not a string"),
+            ("{'descr': '<f4', 'fortran_order': false, 'shape': ()}", "unknown name"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999999999999999999999999,)}", "too large"),
+            ("{'descr': '<f4', 'fortran_order': False, 'shape': (,)}", "unexpected character"),
+            ("{'descr': '<f4' 'fortran_order': False, 'shape': ()}", "expected ','"),
+            (&deep, "nesting too deep"),
+        ];
+        for (dict, why) in cases {
+            let got = reason(&npy(dict, &[0; 4]));
+            assert!(got.contains(why), "{dict:.80}: {got}");
+        }
+        let mut invalid_utf8 = golden::I32_V3.to_vec();
+        invalid_utf8[13] = 0xff;
+        assert!(reason(&invalid_utf8).contains("UTF-8"));
+    }
+
+    #[test]
+    fn huge_shapes_are_rejected_before_allocating() {
+        let cases = [
+            (
+                "(4611686018427387904, 4611686018427387904)",
+                "too many elements",
+            ),
+            ("(18446744073709551615,)", "too large for its dtype"),
+            ("(1099511627776,)", "expected 4398046511104"),
+            ("(18446744073709551616,)", "out of range"),
+        ];
+        for (shape, why) in cases {
+            let got = reason(&npy(&header("<f4", false, shape), &[0; 4]));
+            assert!(got.contains(why), "{shape}: {got}");
+        }
+        // Empty, but a dimension TensorFlow's int64 sizes cannot hold.
+        let got = reason(&npy(&header("|S5", true, "(0, 18446744073709551615)"), &[]));
+        assert!(got.contains("int64"), "{got}");
+        let t = read_npy(&npy(&header("|S5", true, "(0, 9223372036854775807)"), &[])).unwrap();
+        assert_eq!(t.num_elements(), 0);
+        let t = read_npy(&npy(&header("<U5", false, "(3, 0, 2)"), &[])).unwrap();
+        assert_eq!((t.dtype(), t.shape()), (DType::String, &[3, 0, 2][..]));
+
+        let rank_255 = format!("({})", vec!["1"; 255].join(", "));
+        assert!(reason(&npy(&header("|u1", false, &rank_255), &[0])).contains("dimensions"));
+        let huge_width = npy(&header("<U4611686018427387904", false, "(1,)"), &[]);
+        assert!(reason(&huge_width).contains("width overflows"));
+    }
+}

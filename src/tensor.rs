@@ -208,11 +208,9 @@ impl<'a> TensorView<'a> {
     pub fn into_owned(self) -> Tensor {
         let data = match self.data {
             Data::Bytes(b) => Data::Bytes(Cow::Owned(b.into_owned())),
-            Data::Strings(s) => Data::Strings(
-                s.into_iter()
-                    .map(|c| Cow::Owned(c.into_owned()))
-                    .collect(),
-            ),
+            Data::Strings(s) => {
+                Data::Strings(s.into_iter().map(|c| Cow::Owned(c.into_owned())).collect())
+            }
         };
         Tensor(TensorView {
             dtype: self.dtype,
@@ -261,6 +259,12 @@ fn check_rank(shape: &[usize]) -> Result<()> {
         return Err(Error::invalid_tensor(format!(
             "rank {} exceeds the maximum of {MAX_RANK}",
             shape.len()
+        )));
+    }
+    // TensorFlow's dimensions are int64: a larger size cannot be encoded.
+    if let Some(d) = shape.iter().find(|&&d| d as u64 > i64::MAX as u64) {
+        return Err(Error::invalid_tensor(format!(
+            "dimension size {d} exceeds the int64 maximum"
         )));
     }
     Ok(())
@@ -333,7 +337,11 @@ impl Tensor {
 
     /// A bool tensor.
     pub fn from_bools(values: &[bool], shape: &[usize]) -> Result<Tensor> {
-        Tensor::from_bytes(DType::Bool, shape, values.iter().map(|&b| b as u8).collect())
+        Tensor::from_bytes(
+            DType::Bool,
+            shape,
+            values.iter().map(|&b| b as u8).collect(),
+        )
     }
 
     /// A string tensor from any byte strings.
@@ -421,16 +429,26 @@ mod tests {
         let b = Tensor::from_slice(&[bf16::from_f32(1.0)], &[]).unwrap();
         assert_eq!(b.bytes().unwrap(), &[0x80, 0x3f]);
         let c = Tensor::from_slice(&[Complex32::new(1.0, 2.0)], &[1, 1]).unwrap();
-        assert_eq!(&*c.values::<Complex32>().unwrap(), &[Complex32::new(1.0, 2.0)]);
-        assert_eq!(c.to_vec::<f32>().unwrap_err().kind().name(), "invalid_input");
+        assert_eq!(
+            &*c.values::<Complex32>().unwrap(),
+            &[Complex32::new(1.0, 2.0)]
+        );
+        assert_eq!(
+            c.to_vec::<f32>().unwrap_err().kind().name(),
+            "invalid_input"
+        );
     }
 
     #[test]
     fn misaligned_bytes_are_copied() {
-        let mut raw = vec![0u8; 17];
+        let mut raw = [0u8; 17];
         raw[1..9].copy_from_slice(&1.0f64.to_le_bytes());
         raw[9..17].copy_from_slice(&2.0f64.to_le_bytes());
-        let start = if raw.as_ptr().wrapping_add(1) as usize % 8 == 0 { 0 } else { 1 };
+        let start = if raw.as_ptr().wrapping_add(1) as usize % 8 == 0 {
+            0
+        } else {
+            1
+        };
         let slice = &raw[start..start + 16];
         let t = TensorView::new(DType::F64, &[2], slice).unwrap();
         let v = t.values::<f64>().unwrap();

@@ -76,7 +76,11 @@ pub fn verify_reader(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Re
         None => verify_stream(reader, progress),
     };
     if let Some(p) = path {
-        report.problems = report.problems.into_iter().map(|e| e.with_path(&p)).collect();
+        report.problems = report
+            .problems
+            .into_iter()
+            .map(|e| e.with_path(&p))
+            .collect();
     }
     report
 }
@@ -171,7 +175,8 @@ mod tests {
     fn sample() -> Vec<u8> {
         let mut w = Writer::new(Vec::new());
         for i in 0..5u8 {
-            w.write_tensor(&Tensor::from_slice(&[i; 7], &[7]).unwrap()).unwrap();
+            w.write_tensor(&Tensor::from_slice(&[i; 7], &[7]).unwrap())
+                .unwrap();
         }
         w.finish().unwrap()
     }

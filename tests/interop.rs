@@ -33,9 +33,15 @@ fn python() -> Option<PathBuf> {
         return Some(candidate);
     }
     if std::env::var_os("TFREC_REQUIRE_TF").is_some_and(|v| v == "1") {
-        panic!("TensorFlow is required (TFREC_REQUIRE_TF=1) but {} cannot import it", candidate.display());
+        panic!(
+            "TensorFlow is required (TFREC_REQUIRE_TF=1) but {} cannot import it",
+            candidate.display()
+        );
     }
-    eprintln!("skipping TensorFlow interop test: no TensorFlow at {}", candidate.display());
+    eprintln!(
+        "skipping TensorFlow interop test: no TensorFlow at {}",
+        candidate.display()
+    );
     None
 }
 
@@ -153,7 +159,16 @@ fn tensorflow_writes_tfrec_reads() {
     std::fs::write(&input, to_jsonl(&tensors)).unwrap();
     for c in COMPRESSIONS {
         let path = dir.path().join(format!("tf-{c}.tfrecord"));
-        tf_helper(&py, &["write", input.to_str().unwrap(), path.to_str().unwrap(), "--compression", c.name()]);
+        tf_helper(
+            &py,
+            &[
+                "write",
+                input.to_str().unwrap(),
+                path.to_str().unwrap(),
+                "--compression",
+                c.name(),
+            ],
+        );
         let mut reader = Reader::open(&path).unwrap();
         assert_eq!(reader.compression(), c);
         let got: Vec<Tensor> = reader
@@ -166,13 +181,21 @@ fn tensorflow_writes_tfrec_reads() {
         }
         // And through the CLI: `cat --jsonl` gives back the same tensors.
         let out = tfrec_cli(&["cat", "--jsonl", path.to_str().unwrap()]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
         assert_eq!(lines.len(), tensors.len());
         for (i, line) in lines.iter().enumerate() {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
             assert_eq!(v["index"], i as u64);
-            assert_same(&tfrec::json::tensor_from_json(&v).unwrap(), &tensors[i], "cat --jsonl");
+            assert_same(
+                &tfrec::json::tensor_from_json(&v).unwrap(),
+                &tensors[i],
+                "cat --jsonl",
+            );
         }
     }
 }
@@ -189,7 +212,10 @@ fn tfrec_writes_tensorflow_reads() {
             w.write_tensor(t).unwrap();
         }
         w.finish().unwrap();
-        let read = parse_tf_read(&tf_helper(&py, &["read", path.to_str().unwrap(), "--compression", c.name()]));
+        let read = parse_tf_read(&tf_helper(
+            &py,
+            &["read", path.to_str().unwrap(), "--compression", c.name()],
+        ));
         assert_eq!(read.len(), tensors.len(), "{c}");
         let mut offset = 0;
         for (i, ((theirs, raw, off), ours)) in read.iter().zip(&tensors).enumerate() {
@@ -253,10 +279,20 @@ for n in names:
     np.save(os.path.join(d, n + ".npy"), arrays[n])
 print(json.dumps(names))
 "#;
-    let out = Command::new(&py).args(["-c", script, d.to_str().unwrap()]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new(&py)
+        .args(["-c", script, d.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
-    let npys: Vec<String> = names.iter().map(|n| d.join(format!("{n}.npy")).to_str().unwrap().to_string()).collect();
+    let npys: Vec<String> = names
+        .iter()
+        .map(|n| d.join(format!("{n}.npy")).to_str().unwrap().to_string())
+        .collect();
 
     let tensors = random_tensors(0x5eed_0004, 48);
     let jsonl = d.join("in.jsonl");
@@ -264,11 +300,25 @@ print(json.dumps(names))
 
     for c in COMPRESSIONS {
         let packed = d.join(format!("packed-{c}.tfrecord"));
-        let mut args = vec!["pack", "-o", packed.to_str().unwrap(), "--compression", c.name(), jsonl.to_str().unwrap()];
+        let mut args = vec![
+            "pack",
+            "-o",
+            packed.to_str().unwrap(),
+            "--compression",
+            c.name(),
+            jsonl.to_str().unwrap(),
+        ];
         args.extend(npys.iter().map(String::as_str));
         let out = tfrec_cli(&args);
-        assert!(out.status.success(), "pack: {}", String::from_utf8_lossy(&out.stderr));
-        let read = parse_tf_read(&tf_helper(&py, &["read", packed.to_str().unwrap(), "--compression", c.name()]));
+        assert!(
+            out.status.success(),
+            "pack: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let read = parse_tf_read(&tf_helper(
+            &py,
+            &["read", packed.to_str().unwrap(), "--compression", c.name()],
+        ));
         assert_eq!(read.len(), tensors.len() + npys.len());
         for (i, ours) in tensors.iter().enumerate() {
             assert_same(&read[i].0, ours, &format!("pack {c} jsonl record {i}"));
@@ -284,9 +334,15 @@ for path in sys.argv[1:]:
     print(base64.b64encode(tf.io.serialize_tensor(tf.constant(a)).numpy()).decode())
 "#;
         let mut cmd = Command::new(&py);
-        cmd.args(["-c", check]).args(&npys).env("TF_CPP_MIN_LOG_LEVEL", "3");
+        cmd.args(["-c", check])
+            .args(&npys)
+            .env("TF_CPP_MIN_LOG_LEVEL", "3");
         let out = cmd.output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let expected: Vec<Vec<u8>> = String::from_utf8(out.stdout)
             .unwrap()
             .lines()

@@ -39,7 +39,6 @@ const UINT64_VAL: u32 = 17;
 
 // TensorShapeProto and its Dim.
 const SHAPE_DIM: u32 = 2;
-const SHAPE_UNKNOWN_RANK: u32 = 3;
 const DIM_SIZE: u32 = 1;
 
 /// Bounds on what decoding may materialize beyond the input itself.
@@ -117,26 +116,22 @@ pub fn decode_with<'a>(payload: &'a [u8], limits: &DecodeLimits) -> Result<Tenso
 
 fn parse_shape(msg: &[u8], dims: &mut Dims) -> Result<()> {
     for field in Fields::new(msg) {
-        match field? {
-            (SHAPE_DIM, Value::Len(dim)) => {
-                if dims.len() == MAX_RANK {
-                    return Err(Error::invalid_tensor(format!(
-                        "more than {MAX_RANK} dimensions"
-                    )));
-                }
-                let mut size: i64 = 0;
-                for f in Fields::new(dim) {
-                    match f? {
-                        (DIM_SIZE, Value::Varint(v)) => size = v as i64,
-                        _ => {}
-                    }
-                }
-                let size = usize::try_from(size).map_err(|_| {
-                    Error::invalid_tensor(format!("dimension {} has negative size {size}", dims.len()))
-                })?;
-                dims.push(size);
+        if let (SHAPE_DIM, Value::Len(dim)) = field? {
+            if dims.len() == MAX_RANK {
+                return Err(Error::invalid_tensor(format!(
+                    "more than {MAX_RANK} dimensions"
+                )));
             }
-            _ => {}
+            let mut size: i64 = 0;
+            for f in Fields::new(dim) {
+                if let (DIM_SIZE, Value::Varint(v)) = f? {
+                    size = v as i64;
+                }
+            }
+            let size = usize::try_from(size).map_err(|_| {
+                Error::invalid_tensor(format!("dimension {} has negative size {size}", dims.len()))
+            })?;
+            dims.push(size);
         }
     }
     Ok(())
@@ -155,7 +150,9 @@ fn typed_field(dtype: DType) -> (u32, Scalar, usize) {
     match dtype {
         DType::F32 => (FLOAT_VAL, Scalar::Fixed32, 1),
         DType::F64 => (DOUBLE_VAL, Scalar::Fixed64, 1),
-        DType::I8 | DType::I16 | DType::I32 | DType::U8 | DType::U16 => (INT_VAL, Scalar::Varint, 1),
+        DType::I8 | DType::I16 | DType::I32 | DType::U8 | DType::U16 => {
+            (INT_VAL, Scalar::Varint, 1)
+        }
         DType::I64 => (INT64_VAL, Scalar::Varint, 1),
         DType::U32 => (UINT32_VAL, Scalar::Varint, 1),
         DType::U64 => (UINT64_VAL, Scalar::Varint, 1),
@@ -174,18 +171,30 @@ struct Filler {
     written: usize,
     capacity: usize,
     bool_values: bool,
+    /// Complex values only: a lone trailing component past the last whole
+    /// pair, which TensorFlow ignores.
+    lone_extra: bool,
+    per_elem: usize,
 }
 
 impl Filler {
     #[inline]
     fn push(&mut self, v: u64) -> Result<()> {
         if self.written == self.capacity {
+            if self.per_elem == 2 && !self.lone_extra {
+                self.lone_extra = true;
+                return Ok(());
+            }
             return Err(Error::invalid_tensor(format!(
                 "typed field holds more values than the {} the shape allows",
                 self.capacity
             )));
         }
-        let v = if self.bool_values { u64::from(v != 0) } else { v };
+        let v = if self.bool_values {
+            u64::from(v != 0)
+        } else {
+            v
+        };
         let at = self.written * self.comp_size;
         // Truncation to the component width is TensorFlow's static_cast.
         self.out[at..at + self.comp_size].copy_from_slice(&v.to_le_bytes()[..self.comp_size]);
@@ -217,6 +226,8 @@ fn decode_typed(
         written: 0,
         capacity: n * per_elem,
         bool_values: dtype == DType::Bool,
+        lone_extra: false,
+        per_elem,
     };
     for f in Fields::new(payload) {
         let (number, value) = f?;
@@ -229,7 +240,9 @@ fn decode_typed(
             (Scalar::Varint, Value::Varint(v)) => filler.push(v)?,
             (Scalar::Fixed32, Value::Len(packed)) => {
                 if packed.len() % 4 != 0 {
-                    return Err(Error::invalid_tensor("packed fixed32 field is not a multiple of 4 bytes"));
+                    return Err(Error::invalid_tensor(
+                        "packed fixed32 field is not a multiple of 4 bytes",
+                    ));
                 }
                 for c in packed.chunks_exact(4) {
                     filler.push(u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))?;
@@ -237,7 +250,9 @@ fn decode_typed(
             }
             (Scalar::Fixed64, Value::Len(packed)) => {
                 if packed.len() % 8 != 0 {
-                    return Err(Error::invalid_tensor("packed fixed64 field is not a multiple of 8 bytes"));
+                    return Err(Error::invalid_tensor(
+                        "packed fixed64 field is not a multiple of 8 bytes",
+                    ));
                 }
                 for c in packed.chunks_exact(8) {
                     let mut b = [0u8; 8];
@@ -284,7 +299,7 @@ fn decode_strings<'a>(
         return decode_string_content(content, n).map(Data::Strings);
     }
     let table_bytes = n.checked_mul(std::mem::size_of::<Cow<'_, [u8]>>());
-    if table_bytes.is_none_or(|b| b > limits.max_expanded_bytes) {
+    if table_bytes.map_or(true, |b| b > limits.max_expanded_bytes) {
         return Err(Error::invalid_tensor(format!(
             "string tensor of {n} elements exceeds the decode limit of {} bytes",
             limits.max_expanded_bytes
@@ -330,7 +345,9 @@ fn decode_string_content(content: &[u8], n: usize) -> Result<Vec<Cow<'_, [u8]>>>
     for len in lens {
         let remaining = (content.len() - pos) as u64;
         if len > remaining {
-            return Err(Error::invalid_tensor("string lengths exceed tensor_content"));
+            return Err(Error::invalid_tensor(
+                "string lengths exceed tensor_content",
+            ));
         }
         let end = pos + len as usize;
         strings.push(Cow::Borrowed(&content[pos..end]));
@@ -427,9 +444,13 @@ mod tests {
         // tf.io.serialize_tensor(tf.constant(1.0)) and friends.
         let scalar = Tensor::scalar(1.0f32).to_proto_bytes();
         assert_eq!(hex(&scalar), "08011200220400 00803f".replace(' ', ""));
-        let empty = Tensor::from_slice::<i32>(&[], &[0]).unwrap().to_proto_bytes();
+        let empty = Tensor::from_slice::<i32>(&[], &[0])
+            .unwrap()
+            .to_proto_bytes();
         assert_eq!(hex(&empty), "080312021200");
-        let strings = Tensor::from_strings(&[b"ab".as_slice(), b""], &[2]).unwrap().to_proto_bytes();
+        let strings = Tensor::from_strings(&[b"ab".as_slice(), b""], &[2])
+            .unwrap()
+            .to_proto_bytes();
         assert_eq!(hex(&strings), "0807120412020802420261624200");
     }
 

@@ -53,7 +53,9 @@ impl<'a> Fields<'a> {
         let key = read_varint(self.buf, &mut self.pos)?;
         let number = key >> 3;
         if number == 0 || number > u64::from(u32::MAX >> 3) {
-            return Err(Error::invalid_tensor(format!("invalid field number {number}")));
+            return Err(Error::invalid_tensor(format!(
+                "invalid field number {number}"
+            )));
         }
         let value = match (key & 7) as u8 {
             VARINT => Value::Varint(read_varint(self.buf, &mut self.pos)?),
@@ -119,7 +121,7 @@ pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u64) {
 #[inline]
 pub(crate) fn varint_len(v: u64) -> usize {
     // 1 byte per started group of 7 bits, at least one.
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Appends a field key.
@@ -151,7 +153,11 @@ mod tests {
         let mut pos = 0;
         assert!(read_varint(&[0xff; 10], &mut pos).is_err());
         let mut pos = 0;
-        assert!(read_varint(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02], &mut pos).is_err());
+        assert!(read_varint(
+            &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02],
+            &mut pos
+        )
+        .is_err());
     }
 
     #[test]

@@ -19,7 +19,7 @@ use flate2::bufread::{MultiGzDecoder, ZlibDecoder};
 
 use crate::compression::Compression;
 use crate::error::{Error, Result};
-use crate::framing::{FrameCheck, DEFAULT_MAX_RECORD_LEN, HEADER_LEN};
+use crate::framing::{FrameCheck, DEFAULT_MAX_RECORD_LEN};
 use crate::tensor::TensorView;
 
 pub use slice::SliceReader;
@@ -153,7 +153,7 @@ impl Reader {
                 Reader::from_source(Source::Empty, Compression::None, options)
             } else {
                 let map = Mmap::map(&file)?;
-                match Compression::detect(&map[..map.len().min(HEADER_LEN)]) {
+                match Compression::detect(&map[..map.len().min(Compression::DETECT_LEN)]) {
                     Compression::None => {
                         let source = Source::Mapped {
                             map,
@@ -180,9 +180,12 @@ impl Reader {
     }
 
     /// Reads from any stream with the given options.
-    pub fn from_read_with<R: Read + Send + 'static>(reader: R, options: ReadOptions) -> Result<Reader> {
+    pub fn from_read_with<R: Read + Send + 'static>(
+        reader: R,
+        options: ReadOptions,
+    ) -> Result<Reader> {
         let mut buffered = BufReader::with_capacity(STREAM_BUFFER, reader);
-        let prefix = peek(&mut buffered, HEADER_LEN)?;
+        let prefix = peek(&mut buffered, Compression::DETECT_LEN)?;
         let compression = Compression::detect(&prefix);
         let raw: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(prefix).chain(buffered));
         let stream: Box<dyn BufRead + Send> = match compression {
@@ -272,31 +275,29 @@ impl Reader {
     /// their CRCs are checked, payloads are neither read nor checked (for
     /// streams they are still decompressed and skipped).
     pub fn count(&mut self) -> Result<u64> {
-        let path = self.path.clone();
-        let result = match &mut self.source {
-            Source::Mapped { map, cursor } => {
-                let check = FrameCheck {
-                    data_crc: false,
-                    ..self.check
-                };
-                let mut n = 0u64;
-                while let Some(r) = slice::next_record(map, cursor, check) {
-                    r?;
-                    n += 1;
-                }
-                Ok(n)
-            }
-            Source::Empty => Ok(0),
-            Source::Stream(frames, _) => {
-                let mut n = 0u64;
-                while let Some(r) = frames.skip() {
-                    r?;
-                    n += 1;
-                }
-                Ok(n)
-            }
+        let check = FrameCheck {
+            data_crc: false,
+            ..self.check
         };
-        result.map_err(|e| attach(e, path.as_deref()))
+        let mut n = 0u64;
+        let result = match &mut self.source {
+            Source::Mapped { map, cursor } => loop {
+                match slice::next_record(map, cursor, check) {
+                    None => break Ok(n),
+                    Some(Ok(_)) => n += 1,
+                    Some(Err(e)) => break Err(e),
+                }
+            },
+            Source::Empty => Ok(0),
+            Source::Stream(frames, _) => loop {
+                match frames.skip() {
+                    None => break Ok(n),
+                    Some(Ok(_)) => n += 1,
+                    Some(Err(e)) => break Err(e),
+                }
+            },
+        };
+        result.map_err(|e| attach(e, self.path.as_deref()))
     }
 }
 

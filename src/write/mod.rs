@@ -160,7 +160,10 @@ impl<S: Sink> Writer<S> {
     /// Writes one record holding `tensor` serialized exactly as
     /// `tf.io.serialize_tensor` does.
     /// Takes a [`Tensor`](crate::Tensor) or a [`TensorView`].
-    pub fn write_tensor<'t, T: AsRef<TensorView<'t>> + ?Sized>(&mut self, tensor: &T) -> Result<()> {
+    pub fn write_tensor<'t, T: AsRef<TensorView<'t>> + ?Sized>(
+        &mut self,
+        tensor: &T,
+    ) -> Result<()> {
         let tensor = tensor.as_ref();
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();

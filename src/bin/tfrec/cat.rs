@@ -40,8 +40,7 @@ fn cat_all(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
             let record = record?;
             let tensor = record.decode().map_err(|e| e.with_path(name))?;
             if args.jsonl {
-                tfrec::json::write_record_json(out, name, record.index, record.offset, &tensor)
-                    ?;
+                tfrec::json::write_record_json(out, name, record.index, record.offset, &tensor)?;
             } else {
                 line.clear();
                 describe(&mut line, name, record.index, &tensor);
@@ -74,7 +73,11 @@ fn describe(line: &mut String, name: &str, index: u64, t: &TensorView<'_>) {
 
 fn first_values(t: &TensorView<'_>, k: usize) -> Vec<String> {
     use half::{bf16, f16};
-    fn fmt_all<T: tfrec::Element>(t: &TensorView<'_>, k: usize, f: impl Fn(&T) -> String) -> Vec<String> {
+    fn fmt_all<T: tfrec::Element>(
+        t: &TensorView<'_>,
+        k: usize,
+        f: impl Fn(&T) -> String,
+    ) -> Vec<String> {
         t.values::<T>()
             .map(|v| v.iter().take(k).map(f).collect())
             .unwrap_or_default()
@@ -100,7 +103,11 @@ fn first_values(t: &TensorView<'_>, k: usize) -> Vec<String> {
             .unwrap_or_default(),
         DType::String => t
             .strings()
-            .map(|s| s.take(k).map(|b| format!("b\"{}\"", b.escape_ascii())).collect())
+            .map(|s| {
+                s.take(k)
+                    .map(|b| format!("b\"{}\"", b.escape_ascii()))
+                    .collect()
+            })
             .unwrap_or_default(),
         _ => Vec::new(),
     }

@@ -58,7 +58,9 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
             .starts_with(NPY_MAGIC);
         if is_npy {
             let mut bytes = Vec::new();
-            input.read_to_end(&mut bytes).map_err(|e| format!("{name}: {e}"))?;
+            input
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("{name}: {e}"))?;
             let tensor = tfrec::npy::read_npy(&bytes).map_err(|e| e.with_path(name))?;
             writer.write_tensor(&tensor)?;
         } else {
