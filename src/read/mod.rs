@@ -6,6 +6,7 @@
 //! [`Read`](std::io::Read), such as stdin. [`SliceReader`] reads bytes already
 //! in memory.
 
+mod aligned;
 mod mmap;
 mod slice;
 mod stream;
@@ -24,6 +25,7 @@ use crate::tensor::TensorView;
 
 pub use slice::SliceReader;
 
+use aligned::AlignedReader;
 use mmap::Mmap;
 use slice::Cursor;
 use stream::StreamFrames;
@@ -184,7 +186,7 @@ impl Reader {
         reader: R,
         options: ReadOptions,
     ) -> Result<Reader> {
-        let mut buffered = BufReader::with_capacity(STREAM_BUFFER, reader);
+        let mut buffered = AlignedReader::with_capacity(STREAM_BUFFER, reader);
         let prefix = peek(&mut buffered, Compression::DETECT_LEN)?;
         let compression = Compression::detect(&prefix);
         let raw: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(prefix).chain(buffered));
