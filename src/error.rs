@@ -188,6 +188,14 @@ impl Error {
         self
     }
 
+    /// Replaces the record position (used when merging results of parts of
+    /// a file checked separately).
+    pub(crate) fn relocate(mut self, offset: u64, index: u64) -> Error {
+        self.0.offset = Some(offset);
+        self.0.index = Some(index);
+        self
+    }
+
     /// True when the error is a truncated last record (the input ends mid-frame).
     pub fn is_truncated(&self) -> bool {
         matches!(self.0.kind, ErrorKind::TruncatedRecord { .. })

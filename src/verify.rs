@@ -9,8 +9,12 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use std::fs::File;
+
+use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::framing::{self, FrameCheck, FOOTER_LEN, FRAME_OVERHEAD, HEADER_LEN};
+use crate::read::positioned::Window;
 use crate::read::{ReadOptions, Reader};
 use crate::tensor::TensorView;
 
@@ -64,7 +68,24 @@ pub fn verify_file(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Report> {
     let path = path.as_ref();
-    let mut reader = Reader::open_with(path, options.verify_data_crc(true))?;
+    let options = options.verify_data_crc(true);
+    let reader = Reader::open_with(path, options.mmap(false))?;
+    if reader.compression() == Compression::None && options.uses_mmap() {
+        let file = File::open(path).map_err(|e| Error::from(e).with_path(path))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::from(e).with_path(path))?;
+        if meta.is_file() {
+            let mut report = verify_positioned(&file, meta.len(), options.frame_check(), progress);
+            report.problems = report
+                .problems
+                .into_iter()
+                .map(|e| e.with_path(path))
+                .collect();
+            return Ok(report);
+        }
+    }
+    let mut reader = Reader::open_with(path, options)?;
     Ok(verify_reader(&mut reader, progress))
 }
 
@@ -167,6 +188,223 @@ fn verify_stream(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Report
     report
 }
 
+/// Bytes read per positioned read.
+const CHUNK: usize = 256 << 10;
+/// Files smaller than this are checked by one thread.
+const MIN_SEGMENT: u64 = 16 << 20;
+/// How far past a split point to look for the next frame boundary.
+const MAX_RESYNC: u64 = 4 << 20;
+
+/// What one thread found over one stretch of a file.
+#[derive(Default)]
+struct Segment {
+    records: u64,
+    bytes: u64,
+    /// Problems, with record indices counted from the segment's start.
+    problems: Vec<Error>,
+    /// Where the walk stopped: the first offset it did not frame.
+    end: u64,
+    /// The walk hit a framing problem (the last entry of `problems`).
+    broken: bool,
+}
+
+/// Verifies a regular uncompressed file with positioned reads on several
+/// threads, without a memory map.
+///
+/// The file is cut into segments. Each segment after the first starts at the
+/// first offset past its split point where a whole frame checks out (both
+/// CRCs); each thread walks frames from its start until it reaches the next
+/// segment's start. The walk from offset 0 is authoritative: a segment's
+/// findings are used only if the walk before it ended exactly at its start,
+/// and otherwise the rest of the file is walked again in order. Results are
+/// therefore the same as one sequential walk.
+fn verify_positioned(
+    file: &File,
+    len: u64,
+    check: FrameCheck,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Report {
+    verify_segmented(file, len, check, progress, MIN_SEGMENT)
+}
+
+fn verify_segmented(
+    file: &File,
+    len: u64,
+    check: FrameCheck,
+    progress: &(dyn Fn(u64) + Sync),
+    min_segment: u64,
+) -> Report {
+    let threads = rayon::current_num_threads().max(1) as u64;
+    let count = (len / min_segment.max(1)).clamp(1, threads * 4);
+    let splits: Vec<u64> = (1..count).map(|k| len / count * k).collect();
+    verify_split(file, len, check, progress, &splits)
+}
+
+/// Checks a file cut at the first sound frame at or after each split point.
+fn verify_split(
+    file: &File,
+    len: u64,
+    check: FrameCheck,
+    progress: &(dyn Fn(u64) + Sync),
+    splits: &[u64],
+) -> Report {
+    let mut starts = vec![0u64];
+    for &split in splits {
+        if let Ok(Some(at)) = next_boundary(file, len, split, check) {
+            if at > *starts.last().unwrap_or(&0) {
+                starts.push(at);
+            }
+        }
+    }
+    starts.dedup();
+    let ends: Vec<u64> = starts.iter().skip(1).copied().chain([len]).collect();
+    let segments: Vec<Segment> = starts
+        .par_iter()
+        .zip(ends.par_iter())
+        .map(|(&from, &to)| walk(file, len, from, to, check, progress))
+        .collect();
+
+    let mut report = Report::default();
+    let mut reached = 0u64;
+    for (i, seg) in segments.into_iter().enumerate() {
+        if starts[i] != reached {
+            break;
+        }
+        let first_index = report.records;
+        report.records += seg.records;
+        report.bytes += seg.bytes;
+        report
+            .problems
+            .extend(seg.problems.into_iter().map(|e| reindex(e, first_index)));
+        if seg.broken {
+            return report;
+        }
+        reached = seg.end;
+    }
+    if reached < len {
+        // A split point was misjudged: finish the file in order.
+        let first_index = report.records;
+        let seg = walk(file, len, reached, len, check, progress);
+        report.records += seg.records;
+        report.bytes += seg.bytes;
+        report
+            .problems
+            .extend(seg.problems.into_iter().map(|e| reindex(e, first_index)));
+    }
+    report
+}
+
+fn reindex(e: Error, first_index: u64) -> Error {
+    match (e.offset(), e.record_index()) {
+        (Some(offset), Some(index)) => e.relocate(offset, first_index + index),
+        _ => e,
+    }
+}
+
+/// Walks frames from `from` while their offsets are below `to`.
+fn walk(
+    file: &File,
+    len: u64,
+    from: u64,
+    to: u64,
+    check: FrameCheck,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Segment {
+    let framing_only = FrameCheck {
+        data_crc: false,
+        ..check
+    };
+    let mut seg = Segment {
+        end: from,
+        ..Segment::default()
+    };
+    let mut window = Window::new();
+    let mut pos = from;
+    let mut need = framing::HEADER_LEN;
+    while pos < to {
+        let mut rest = window.from(pos);
+        if rest.len() < need && (pos + rest.len() as u64) < len {
+            if let Err(e) = window.fill(file, len, pos, need, CHUNK) {
+                seg.problems
+                    .push(Error::from(e).at_record(pos, seg.records));
+                seg.broken = true;
+                break;
+            }
+            rest = window.from(pos);
+        }
+        match framing::parse_frame(rest, framing_only) {
+            Ok(Some(frame)) => {
+                need = framing::HEADER_LEN;
+                let index = seg.records;
+                let footer = rest[frame.frame_len - FOOTER_LEN..frame.frame_len]
+                    .first_chunk::<FOOTER_LEN>()
+                    .copied()
+                    .unwrap_or_default();
+                let result = framing::check_payload(frame.payload, &footer)
+                    .and_then(|()| TensorView::decode(frame.payload).map(drop));
+                if let Err(e) = result {
+                    seg.problems.push(e.at_record(pos, index));
+                }
+                seg.records += 1;
+                seg.bytes += frame.frame_len as u64;
+                progress(frame.frame_len as u64);
+                pos += frame.frame_len as u64;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                if let crate::ErrorKind::TruncatedRecord { needed, .. } = *e.kind() {
+                    // Truncated only within the window: read more and retry.
+                    if pos + needed <= len && (rest.len() as u64) < needed {
+                        need = needed as usize;
+                        window = Window::new();
+                        continue;
+                    }
+                }
+                seg.problems.push(e.at_record(pos, seg.records));
+                seg.broken = true;
+                break;
+            }
+        }
+    }
+    seg.end = pos;
+    seg
+}
+
+/// The first offset at or after `from` where a whole frame checks out.
+fn next_boundary(
+    file: &File,
+    len: u64,
+    from: u64,
+    check: FrameCheck,
+) -> std::io::Result<Option<u64>> {
+    let mut window = Window::new();
+    let limit = len.min(from.saturating_add(MAX_RESYNC));
+    let mut pos = from;
+    while pos < limit {
+        if window.from(pos).len() < framing::HEADER_LEN {
+            window.fill(file, len, pos, framing::HEADER_LEN, CHUNK)?;
+            if window.from(pos).len() < framing::HEADER_LEN {
+                return Ok(None);
+            }
+        }
+        let rest = window.from(pos);
+        let header = rest.first_chunk::<{ framing::HEADER_LEN }>();
+        if let Some(Ok(payload_len)) = header.map(framing::parse_header) {
+            let frame_len = framing::frame_len(payload_len).unwrap_or(u64::MAX);
+            if payload_len <= check.max_record_len && pos.saturating_add(frame_len) <= len {
+                let mut probe = Window::new();
+                probe.fill(file, len, pos, frame_len as usize, 0)?;
+                let sound = matches!(framing::parse_frame(probe.from(pos), check), Ok(Some(_)));
+                if sound {
+                    return Ok(Some(pos));
+                }
+            }
+        }
+        pos += 1;
+    }
+    Ok(None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,6 +417,112 @@ mod tests {
                 .unwrap();
         }
         w.finish().unwrap()
+    }
+
+    #[test]
+    fn a_payload_holding_a_frame_is_a_false_boundary() {
+        let mut inner = Vec::new();
+        crate::framing::encode_frame(&Tensor::scalar(1u8).to_proto_bytes(), &mut inner);
+        let mut w = Writer::new(Vec::new());
+        w.write_record(&inner).unwrap();
+        w.write_tensor(&Tensor::scalar(2u8)).unwrap();
+        let bytes = w.finish().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, &bytes).unwrap();
+        let file = File::open(&path).unwrap();
+        let len = bytes.len() as u64;
+        // The search from inside the first payload finds the embedded frame...
+        assert_eq!(
+            next_boundary(&file, len, 1, FrameCheck::default()).unwrap(),
+            Some(HEADER_LEN as u64)
+        );
+        // ...and the merge notices the walk from 0 never lands there.
+        let got = verify_split(&file, len, FrameCheck::default(), &|_| {}, &[1]);
+        assert_eq!(got.records, 2);
+        assert_eq!(got.problems.len(), 1, "{:?}", got.problems); // the outer payload is no tensor
+        assert_eq!(got.problems[0].record_index(), Some(0));
+    }
+
+    /// Segmented checking must agree exactly with one sequential walk,
+    /// including when a split lands inside a payload that itself holds a
+    /// valid frame (a false boundary).
+    #[test]
+    fn segments_agree_with_a_sequential_walk() {
+        let mut w = Writer::new(Vec::new());
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for i in 0..300u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            match i % 23 {
+                5 => w.write_record(b"not a tensor").unwrap(),
+                9 => {
+                    // A payload that is itself a sound frame of a sound tensor.
+                    let mut inner = Vec::new();
+                    crate::framing::encode_frame(
+                        &Tensor::scalar(i as u8).to_proto_bytes(),
+                        &mut inner,
+                    );
+                    w.write_record(&inner).unwrap();
+                }
+                _ => w
+                    .write_tensor(
+                        &Tensor::from_slice(
+                            &vec![i as u16; (x % 40) as usize],
+                            &[(x % 40) as usize],
+                        )
+                        .unwrap(),
+                    )
+                    .unwrap(),
+            }
+        }
+        let clean = w.finish().unwrap();
+        let mut variants = vec![clean.clone()];
+        let mut data_flip = clean.clone();
+        data_flip[clean.len() / 3] ^= 0x04;
+        variants.push(data_flip);
+        let mut cut = clean.clone();
+        cut.truncate(clean.len() - 7);
+        variants.push(cut);
+        let reader_frames = scan_frames(&clean).0;
+        let mut len_flip = clean.clone();
+        len_flip[reader_frames[200].offset as usize + 2] ^= 0x80;
+        variants.push(len_flip);
+
+        let dir = tempfile::tempdir().unwrap();
+        for (v, bytes) in variants.iter().enumerate() {
+            let path = dir.path().join(format!("v{v}"));
+            std::fs::write(&path, bytes).unwrap();
+            let file = File::open(&path).unwrap();
+            let expected = verify_bytes(bytes, &|_| {});
+            let inner = reader_frames[9].offset + HEADER_LEN as u64;
+            let split_sets: Vec<Vec<u64>> = vec![
+                vec![],
+                vec![inner],
+                vec![inner - 3, inner + 1, bytes.len() as u64 / 2],
+                (1..40).map(|k| k * bytes.len() as u64 / 40).collect(),
+            ];
+            for splits in &split_sets {
+                let got = verify_split(
+                    &file,
+                    bytes.len() as u64,
+                    FrameCheck::default(),
+                    &|_| {},
+                    splits,
+                );
+                let what = format!("variant {v}, splits {splits:?}");
+                assert_eq!(got.records, expected.records, "{what}");
+                assert_eq!(got.bytes, expected.bytes, "{what}");
+                let pos = |r: &Report| -> Vec<_> {
+                    r.problems
+                        .iter()
+                        .map(|e| (e.record_index(), e.offset(), e.kind().name()))
+                        .collect()
+                };
+                assert_eq!(pos(&got), pos(&expected), "{what}");
+            }
+        }
     }
 
     #[test]

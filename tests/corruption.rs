@@ -148,7 +148,7 @@ fn every_bit_flip_is_caught_at_its_record() {
                 Err(e) => {
                     assert!(in_header, "count failed on a payload flip: {e}");
                     assert_eq!(kind_name(&e), "corrupt_length");
-                    // (The path is checked in `bug_count_errors_carry_the_path`.)
+                    // (The path is checked in `count_errors_carry_the_path`.)
                     assert_eq!(
                         (e.record_index(), e.offset()),
                         (Some(k as u64), Some(offsets[k]))
@@ -530,18 +530,14 @@ fn errors_carry_the_path() {
     assert_eq!(err.io_error().unwrap().kind(), std::io::ErrorKind::NotFound);
 }
 
-/// BUG (currently fails): content detection takes a damaged plain file for a
-/// zlib stream. `Compression::detect` (src/compression.rs) accepts any two
-/// bytes that form a valid zlib header once the frame header's CRC fails, so
+/// Content detection does not take a damaged plain file for a zlib stream:
 /// a plain file whose first record is 120 bytes long (length bytes `78 00`)
-/// and has bit 0 of byte 1 flipped (`78 01`, a zlib header) is read as zlib,
-/// and the error is an I/O "corrupt deflate stream" instead of
-/// `CorruptLength`. The same happens to a plain file cut short inside its
-/// first header when its first record is 376 bytes long (`78 01`): an I/O
-/// error instead of `TruncatedRecord`. Still an error either way, but the
-/// wrong one, pointing the user at compression rather than at the damage.
+/// with bit 0 of byte 1 flipped starts `78 01`, a valid zlib header, yet the
+/// error must be `CorruptLength`, not a deflate error. Likewise a plain file
+/// cut short inside its first header when that record is 376 bytes long
+/// (`78 01`) is `TruncatedRecord`.
 #[test]
-fn bug_damaged_plain_file_is_not_taken_for_zlib() {
+fn damaged_plain_file_is_not_taken_for_zlib() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("plain.tfrecord");
 
@@ -564,13 +560,10 @@ fn bug_damaged_plain_file_is_not_taken_for_zlib() {
     );
 }
 
-/// BUG (currently fails): `Reader::count` (src/read/mod.rs) returns errors
-/// without the file's path. Its loops use `r?`, which returns from `count`
-/// before the closing `result.map_err(|e| attach(e, path))` runs, so the
-/// path is never attached (for mapped and streamed files alike), although
-/// `records()` and `next_record()` attach it.
+/// `count` errors name the file, as `records()` and `next_record()` errors
+/// do, for mapped and streamed files alike.
 #[test]
-fn bug_count_errors_carry_the_path() {
+fn count_errors_carry_the_path() {
     let (_, mut bytes, offsets) = test_file();
     bytes[offsets[3] as usize + 2] ^= 1;
     let dir = tempfile::tempdir().unwrap();

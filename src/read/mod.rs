@@ -8,6 +8,7 @@
 
 mod aligned;
 mod mmap;
+pub(crate) mod positioned;
 mod slice;
 mod stream;
 
@@ -89,6 +90,10 @@ impl ReadOptions {
     pub fn mmap(mut self, yes: bool) -> Self {
         self.mmap = yes;
         self
+    }
+
+    pub(crate) fn uses_mmap(&self) -> bool {
+        self.mmap
     }
 
     pub(crate) fn frame_check(&self) -> FrameCheck {
@@ -212,6 +217,13 @@ impl Reader {
             compression,
             check: options.frame_check(),
         }
+    }
+
+    /// Names the input in errors (for example `-` for stdin); files opened
+    /// by path are named already.
+    pub fn with_path(mut self, path: impl Into<PathBuf>) -> Reader {
+        self.path = Some(path.into());
+        self
     }
 
     /// The file's path, when opened from one.

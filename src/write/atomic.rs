@@ -32,6 +32,12 @@ impl AtomicFile {
             Some(p) if !p.as_os_str().is_empty() => p,
             _ => Path::new("."),
         };
+        if path.is_dir() {
+            return Err(io::Error::new(
+                io::ErrorKind::IsADirectory,
+                "output path is a directory",
+            ));
+        }
         let prefix = format!(".{}.", name.to_string_lossy());
         let temp = tempfile::Builder::new()
             .prefix(&prefix)

@@ -46,16 +46,20 @@ const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 pub(crate) fn run(args: Args) -> Result<(), Failure> {
     let mut writer = Writer::create_with(&args.output, args.compression.into())?;
     for name in &args.inputs {
-        let mut input: Box<dyn BufRead> = if name == "-" {
-            Box::new(BufReader::new(io::stdin()))
+        let raw: Box<dyn Read> = if name == "-" {
+            Box::new(io::stdin())
         } else {
-            let file = fs::File::open(name).map_err(|e| format!("{name}: {e}"))?;
-            Box::new(BufReader::with_capacity(1 << 20, file))
+            Box::new(fs::File::open(name).map_err(|e| format!("{name}: {e}"))?)
         };
-        let is_npy = input
-            .fill_buf()
-            .map_err(|e| format!("{name}: {e}"))?
-            .starts_with(NPY_MAGIC);
+        let mut raw = BufReader::with_capacity(1 << 20, raw);
+        // Decide by content; a pipe may deliver the magic in pieces.
+        let mut prefix = Vec::with_capacity(NPY_MAGIC.len());
+        (&mut raw)
+            .take(NPY_MAGIC.len() as u64)
+            .read_to_end(&mut prefix)
+            .map_err(|e| format!("{name}: {e}"))?;
+        let is_npy = prefix == NPY_MAGIC;
+        let mut input: Box<dyn BufRead> = Box::new(io::Cursor::new(prefix).chain(raw));
         if is_npy {
             let mut bytes = Vec::new();
             input
@@ -68,7 +72,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
         }
     }
     // Dropping the writer on an error above removes the temporary file.
-    writer.finish()?;
+    writer.finish().map_err(|e| e.with_path(&args.output))?;
     Ok(())
 }
 

@@ -22,8 +22,12 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     let mut problems = 0usize;
     let mut summary = Vec::new();
     for name in &args.files {
-        let report = inputs::open(name, ReadOptions::default())
-            .map(|mut reader| verify::verify_reader(&mut reader, &tick));
+        let report = if name == "-" {
+            inputs::open(name, ReadOptions::default())
+                .map(|mut reader| verify::verify_reader(&mut reader, &tick))
+        } else {
+            verify::verify_file(name, ReadOptions::default(), &tick)
+        };
         match report {
             Ok(report) => {
                 for p in &report.problems {
