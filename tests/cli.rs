@@ -1430,7 +1430,7 @@ fn usage_errors_exit_2() {
 /// with several inputs (`tfrec verify a.tfrecord -`) a line cannot be tied
 /// to its input; problems in named files do carry the name.
 #[test]
-fn problems_in_stdin_do_not_name_it() {
+fn problems_in_stdin_name_it() {
     let dir = tempfile::tempdir().unwrap();
     let records = small_mixed();
     let at = offsets(&records);
@@ -1451,7 +1451,7 @@ fn problems_in_stdin_do_not_name_it() {
 /// `pack -o DIR` with an existing directory fails only when the finished
 /// temporary file is renamed, and the message does not say which path.
 #[test]
-fn pack_onto_a_directory_does_not_name_the_output() {
+fn pack_onto_a_directory_names_the_output() {
     let dir = tempfile::tempdir().unwrap();
     fs::create_dir(dir.path().join("shards")).unwrap();
     write_file(
@@ -1468,7 +1468,7 @@ fn pack_onto_a_directory_does_not_name_the_output() {
 /// own (a slow producer: `ssh host cat x.npy | tfrec pack -o out -`), the
 /// `.npy` is parsed as JSON and rejected.
 #[test]
-fn pack_npy_on_stdin_arriving_in_pieces_is_read_as_json() {
+fn pack_npy_on_stdin_arriving_in_pieces_is_read_as_npy() {
     let dir = tempfile::tempdir().unwrap();
     let tensor = Tensor::from_slice(&[1i32, 2], &[2]).unwrap();
     let npy = tfrec::npy::write_npy(&tensor).unwrap();

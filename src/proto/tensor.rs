@@ -299,7 +299,7 @@ fn decode_strings<'a>(
         return decode_string_content(content, n).map(Data::Strings);
     }
     let table_bytes = n.checked_mul(std::mem::size_of::<Cow<'_, [u8]>>());
-    if table_bytes.map_or(true, |b| b > limits.max_expanded_bytes) {
+    if table_bytes.is_none_or(|b| b > limits.max_expanded_bytes) {
         return Err(Error::invalid_tensor(format!(
             "string tensor of {n} elements exceeds the decode limit of {} bytes",
             limits.max_expanded_bytes
