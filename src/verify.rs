@@ -356,7 +356,6 @@ fn walk(
                     // Truncated only within the window: read more and retry.
                     if pos + needed <= len && (rest.len() as u64) < needed {
                         need = needed as usize;
-                        window = Window::new();
                         continue;
                     }
                 }

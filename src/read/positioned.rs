@@ -1,20 +1,29 @@
 //! Positioned reads (`pread`) into page-aligned buffers.
 //!
-//! Used where many threads read disjoint parts of one file, and where a file
-//! may change underneath (no memory map to fault on).
+//! Used where several threads read disjoint parts of one file. Reads always
+//! land on a page-aligned destination at a page-aligned file offset: the
+//! kernel copies into user memory with `rep movsb`, which on some CPUs
+//! (measured on AMD EPYC) runs about four times slower when source and
+//! destination are not equally aligned.
 
 use std::fs::File;
 use std::io;
 
-const ALIGN: u64 = 4096;
+const ALIGN: usize = 4096;
+/// The unread tail of a window, up to this size, is kept in front of the
+/// next read instead of being read again.
+const CARRY: usize = 64 << 10;
 
 /// A window of a file held in a page-aligned buffer.
 pub(crate) struct Window {
     buf: Vec<u8>,
+    /// Index in `buf` where reads land; page-aligned, with `CARRY` bytes of
+    /// room before it.
     start: usize,
-    /// File offset of the first byte held.
+    /// Valid bytes are `buf[lo..hi]`, holding the file from offset `base`.
+    lo: usize,
+    hi: usize,
     base: u64,
-    len: usize,
 }
 
 impl Window {
@@ -22,24 +31,23 @@ impl Window {
         Window {
             buf: Vec::new(),
             start: 0,
+            lo: 0,
+            hi: 0,
             base: 0,
-            len: 0,
         }
     }
 
     /// The bytes held from file offset `at` on (empty if `at` is not held).
     pub(crate) fn from(&self, at: u64) -> &[u8] {
-        if at < self.base || at > self.base + self.len as u64 {
+        let held = (self.hi - self.lo) as u64;
+        if at < self.base || at > self.base + held {
             return &[];
         }
-        let rel = (at - self.base) as usize;
-        &self.buf[self.start + rel..self.start + self.len]
+        &self.buf[self.lo + (at - self.base) as usize..self.hi]
     }
 
-    /// Reads at least `min` bytes (fewer only at the end of the file) from
-    /// file offset `at`, and up to `chunk` more for what follows. The read
-    /// starts at the page boundary at or below `at` so that source and
-    /// destination are equally aligned, which keeps the kernel's copy fast.
+    /// Makes the window hold at least `min` bytes from file offset `at`
+    /// (fewer only at the end of the file), reading up to `chunk` more.
     pub(crate) fn fill(
         &mut self,
         file: &File,
@@ -48,20 +56,44 @@ impl Window {
         min: usize,
         chunk: usize,
     ) -> io::Result<()> {
-        let base = at - at % ALIGN;
-        let lead = (at - base) as usize;
-        let want = (lead + min.max(chunk)) as u64;
-        let len = want.min(file_len.saturating_sub(base)) as usize;
-        if self.buf.len() < len + ALIGN as usize {
-            self.buf = vec![0u8; len + ALIGN as usize];
-            self.start =
-                (ALIGN as usize - self.buf.as_ptr() as usize % ALIGN as usize) % ALIGN as usize;
+        let tail = self.from(at).len();
+        let next = self.base + (self.hi - self.lo) as u64;
+        if tail > 0 && tail <= CARRY && next % ALIGN as u64 == 0 && next < file_len {
+            // Keep the tail, read on from the aligned offset after it.
+            let want = (min.saturating_sub(tail)).max(chunk) as u64;
+            let len = want.min(file_len - next) as usize;
+            self.reserve(len);
+            let from = self.lo + (at - self.base) as usize;
+            self.buf.copy_within(from..self.hi, self.start - tail);
+            read_exact_at(file, &mut self.buf[self.start..self.start + len], next)?;
+            self.lo = self.start - tail;
+            self.hi = self.start + len;
+            self.base = at;
+            return Ok(());
         }
-        let dst = &mut self.buf[self.start..self.start + len];
-        read_exact_at(file, dst, base)?;
-        self.base = base;
-        self.len = len;
+        let page = at - at % ALIGN as u64;
+        let lead = (at - page) as usize;
+        let want = (lead + min.max(chunk)) as u64;
+        let len = want.min(file_len.saturating_sub(page)) as usize;
+        self.reserve(len);
+        read_exact_at(file, &mut self.buf[self.start..self.start + len], page)?;
+        self.lo = self.start + lead.min(len);
+        self.hi = self.start + len;
+        self.base = at;
         Ok(())
+    }
+
+    /// Room for `len` bytes at `start`. Growing drops what was held.
+    fn reserve(&mut self, len: usize) {
+        if self.buf.len() >= self.start + len {
+            return;
+        }
+        let buf = vec![0u8; CARRY + ALIGN + len];
+        let misalign = (buf.as_ptr() as usize + CARRY) % ALIGN;
+        self.start = CARRY + (ALIGN - misalign) % ALIGN;
+        self.buf = buf;
+        self.lo = self.start;
+        self.hi = self.start;
     }
 }
 
@@ -85,4 +117,35 @@ fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_hold_the_right_bytes() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d");
+        std::fs::write(&path, &data).unwrap();
+        let file = File::open(&path).unwrap();
+        let len = data.len() as u64;
+        let mut w = Window::new();
+        // Walk with overlapping requests that exercise carrying and refills.
+        let mut at = 0u64;
+        let mut step = 1usize;
+        while at < len {
+            let need = (step * 977) % 90_000 + 1;
+            if w.from(at).len() < need {
+                w.fill(&file, len, at, need, 8192).unwrap();
+            }
+            let got = w.from(at);
+            let want = &data[at as usize..];
+            assert!(got.len() >= need.min(want.len()), "at {at}");
+            assert_eq!(got, &want[..got.len()], "at {at}");
+            at += (need / 2).max(1) as u64;
+            step += 1;
+        }
+    }
 }
