@@ -141,6 +141,8 @@ class Bench:
     tfrec_args: list          # tfrec argv after the binary; the path is appended
     target: float             # required speed ratio tfrec / TensorFlow
     notes: str = ""
+    # Another executable instead of tfrec (path relative to the repository).
+    program: str = ""
     result: dict = field(default_factory=dict)
 
 
@@ -150,6 +152,10 @@ BENCHES = [
     Bench("count small gzip", "small.gz.tfrecord", ["count"], 2.0),
     Bench("count images gzip", "images.gz.tfrecord", ["count"], 2.0),
     # e.g. Bench("stats images", "images.tfrecord", ["stats"], 5.0),
+    # Reference, not a tfrec command: bare parallel pread + CRC32C of every
+    # byte (examples/read_floor.rs), the most any checking reader can do.
+    Bench("floor: pread+crc32c only", "images.tfrecord", [], 10.0,
+          program="target/release/examples/read_floor"),
 ]
 
 
@@ -193,7 +199,8 @@ def run_bench(bench, path, tfrec, repeat):
     if tfrec:
         log(f"{bench.name}: tfrec {' '.join(bench.tfrec_args)} x{repeat} ...")
         try:
-            r["tfrec_s"] = best_of(repeat, time_tfrec, tfrec, bench.tfrec_args, path)
+            program = os.path.join(REPO, bench.program) if bench.program else tfrec
+            r["tfrec_s"] = best_of(repeat, time_tfrec, program, bench.tfrec_args, path)
         except RuntimeError as e:
             r["error"] = str(e)
             log(f"  {e}")
