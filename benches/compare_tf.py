@@ -22,6 +22,10 @@ the best wall time of --repeat runs is taken for
     .batch(256) to the end in eager mode, timed in-process;
   - tfrec: the whole `tfrec SUBCOMMAND FILE` process, stdout discarded,
     exit code checked.
+Rows marked tf="copy" (convert) time TensorFlow's read -> write loop instead:
+every record of TFRecordDataset written with tf.io.TFRecordWriter to a new
+file next to the input; tfrec writes into a fresh directory there ("{out}").
+Outputs are deleted after each run, outside the timing.
 
 To add a benchmark, append a Bench(...) to BENCHES.
 """
@@ -30,8 +34,10 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -143,6 +149,10 @@ class Bench:
     notes: str = ""
     # Another executable instead of tfrec (path relative to the repository).
     program: str = ""
+    # TensorFlow's side: "read" iterates the records, "parse" also decodes
+    # each with tf.io.parse_tensor (time_tf_parse), "copy" writes every
+    # record read to a new file with TFRecordWriter (time_tf_copy).
+    tf: str = "read"
     result: dict = field(default_factory=dict)
 
 
@@ -151,7 +161,12 @@ BENCHES = [
     Bench("count small", "small.tfrecord", ["count"], 20.0),
     Bench("count small gzip", "small.gz.tfrecord", ["count"], 2.0),
     Bench("count images gzip", "images.gz.tfrecord", ["count"], 2.0),
-    # e.g. Bench("stats images", "images.tfrecord", ["stats"], 5.0),
+    Bench("stats images", "images.tfrecord", ["stats"], 5.0, tf="parse"),
+    Bench("stats small", "small.tfrecord", ["stats"], 200.0, tf="parse"),
+    # "{out}" is a fresh output directory per run, deleted after it.
+    Bench("convert images --shards 4", "images.tfrecord",
+          ["convert", "--shards", "4", "--no-fsync", "--out-dir", "{out}"], 5.0,
+          notes="no fsync", tf="copy"),
     # Reference, not a tfrec command: bare parallel pread + CRC32C of every
     # byte (examples/read_floor.rs), the most any checking reader can do.
     Bench("floor: pread+crc32c only", "images.tfrecord", [], 10.0,
@@ -174,11 +189,46 @@ def time_tf(path, compression):
     return time.perf_counter() - t0
 
 
+def time_tf_parse(path, compression, dtype):
+    """TFRecordDataset.map(parse_tensor, AUTOTUNE).batch(256), iterated to the end."""
+    out_type = tf.dtypes.as_dtype(dtype)
+    ds = (tf.data.TFRecordDataset(path, compression_type=compression,
+                                  buffer_size=TF_BUFFER_SIZE)
+          .map(lambda r: tf.io.parse_tensor(r, out_type), num_parallel_calls=tf.data.AUTOTUNE)
+          .batch(TF_BATCH))
+    t0 = time.perf_counter()
+    for _ in ds:
+        pass
+    return time.perf_counter() - t0
+
+
+def time_tf_copy(path, compression):
+    """TFRecordDataset -> TFRecordWriter, record by record, into a new file."""
+    out_dir = tempfile.mkdtemp(prefix="tf-copy-", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        out = os.path.join(out_dir, "copy.tfrecord")
+        ds = tf.data.TFRecordDataset(path, compression_type=compression,
+                                     buffer_size=TF_BUFFER_SIZE)
+        t0 = time.perf_counter()
+        with tf.io.TFRecordWriter(out) as w:
+            for record in ds:
+                w.write(record.numpy())
+        return time.perf_counter() - t0
+    finally:
+        shutil.rmtree(out_dir, ignore_errors=True)
+
+
 def time_tfrec(tfrec, args, path):
+    out_dir = None
+    if "{out}" in args:
+        out_dir = tempfile.mkdtemp(prefix="tfrec-out-", dir=os.path.dirname(os.path.abspath(path)))
+        args = [out_dir if a == "{out}" else a for a in args]
     argv = [tfrec, *args, path]
     t0 = time.perf_counter()
     proc = subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - t0
+    if out_dir:
+        shutil.rmtree(out_dir, ignore_errors=True)
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip()
         raise RuntimeError(f"{' '.join(argv)} exited with {proc.returncode}: {err}")
@@ -195,7 +245,12 @@ def run_bench(bench, path, tfrec, repeat):
     warm_page_cache(path)
     r = {"size": size}
     log(f"{bench.name}: TensorFlow x{repeat} ...")
-    r["tf_s"] = best_of(repeat, time_tf, path, spec.compression)
+    if bench.tf == "parse":
+        r["tf_s"] = best_of(repeat, time_tf_parse, path, spec.compression, spec.dtype)
+    elif bench.tf == "copy":
+        r["tf_s"] = best_of(repeat, time_tf_copy, path, spec.compression)
+    else:
+        r["tf_s"] = best_of(repeat, time_tf, path, spec.compression)
     if tfrec:
         log(f"{bench.name}: tfrec {' '.join(bench.tfrec_args)} x{repeat} ...")
         try:

@@ -1,6 +1,9 @@
 //! Golden files written by real TensorFlow (see `testdata/README.md`), read
 //! and checked record by record against their JSON sidecars.
 
+mod common;
+use common::read_records;
+
 use std::fs;
 use std::io::{Cursor, Read};
 use std::path::PathBuf;
@@ -103,17 +106,6 @@ fn describe(t: &TensorView<'_>) -> (String, Vec<usize>, Content) {
         None => Content::Strings(t.strings().unwrap().map(<[u8]>::to_vec).collect()),
     };
     (t.dtype().name().to_string(), t.shape().to_vec(), content)
-}
-
-/// (payload, offset, index) of every record.
-fn read_records(reader: &mut Reader) -> Vec<(Vec<u8>, u64, u64)> {
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap_or_else(|e| panic!("{e}"));
-            (r.payload.to_vec(), r.offset, r.index)
-        })
-        .collect()
 }
 
 /// Checks framing against the sidecar for every way of reading `file`.

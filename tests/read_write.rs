@@ -14,16 +14,8 @@ const ALL_COMPRESSIONS: [Compression; 3] =
     [Compression::None, Compression::Gzip, Compression::Zlib];
 
 /// (payload, offset, index) of every record, failing on the first error.
-type Listing = Vec<(Vec<u8>, u64, u64)>;
-
 fn list(reader: &mut Reader) -> Listing {
-    reader
-        .records()
-        .map(|r| {
-            let r = r.unwrap_or_else(|e| panic!("{e}"));
-            (r.payload.to_vec(), r.offset, r.index)
-        })
-        .collect()
+    read_records(reader)
 }
 
 fn list_lending(reader: &mut Reader) -> Listing {
@@ -72,15 +64,6 @@ fn write_file(path: &Path, payloads: &[Vec<u8>], compression: Compression) {
         w.write_record(p).unwrap();
     }
     assert_eq!(w.finish().unwrap(), path);
-}
-
-fn dir_entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 fn decompress(bytes: &[u8], compression: Compression) -> Vec<u8> {

@@ -400,18 +400,7 @@ pub fn encoded_len(t: &TensorView<'_>) -> usize {
 /// Appends `t` serialized exactly as `tf.io.serialize_tensor` would.
 pub fn encode(t: &TensorView<'_>, out: &mut Vec<u8>) {
     out.reserve(encoded_len(t));
-    put_key(out, DTYPE, wire::VARINT);
-    put_varint(out, t.dtype().code() as u64);
-    put_key(out, TENSOR_SHAPE, wire::LEN);
-    put_varint(out, shape_msg_len(t.shape()) as u64);
-    for &d in t.shape() {
-        put_key(out, SHAPE_DIM, wire::LEN);
-        put_varint(out, dim_msg_len(d) as u64);
-        if d != 0 {
-            put_key(out, DIM_SIZE, wire::VARINT);
-            put_varint(out, d as u64);
-        }
-    }
+    put_head(t, out);
     match t.data() {
         Data::Bytes(b) => {
             if !b.is_empty() {
@@ -426,6 +415,37 @@ pub fn encode(t: &TensorView<'_>, out: &mut Vec<u8>) {
                 put_varint(out, s.len() as u64);
                 out.extend_from_slice(s);
             }
+        }
+    }
+}
+
+/// Appends what [`encode`] writes before a tensor's `tensor_content`, so
+/// that `encode(t)` is these bytes followed by `t.bytes()`. Returns `false`,
+/// appending nothing, when the values do not travel in `tensor_content`
+/// (string and empty tensors). Lets a writer stream a large content, or
+/// place a small one, without building the whole serialization first.
+pub fn encode_content_prefix(t: &TensorView<'_>, out: &mut Vec<u8>) -> bool {
+    let Some(b) = t.bytes().filter(|b| !b.is_empty()) else {
+        return false;
+    };
+    put_head(t, out);
+    put_key(out, TENSOR_CONTENT, wire::LEN);
+    put_varint(out, b.len() as u64);
+    true
+}
+
+/// The dtype and shape fields.
+fn put_head(t: &TensorView<'_>, out: &mut Vec<u8>) {
+    put_key(out, DTYPE, wire::VARINT);
+    put_varint(out, t.dtype().code() as u64);
+    put_key(out, TENSOR_SHAPE, wire::LEN);
+    put_varint(out, shape_msg_len(t.shape()) as u64);
+    for &d in t.shape() {
+        put_key(out, SHAPE_DIM, wire::LEN);
+        put_varint(out, dim_msg_len(d) as u64);
+        if d != 0 {
+            put_key(out, DIM_SIZE, wire::VARINT);
+            put_varint(out, d as u64);
         }
     }
 }
@@ -452,6 +472,23 @@ mod tests {
             .unwrap()
             .to_proto_bytes();
         assert_eq!(hex(&strings), "0807120412020802420261624200");
+    }
+
+    #[test]
+    fn content_prefix_is_encode_without_the_content() {
+        let t = Tensor::from_slice(&[7u32; 300], &[3, 100]).unwrap();
+        let mut whole = Vec::new();
+        assert!(encode_content_prefix(&t, &mut whole));
+        whole.extend_from_slice(t.bytes().unwrap());
+        assert_eq!(whole, t.to_proto_bytes());
+        let mut none = Vec::new();
+        assert!(!encode_content_prefix(
+            &Tensor::from_strings(&["a"], &[1]).unwrap(),
+            &mut none
+        ));
+        let empty = Tensor::from_slice::<f32>(&[], &[0]).unwrap();
+        assert!(!encode_content_prefix(&empty, &mut none));
+        assert!(none.is_empty());
     }
 
     #[test]

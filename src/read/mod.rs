@@ -7,7 +7,7 @@
 //! in memory.
 
 mod aligned;
-mod mmap;
+pub(crate) mod mmap;
 pub(crate) mod positioned;
 mod slice;
 mod stream;

@@ -3,8 +3,12 @@
 //! [`Writer`] frames records onto any [`Sink`]: a plain [`Write`] wrapped by
 //! [`Writer::new`], or an [`AtomicFile`] from [`Writer::create`] that only
 //! appears under its final name once [`Writer::finish`] succeeds.
+//! [`sharded::ShardedWriter`] spreads records over many such files
+//! (`{stem}-{i:05}-of-{n:05}.tfrecord`) in parallel, with index sidecars and
+//! a manifest.
 
 mod atomic;
+pub mod sharded;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -16,7 +20,7 @@ use crate::error::Result;
 use crate::framing::{encode_footer, encode_header, FRAME_OVERHEAD};
 use crate::tensor::TensorView;
 
-pub use atomic::AtomicFile;
+pub use atomic::{AtomicFile, FileOp, IoHook};
 
 /// Where a [`Writer`] puts its bytes, and what finishing it yields.
 pub trait Sink: Write {

@@ -3,9 +3,10 @@
 #![allow(dead_code)]
 
 use std::io::{self, Read};
+use std::path::Path;
 
 use proptest::test_runner::Config as ProptestConfig;
-use tfrec::{bf16, f16, Complex32, Complex64, DType, Tensor};
+use tfrec::{bf16, f16, Complex32, Complex64, DType, Reader, Tensor};
 
 /// A proptest configuration with `cases` cases that leaves no regression
 /// files behind in the source tree.
@@ -238,4 +239,28 @@ impl Read for BoundedZeros {
         self.served += n as u64;
         Ok(n)
     }
+}
+
+/// (payload, offset, index) of every remaining record of `reader`.
+pub type Listing = Vec<(Vec<u8>, u64, u64)>;
+
+/// Every remaining record of `reader`, panicking on the first error.
+pub fn read_records(reader: &mut Reader) -> Listing {
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap_or_else(|e| panic!("{e}"));
+            (r.payload.to_vec(), r.offset, r.index)
+        })
+        .collect()
+}
+
+/// Every entry of `dir`, hidden ones included, sorted.
+pub fn dir_entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
 }

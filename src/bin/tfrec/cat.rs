@@ -3,6 +3,8 @@
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
 
+use tfrec::index::IndexSource;
+use tfrec::pipeline::{Dataset, IterState};
 use tfrec::{DType, ReadOptions, TensorView};
 
 use crate::{inputs, Failure};
@@ -19,9 +21,33 @@ pub(crate) struct Args {
     /// (string tensors: "strings", a list of base64 strings).
     #[arg(long)]
     jsonl: bool,
+    /// Print the records in the order a dataset of these files shuffled
+    /// with SEED visits them (a global permutation per epoch; compressed
+    /// files stream through a shuffle buffer).
+    #[arg(long, value_name = "SEED")]
+    shuffle: Option<u64>,
+    /// The epoch whose order to print (default 0).
+    #[arg(long, value_name = "E")]
+    epoch: Option<u64>,
+    /// Print only the records of rank RANK of WORLD ranks, in that rank's
+    /// order (after the shuffle).
+    #[arg(long, value_name = "RANK/WORLD", value_parser = parse_shard)]
+    shard: Option<(usize, usize)>,
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin.
     #[arg(required = true)]
     files: Vec<String>,
+}
+
+fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+    let (rank, world) = text
+        .split_once('/')
+        .ok_or_else(|| format!("expected RANK/WORLD, got {text:?}"))?;
+    let rank: usize = rank.trim().parse().map_err(|e| format!("rank: {e}"))?;
+    let world: usize = world.trim().parse().map_err(|e| format!("world: {e}"))?;
+    if world == 0 || rank >= world {
+        return Err(format!("rank {rank} must be below world size {world}"));
+    }
+    Ok((rank, world))
 }
 
 pub(crate) fn run(args: Args) -> Result<(), Failure> {
@@ -33,6 +59,9 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
 }
 
 fn cat_all(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
+    if args.shuffle.is_some() || args.shard.is_some() || args.epoch.is_some() {
+        return cat_ordered(args, out);
+    }
     let mut line = String::new();
     for name in &args.files {
         let mut reader = inputs::open(name, ReadOptions::default())?;
@@ -46,6 +75,51 @@ fn cat_all(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
                 describe(&mut line, name, record.index, &tensor);
                 out.write_all(line.as_bytes())?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The records in a dataset's order for one rank and epoch.
+fn cat_ordered(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
+    if args.files.iter().any(|f| f == "-") {
+        return Err(Failure::Error(
+            "-: stdin cannot be shuffled or sharded (the order needs every record count first)"
+                .into(),
+        ));
+    }
+    let mut builder = Dataset::builder().files(&args.files);
+    if let Some(seed) = args.shuffle {
+        builder = builder.shuffle(seed);
+    }
+    if let Some((rank, world)) = args.shard {
+        builder = builder.shard(rank, world);
+    }
+    let ds = builder.build()?;
+    for file in 0..ds.paths().len() {
+        if let Some(IndexSource::SidecarRejected { reason }) = ds.index(file).map(|i| i.source()) {
+            crate::warn(&format!(
+                "tfrec: {}: sidecar ignored, file rescanned: {reason}",
+                args.files[file]
+            ));
+        }
+    }
+    let mut line = String::new();
+    for sample in ds.samples(IterState::epoch_start(args.epoch.unwrap_or(0)))? {
+        let sample = sample?;
+        let name = &args.files[sample.id.file];
+        if args.jsonl {
+            tfrec::json::write_record_json(
+                out,
+                name,
+                sample.id.index,
+                sample.offset,
+                &sample.tensor,
+            )?;
+        } else {
+            line.clear();
+            describe(&mut line, name, sample.id.index, &sample.tensor);
+            out.write_all(line.as_bytes())?;
         }
     }
     Ok(())

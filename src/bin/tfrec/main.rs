@@ -1,10 +1,13 @@
 //! `tfrec`: inspect, pack, count and verify TFRecord files of tensors.
 
 mod cat;
+mod convert;
 mod count;
+mod index;
 mod inputs;
 mod pack;
 mod progress;
+mod stats;
 mod verify;
 
 use std::io::{self, Write};
@@ -30,6 +33,12 @@ enum Command {
     Count(count::Args),
     /// Check every frame, both CRCs, and that every payload is a valid tensor.
     Verify(verify::Args),
+    /// Decode every tensor and report counts, sums, ranges and shapes.
+    Stats(stats::Args),
+    /// Write a `FILE.idx` sidecar (offset and length of every record).
+    Index(index::Args),
+    /// Re-shard, compress, decompress or shuffle records into a directory.
+    Convert(convert::Args),
 }
 
 /// How a command ended when it did not simply succeed.
@@ -74,6 +83,9 @@ fn main() -> ExitCode {
         Command::Pack(args) => pack::run(args),
         Command::Count(args) => count::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Stats(args) => stats::run(args),
+        Command::Index(args) => index::run(args),
+        Command::Convert(args) => convert::run(args),
     };
     match result {
         Ok(()) | Err(Failure::BrokenPipe) => ExitCode::SUCCESS,

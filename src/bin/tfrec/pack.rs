@@ -2,18 +2,32 @@
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
+use std::path::PathBuf;
 
-use tfrec::{Compression, Tensor, Writer};
+use tfrec::write::sharded::{ShardOptions, ShardedWriter};
+use tfrec::{AtomicFile, Compression, Tensor, Writer};
 
+use crate::convert::ShardingArgs;
 use crate::Failure;
 
 /// Write tensors into a TFRecord file, one record each, byte-identical to
 /// `tf.io.serialize_tensor`. The output appears only once complete.
+///
+/// With `--out-dir` the records go into shards instead, exactly as
+/// `tfrec convert` writes them (sidecars, manifest, same options), and one
+/// line `MANIFEST<TAB>N shards<TAB>R records<TAB>B bytes` is printed.
 #[derive(clap::Args)]
 pub(crate) struct Args {
     /// Output file.
-    #[arg(short, long)]
-    output: String,
+    #[arg(short, long, required_unless_present = "out_dir",
+          conflicts_with_all = ["out_dir", "stem", "shards", "records_per_shard", "bytes_per_shard"])]
+    output: Option<String>,
+    /// Write shards into this directory (created if missing) instead of
+    /// one file.
+    #[arg(long, value_name = "DIR")]
+    out_dir: Option<PathBuf>,
+    #[command(flatten)]
+    sharding: ShardingArgs,
     /// Compression of the output.
     #[arg(long, value_enum, default_value = "none")]
     compression: CompressionArg,
@@ -43,8 +57,64 @@ impl From<CompressionArg> for Compression {
 
 const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 
+/// Tensors gathered before a sharded writer takes them as one batch: about
+/// this many serialized bytes...
+const BATCH_BYTES: usize = 64 << 20;
+/// ...or this many tensors.
+const BATCH_TENSORS: usize = 1 << 16;
+
+/// Where packed tensors go.
+enum Out {
+    File(Writer<AtomicFile>),
+    Shards {
+        writer: ShardedWriter,
+        batch: Vec<Tensor>,
+        bytes: usize,
+    },
+}
+
+impl Out {
+    fn put(&mut self, tensor: Tensor) -> Result<(), Failure> {
+        match self {
+            Out::File(w) => w.write_tensor(&tensor)?,
+            Out::Shards {
+                writer,
+                batch,
+                bytes,
+            } => {
+                *bytes += tfrec::proto::tensor::encoded_len(&tensor);
+                batch.push(tensor);
+                if *bytes >= BATCH_BYTES || batch.len() >= BATCH_TENSORS {
+                    writer.write_tensors(batch)?;
+                    batch.clear();
+                    *bytes = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn run(args: Args) -> Result<(), Failure> {
-    let mut writer = Writer::create_with(&args.output, args.compression.into())?;
+    let compression: Compression = args.compression.into();
+    let mut out = match (&args.output, &args.out_dir) {
+        (Some(output), _) => {
+            let mut file = AtomicFile::create(output.as_ref())
+                .map_err(|e| tfrec::Error::from(e).with_path(output))?;
+            file.set_sync(!args.sharding.no_fsync);
+            Out::File(Writer::from_sink(file, compression))
+        }
+        (None, Some(dir)) => {
+            let stem = args.sharding.stem_for(&args.inputs[0]);
+            let options = ShardOptions::new(args.sharding.sharding()).compression(compression);
+            Out::Shards {
+                writer: args.sharding.writer(dir, &stem, options)?,
+                batch: Vec::new(),
+                bytes: 0,
+            }
+        }
+        (None, None) => return Err(Failure::Error("pack: give -o FILE or --out-dir DIR".into())),
+    };
     for name in &args.inputs {
         let raw: Box<dyn Read> = if name == "-" {
             Box::new(io::stdin())
@@ -66,21 +136,30 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("{name}: {e}"))?;
             let tensor = tfrec::npy::read_npy(&bytes).map_err(|e| e.with_path(name))?;
-            writer.write_tensor(&tensor)?;
+            out.put(tensor)?;
         } else {
-            pack_jsonl(name, input, &mut writer)?;
+            pack_jsonl(name, input, &mut out)?;
         }
     }
-    // Dropping the writer on an error above removes the temporary file.
-    writer.finish().map_err(|e| e.with_path(&args.output))?;
-    Ok(())
+    // Dropping the writer on an error above removes the temporary files.
+    match out {
+        Out::File(writer) => {
+            let output = args.output.unwrap_or_default();
+            writer.finish().map_err(|e| e.with_path(&output))?;
+            Ok(())
+        }
+        Out::Shards {
+            mut writer, batch, ..
+        } => {
+            writer.write_tensors(&batch)?;
+            let dir = writer.dir().to_path_buf();
+            let manifest = writer.finish()?;
+            crate::convert::report(&dir, &manifest)
+        }
+    }
 }
 
-fn pack_jsonl<S: tfrec::Sink>(
-    name: &str,
-    input: Box<dyn BufRead>,
-    writer: &mut Writer<S>,
-) -> Result<(), Failure> {
+fn pack_jsonl(name: &str, input: Box<dyn BufRead>, out: &mut Out) -> Result<(), Failure> {
     for (lineno, line) in input.lines().enumerate() {
         let line = line.map_err(|e| format!("{name}: {e}"))?;
         if line.trim().is_empty() {
@@ -88,7 +167,7 @@ fn pack_jsonl<S: tfrec::Sink>(
         }
         let tensor: Tensor = tfrec::json::tensor_from_json_line(&line)
             .map_err(|e| format!("{name}: line {}: {e}", lineno + 1))?;
-        writer.write_tensor(&tensor)?;
+        out.put(tensor)?;
     }
     Ok(())
 }

@@ -1,0 +1,638 @@
+//! Iterating a dataset: assembling batches on the decoding pool, on a
+//! background thread when prefetching.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use rayon::prelude::*;
+
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::index::FrameBuf;
+use crate::tensor::{num_elements, Dims, Tensor, TensorView};
+
+use super::batch::{Batch, Data, RecordId, Slab};
+use super::dataset::{Files, Inner, Stacking};
+use super::state::IterState;
+use super::stream::{Item, Streamer};
+
+/// Records per internal batch when iterating samples one by one.
+const SAMPLE_CHUNK: usize = 64;
+
+#[derive(Debug, Clone)]
+pub(crate) struct BatchSpec {
+    size: usize,
+    drop_last: bool,
+    stacking: Stacking,
+}
+
+enum Source {
+    /// Global positions, in this rank's order.
+    Indexed { order: Vec<u64> },
+    Streamed {
+        streamer: Box<Streamer>,
+        loaded: Vec<Item>,
+    },
+}
+
+/// Makes the batches of one epoch, in order.
+struct Producer {
+    inner: Arc<Inner>,
+    spec: BatchSpec,
+    source: Source,
+    next: u64,
+    end: u64,
+}
+
+/// The end of the records an epoch's batches cover.
+fn batch_end(len: u64, spec: &BatchSpec) -> u64 {
+    if spec.drop_last {
+        len - len % spec.size as u64
+    } else {
+        len
+    }
+}
+
+impl Producer {
+    fn new(inner: Arc<Inner>, spec: BatchSpec, state: IterState) -> Result<Producer> {
+        let len = inner.shard_len();
+        if state.position > len {
+            return Err(Error::invalid_input(format!(
+                "cannot resume at position {} of epoch {}: this rank has {len} records an epoch",
+                state.position, state.epoch
+            )));
+        }
+        let end = batch_end(len, &spec);
+        let source = match inner.files {
+            Files::Indexed(_) => Source::Indexed {
+                order: inner.positions(state.epoch),
+            },
+            Files::Streamed => {
+                let mut streamer = Streamer::new(inner.clone(), state.epoch);
+                // No random access: replay the stream up to the position.
+                for _ in 0..state.position.min(end) {
+                    match streamer.next_item() {
+                        Some(Ok(item)) => streamer.recycle(item.payload),
+                        Some(Err(e)) => return Err(e),
+                        None => break,
+                    }
+                }
+                Source::Streamed {
+                    streamer: Box::new(streamer),
+                    loaded: Vec::new(),
+                }
+            }
+        };
+        Ok(Producer {
+            inner,
+            spec,
+            source,
+            next: state.position,
+            end,
+        })
+    }
+
+    fn next_batch(&mut self) -> Option<Result<Batch>> {
+        if self.next >= self.end {
+            return None;
+        }
+        let n = (self.end - self.next).min(self.spec.size as u64) as usize;
+        let inner = &*self.inner;
+        let mut slab = inner.slabs.take();
+        let payloads = match (&mut self.source, &inner.files) {
+            (Source::Indexed { order }, Files::Indexed(files)) => {
+                let start = self.next as usize;
+                let positions = order.get(start..start + n).unwrap_or_default();
+                slab.ids.extend(positions.iter().map(|&p| inner.id_of(p)));
+                let ids = &slab.ids;
+                slab.offsets.extend(ids.iter().map(|id| {
+                    files[id.file]
+                        .index()
+                        .get(id.index as usize)
+                        .map_or(0, |e| e.offset)
+                }));
+                Payloads::Indexed(files)
+            }
+            (Source::Streamed { streamer, loaded }, _) => {
+                for item in loaded.drain(..) {
+                    streamer.recycle(item.payload);
+                }
+                for _ in 0..n {
+                    match streamer.next_item() {
+                        Some(Ok(item)) => loaded.push(item),
+                        Some(Err(e)) => return Some(Err(e)),
+                        None => {
+                            return Some(Err(Error::invalid_input(
+                                "the files hold fewer records than when the dataset was built",
+                            )))
+                        }
+                    }
+                }
+                slab.ids.extend(loaded.iter().map(|it| it.id));
+                slab.offsets.extend(loaded.iter().map(|it| it.offset));
+                Payloads::Loaded(loaded)
+            }
+            (Source::Indexed { .. }, Files::Streamed) => return None,
+        };
+        let spec = &self.spec;
+        let result = inner
+            .threads
+            .install(|| assemble(inner, spec, &payloads, &mut slab));
+        self.next += n as u64;
+        Some(result.map(|data| Batch::new(slab, data, inner.slabs.clone())))
+    }
+}
+
+/// Where the payloads of a batch come from.
+enum Payloads<'a> {
+    Indexed(&'a [crate::index::IndexedFile]),
+    Loaded(&'a [Item]),
+}
+
+/// Calls `f` with record `i` of the batch decoded (and mapped).
+fn with_tensor<R>(
+    inner: &Inner,
+    payloads: &Payloads<'_>,
+    ids: &[RecordId],
+    offsets: &[u64],
+    i: usize,
+    f: impl FnOnce(TensorView<'_>) -> Result<R>,
+) -> Result<R> {
+    let id = ids[i];
+    let apply = |view: TensorView<'_>| match &inner.map {
+        Some(map) => {
+            let mapped = map(view)?;
+            f(mapped.view())
+        }
+        None => f(view),
+    };
+    let result = match payloads {
+        Payloads::Indexed(files) => FrameBuf::with_thread_local(|buf| {
+            files[id.file]
+                .record(id.index as usize, buf)
+                .and_then(|record| apply(record.decode()?))
+        }),
+        Payloads::Loaded(items) => TensorView::decode(&items[i].payload).and_then(apply),
+    };
+    result.map_err(|e| {
+        e.at_record(offsets.get(i).copied().unwrap_or(0), id.index)
+            .with_path(&inner.paths[id.file])
+    })
+}
+
+/// What every record of a stacked batch must be.
+struct Target {
+    dtype: DType,
+    shape: Dims,
+    pad: bool,
+    /// The record that set it, for error messages.
+    first: RecordId,
+}
+
+impl Target {
+    fn first(&self, inner: &Inner) -> String {
+        describe(inner, self.first)
+    }
+
+    fn slot_bytes(&self) -> Result<usize> {
+        num_elements(&self.shape)?
+            .checked_mul(self.dtype.size().unwrap_or(0))
+            .ok_or_else(|| Error::invalid_input("batch element size overflows"))
+    }
+
+    /// Copies `t` into its slot, padding when asked.
+    fn fill(
+        &self,
+        inner: &Inner,
+        t: &TensorView<'_>,
+        slot: &mut [u8],
+        own_shape: &mut Dims,
+    ) -> Result<()> {
+        if t.dtype() != self.dtype {
+            return Err(Error::invalid_input(format!(
+                "cannot stack dtype {} with the batch's {} (set by {})",
+                t.dtype(),
+                self.dtype,
+                self.first(inner)
+            )));
+        }
+        own_shape.clear();
+        own_shape.extend_from_slice(t.shape());
+        let bytes = t.bytes().unwrap_or_default();
+        if !self.pad {
+            if t.shape() != &self.shape[..] {
+                return Err(Error::invalid_input(format!(
+                    "cannot stack shape {:?} with the batch's {:?} (set by {}); \
+                     pad or ragged batches take varying shapes",
+                    t.shape(),
+                    &self.shape[..],
+                    self.first(inner)
+                )));
+            }
+            slot.copy_from_slice(bytes);
+            return Ok(());
+        }
+        pad_copy(
+            bytes,
+            t.shape(),
+            &self.shape,
+            self.dtype.size().unwrap_or(1),
+            slot,
+        )
+    }
+}
+
+/// Copies a C-order tensor of `shape` into the top corner of a zeroed
+/// tensor of `padded` shape.
+fn pad_copy(
+    src: &[u8],
+    shape: &[usize],
+    padded: &[usize],
+    esize: usize,
+    dst: &mut [u8],
+) -> Result<()> {
+    if shape.len() != padded.len() || shape.iter().zip(padded).any(|(s, p)| s > p) {
+        return Err(Error::invalid_input(format!(
+            "shape {shape:?} does not fit the padded shape {padded:?}"
+        )));
+    }
+    dst.fill(0);
+    let Some((&last, outer)) = shape.split_last() else {
+        dst.copy_from_slice(src);
+        return Ok(());
+    };
+    let row = last * esize;
+    if row == 0 || outer.contains(&0) {
+        return Ok(());
+    }
+    // Element strides of the padded shape.
+    let mut strides: Dims = Dims::from_elem(1, padded.len());
+    for d in (0..padded.len() - 1).rev() {
+        strides[d] = strides[d + 1] * padded[d + 1];
+    }
+    let mut at: Dims = Dims::from_elem(0, outer.len());
+    for chunk in src.chunks_exact(row) {
+        let start = at.iter().zip(&strides).map(|(i, s)| i * s).sum::<usize>() * esize;
+        dst[start..start + row].copy_from_slice(chunk);
+        // Advance the multi-index over the outer dimensions.
+        for d in (0..outer.len()).rev() {
+            at[d] += 1;
+            if at[d] < outer[d] {
+                break;
+            }
+            at[d] = 0;
+        }
+    }
+    Ok(())
+}
+
+fn describe(inner: &Inner, id: RecordId) -> String {
+    format!("{} record {}", inner.paths[id.file].display(), id.index)
+}
+
+/// Decodes the records of `slab.ids` into the batch's data.
+fn assemble(
+    inner: &Inner,
+    spec: &BatchSpec,
+    payloads: &Payloads<'_>,
+    slab: &mut Slab,
+) -> Result<Data> {
+    let Slab {
+        data,
+        ids,
+        offsets,
+        shapes,
+    } = slab;
+    let (ids, offsets) = (&ids[..], &offsets[..]);
+    let n = ids.len();
+    shapes.resize(n, Dims::new());
+    let pad = match &spec.stacking {
+        Stacking::Ragged => {
+            let tensors = (0..n)
+                .into_par_iter()
+                .map(|i| with_tensor(inner, payloads, ids, offsets, i, |t| Ok(t.to_owned())))
+                .collect::<Result<Vec<Tensor>>>()?;
+            for (shape, t) in shapes.iter_mut().zip(&tensors) {
+                *shape = Dims::from_slice(t.shape());
+            }
+            return Ok(Data::Ragged(tensors));
+        }
+        Stacking::Exact => None,
+        Stacking::Pad(shape) => Some(shape.clone()),
+    };
+
+    // The first record fixes the dtype (and, unpadded, the shape) and fills
+    // its slot; the rest follow in parallel.
+    let mut target = None;
+    let first_is_string = with_tensor(inner, payloads, ids, offsets, 0, |t| {
+        if t.dtype() == DType::String {
+            return Ok(true);
+        }
+        let tg = Target {
+            dtype: t.dtype(),
+            shape: pad.clone().unwrap_or_else(|| Dims::from_slice(t.shape())),
+            pad: pad.is_some(),
+            first: ids[0],
+        };
+        let slot = tg.slot_bytes()?;
+        let total = slot
+            .checked_mul(n)
+            .ok_or_else(|| Error::invalid_input("batch size in bytes overflows"))?;
+        if data.len() != total {
+            data.clear();
+            data.resize(total, 0);
+        }
+        tg.fill(inner, &t, &mut data[..slot], &mut shapes[0])?;
+        target = Some(tg);
+        Ok(false)
+    })?;
+    let Some(target) = target.filter(|_| !first_is_string) else {
+        return stack_strings(inner, payloads, ids, offsets, pad.is_some());
+    };
+    let slot = target.slot_bytes()?;
+    let one = |i: usize, chunk: &mut [u8], shape: &mut Dims| {
+        with_tensor(inner, payloads, ids, offsets, i, |t| {
+            target.fill(inner, &t, chunk, shape)
+        })
+    };
+    // Slices past the first record rather than `skip(1)`, which would
+    // spawn (and allocate) a job to drop the skipped part.
+    let parallel = if slot > 0 {
+        data[slot..]
+            .par_chunks_mut(slot)
+            .zip(shapes[1..].par_iter_mut())
+            .enumerate()
+            .try_for_each(|(i, (chunk, shape))| one(i + 1, chunk, shape))
+    } else {
+        shapes[1..]
+            .par_iter_mut()
+            .enumerate()
+            .try_for_each(|(i, shape)| one(i + 1, &mut [], shape))
+    };
+    if parallel.is_err() {
+        // Report the first bad record of the batch, not whichever thread
+        // failed first.
+        for i in 1..n {
+            let chunk = if slot > 0 {
+                &mut data[i * slot..(i + 1) * slot]
+            } else {
+                &mut []
+            };
+            one(i, chunk, &mut shapes[i])?;
+        }
+        parallel?;
+    }
+    let mut shape = Dims::with_capacity(target.shape.len() + 1);
+    shape.push(n);
+    shape.extend_from_slice(&target.shape);
+    Ok(Data::Stacked {
+        dtype: target.dtype,
+        shape,
+    })
+}
+
+/// Stacks string tensors of one shape into one string tensor `[n, ...]`.
+fn stack_strings(
+    inner: &Inner,
+    payloads: &Payloads<'_>,
+    ids: &[RecordId],
+    offsets: &[u64],
+    pad: bool,
+) -> Result<Data> {
+    if pad {
+        return Err(
+            Error::invalid_input("string tensors cannot be padded; use ragged batches")
+                .with_path(&inner.paths[ids[0].file]),
+        );
+    }
+    let tensors = (0..ids.len())
+        .into_par_iter()
+        .map(|i| with_tensor(inner, payloads, ids, offsets, i, |t| Ok(t.to_owned())))
+        .collect::<Result<Vec<Tensor>>>()?;
+    let first = &tensors[0];
+    let mut strings: Vec<&[u8]> = Vec::new();
+    for (i, t) in tensors.iter().enumerate() {
+        if t.dtype() != DType::String || t.shape() != first.shape() {
+            let id = ids[i];
+            return Err(Error::invalid_input(format!(
+                "cannot stack {}{:?} with the batch's string{:?} (set by {})",
+                t.dtype(),
+                t.shape(),
+                first.shape(),
+                describe(inner, ids[0])
+            ))
+            .at_record(offsets[i], id.index)
+            .with_path(&inner.paths[id.file]));
+        }
+        strings.extend(t.strings().into_iter().flatten());
+    }
+    let mut shape = vec![ids.len()];
+    shape.extend_from_slice(first.shape());
+    Ok(Data::Strings(Tensor::from_strings(&strings, &shape)?))
+}
+
+enum Engine {
+    Inline(Box<Producer>),
+    Background {
+        rx: Option<Receiver<Result<Batch>>>,
+        stop: Arc<AtomicBool>,
+        handle: Option<JoinHandle<()>>,
+    },
+}
+
+/// The batches of one epoch, from a given state on; see
+/// [`Dataset::batches`](super::Dataset::batches).
+///
+/// Ends after the epoch's last batch, or after the first error (which names
+/// the file and record). Dropping it stops the background thread.
+pub struct Batches {
+    engine: Engine,
+    state: IterState,
+    len: u64,
+    done: bool,
+    failed: bool,
+}
+
+impl Batches {
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        state: IterState,
+        spec: Option<BatchSpec>,
+    ) -> Result<Batches> {
+        let spec = spec.unwrap_or_else(|| BatchSpec {
+            size: inner.cfg.batch_size,
+            drop_last: inner.cfg.drop_last,
+            stacking: inner.cfg.stacking.clone(),
+        });
+        let end = batch_end(inner.shard_len(), &spec);
+        let prefetch = inner.cfg.prefetch;
+        let mut producer = Producer::new(inner, spec, state)?;
+        let engine = if prefetch == 0 {
+            Engine::Inline(Box::new(producer))
+        } else {
+            // A queue of k - 1 plus the batch being filled: k in flight.
+            let (tx, rx) = mpsc::sync_channel(prefetch - 1);
+            let stop = Arc::new(AtomicBool::new(false));
+            let halt = stop.clone();
+            let handle = std::thread::Builder::new()
+                .name("tfrec-prefetch".into())
+                .spawn(move || {
+                    while !halt.load(Ordering::Relaxed) {
+                        let Some(item) = producer.next_batch() else {
+                            break;
+                        };
+                        let failed = item.is_err();
+                        if tx.send(item).is_err() || failed {
+                            break;
+                        }
+                    }
+                })
+                .map_err(Error::from)?;
+            Engine::Background {
+                rx: Some(rx),
+                stop,
+                handle: Some(handle),
+            }
+        };
+        Ok(Batches {
+            engine,
+            state,
+            len: end,
+            done: state.position >= end,
+            failed: false,
+        })
+    }
+
+    /// The state to save: resuming from it yields the batch after the last
+    /// one this iterator returned. After the epoch's last batch it is the
+    /// start of the next epoch.
+    pub fn state(&self) -> IterState {
+        if self.done && !self.failed {
+            IterState::epoch_start(self.state.epoch + 1)
+        } else {
+            self.state
+        }
+    }
+}
+
+impl Iterator for Batches {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Result<Batch>> {
+        if self.done || self.failed {
+            return None;
+        }
+        let item = match &mut self.engine {
+            Engine::Inline(p) => p.next_batch(),
+            Engine::Background { rx, .. } => rx.as_ref().and_then(|rx| rx.recv().ok()),
+        };
+        match item {
+            Some(Ok(batch)) => {
+                self.state.position += batch.len() as u64;
+                self.done = self.state.position >= self.len;
+                Some(Ok(batch))
+            }
+            Some(Err(e)) => {
+                // Stay at the failed batch: the state is not advanced.
+                self.failed = true;
+                Some(Err(e))
+            }
+            None => {
+                self.done = true;
+                None
+            }
+        }
+    }
+}
+
+impl Drop for Batches {
+    fn drop(&mut self) {
+        if let Engine::Background { rx, stop, handle } = &mut self.engine {
+            stop.store(true, Ordering::Relaxed);
+            drop(rx.take());
+            if let Some(h) = handle.take() {
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+/// One decoded (and mapped) record; see [`Dataset::samples`](super::Dataset::samples).
+#[derive(Debug, Clone)]
+pub struct Sample {
+    /// Which record.
+    pub id: RecordId,
+    /// Byte offset of its frame (in the decompressed stream for compressed
+    /// files).
+    pub offset: u64,
+    /// The tensor.
+    pub tensor: Tensor,
+}
+
+/// The records of one epoch one at a time, from a given state on.
+pub struct Samples {
+    batches: Batches,
+    current: std::vec::IntoIter<Sample>,
+    state: IterState,
+    len: u64,
+    failed: bool,
+}
+
+impl Samples {
+    pub(crate) fn new(inner: Arc<Inner>, state: IterState) -> Result<Samples> {
+        let len = inner.shard_len();
+        let spec = BatchSpec {
+            size: SAMPLE_CHUNK,
+            drop_last: false,
+            stacking: Stacking::Ragged,
+        };
+        Ok(Samples {
+            batches: Batches::new(inner, state, Some(spec))?,
+            current: Vec::new().into_iter(),
+            state,
+            len,
+            failed: false,
+        })
+    }
+
+    /// The state to save: resuming from it yields the record after the last
+    /// one returned.
+    pub fn state(&self) -> IterState {
+        if self.state.position >= self.len && !self.failed {
+            IterState::epoch_start(self.state.epoch + 1)
+        } else {
+            self.state
+        }
+    }
+}
+
+impl Iterator for Samples {
+    type Item = Result<Sample>;
+
+    fn next(&mut self) -> Option<Result<Sample>> {
+        loop {
+            if let Some(sample) = self.current.next() {
+                self.state.position += 1;
+                return Some(Ok(sample));
+            }
+            match self.batches.next()? {
+                Ok(batch) => {
+                    let (ids, offsets, tensors) = batch.into_parts();
+                    let samples: Vec<Sample> = ids
+                        .into_iter()
+                        .zip(offsets)
+                        .zip(tensors)
+                        .map(|((id, offset), tensor)| Sample { id, offset, tensor })
+                        .collect();
+                    self.current = samples.into_iter();
+                }
+                Err(e) => {
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! The training input pipeline: many files, a global shuffle, sharding by
+//! rank, batches, parallel decoding, prefetching, and exact resumption.
+//!
+//! ```
+//! use tfrec::pipeline::{Dataset, IterState};
+//! use tfrec::{DType, Tensor, Writer};
+//!
+//! // Three shards of 10 "images" each.
+//! let dir = tempfile::tempdir()?;
+//! for shard in 0..3u8 {
+//!     let mut w = Writer::create(dir.path().join(format!("train-{shard}.tfrecord")))?;
+//!     for i in 0..10u8 {
+//!         w.write_tensor(&Tensor::from_bytes(DType::U8, &[2, 2], vec![shard * 10 + i; 4])?)?;
+//!     }
+//!     w.finish()?;
+//! }
+//!
+//! let ds = Dataset::builder()
+//!     .glob(format!("{}/train-*.tfrecord", dir.path().display()))
+//!     .shuffle(1234)      // a new permutation of all 30 records each epoch
+//!     .shard(1, 2)        // this process is rank 1 of 2: 15 records an epoch
+//!     .batch(4)           // stacked into [4, 2, 2] buffers
+//!     .threads(2)
+//!     .prefetch(2)
+//!     .build()?;
+//! assert_eq!(ds.len(), 15);
+//!
+//! let mut saved = IterState::default();
+//! let mut seen = Vec::new();
+//! let mut batches = ds.epoch(0)?;
+//! for batch in batches.by_ref().take(2) {
+//!     let batch = batch?;
+//!     assert_eq!(batch.shape(), Some(&[4, 2, 2][..]));
+//!     seen.extend(batch.ids().iter().copied());
+//! }
+//! saved = batches.state();                 // epoch 0, position 8
+//! drop(batches);
+//!
+//! // Later, perhaps in another process: resume exactly there.
+//! let restored = IterState::from_json(&saved.to_json())?;
+//! for batch in ds.batches(restored)? {
+//!     seen.extend(batch?.ids().iter().copied());
+//! }
+//! assert_eq!(seen, ds.order(0));           // as if never interrupted
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Order
+//!
+//! Every record of every file has a global position: the files in the order
+//! given (glob matches sorted by path), records in file order. Without a
+//! shuffle, an epoch visits the positions in that order. With
+//! [`shuffle(seed)`](DatasetBuilder::shuffle) it visits them in the order of
+//! [`permutation`]`(total, seed, epoch)`: a Fisher–Yates shuffle driven by
+//! xoshiro256** seeded from (seed, epoch) through SplitMix64, the same on
+//! every platform, and a fresh one each epoch.
+//!
+//! [`shard(rank, world)`](DatasetBuilder::shard) then cuts that order into
+//! `world` disjoint parts whose sizes differ by at most one — contiguous
+//! stretches, or every `world`-th position with [`ShardMode::Strided`] —
+//! and keeps part `rank`; with [`drop_remainder`](DatasetBuilder::drop_remainder)
+//! every part has `total / world` records. [`Dataset::order`] lists an
+//! epoch's records for the rank without reading anything.
+//!
+//! # Batches and memory
+//!
+//! [`batch(n)`](DatasetBuilder::batch) stacks `n` records into one owned,
+//! contiguous buffer of shape `[n, ...]`; records of another dtype or shape
+//! are an error naming the file and record. [`drop_last`](DatasetBuilder::drop_last)
+//! drops a partial last batch, [`pad_to`](DatasetBuilder::pad_to) zero-pads
+//! records of varying shape, [`ragged`](DatasetBuilder::ragged) yields a list
+//! of tensors instead.
+//!
+//! Uncompressed files are memory-mapped (or, with
+//! [`mmap(false)`](DatasetBuilder::mmap), read with positioned reads into
+//! page-aligned per-thread buffers); each record is checked (both CRCs),
+//! decoded and copied into its slot of the batch by a rayon pool of
+//! [`threads(n)`](DatasetBuilder::threads) threads;
+//! a [`map`](DatasetBuilder::map) function runs there too. A background
+//! thread assembles up to [`prefetch(k)`](DatasetBuilder::prefetch) batches
+//! ahead, so at most `k` batches are in flight besides those the caller
+//! holds. A dropped [`Batch`] returns its buffer to the dataset's pool and the
+//! next batch reuses it: in a steady state, stacking fixed-shape records
+//! allocates nothing per batch.
+//!
+//! # Resuming
+//!
+//! [`Batches::state`] is an [`IterState`] (epoch, position) counting what the
+//! caller has received, not what was prefetched; [`Dataset::batches`] with a
+//! saved state continues exactly there, with the same batches as an
+//! uninterrupted run.
+//!
+//! # Compressed files
+//!
+//! GZIP and ZLIB files have no random access. A dataset with any compressed
+//! file *streams* every file instead of using indexes:
+//!
+//! - with a shuffle, the files are read in an order permuted per (seed,
+//!   epoch), and the records pass through a seeded **shuffle buffer** of
+//!   [`shuffle_buffer`](DatasetBuilder::shuffle_buffer) records (emit a
+//!   random buffered record for each one read, then empty it in random
+//!   order). This is not a global permutation: a record can move at most
+//!   about a buffer's length earlier than its place in the stream. Records are
+//!   deterministic per (seed, epoch, rank) all the same;
+//! - sharding picks this rank's records from the stream before the shuffle
+//!   buffer (contiguous parts skip whole files that lie outside them; strided
+//!   parts read every file);
+//! - building the dataset decompresses each file once to count its records,
+//!   and resuming mid-epoch replays the stream up to the saved position.
+
+mod batch;
+mod dataset;
+mod iter;
+mod rng;
+mod state;
+mod stream;
+
+pub use batch::{Batch, RecordId};
+pub use dataset::{Dataset, DatasetBuilder, MapFn, ShardMode};
+pub use iter::{Batches, Sample, Samples};
+pub use rng::permutation;
+pub use state::IterState;

@@ -1,0 +1,1246 @@
+//! Statistics over the tensors of TFRecord files: record and byte counts,
+//! per dtype the tensors, elements, sum, minimum and maximum, and a
+//! histogram of shapes.
+//!
+//! | dtype | `sum` | `min`, `max` |
+//! | --- | --- | --- |
+//! | integers | exact, as `i128`/`u128` | exact |
+//! | float16, bfloat16, float32, float64 | `f64` (in record order, so the same every run) | `f64` |
+//! | bool | the number of `true` elements | 0 or 1 |
+//! | complex64, complex128 | `[re, im]` sums as `f64` | none (complex numbers have no order) |
+//! | string | none | none |
+//!
+//! NaN elements are left out of float sums, minima and maxima and counted
+//! separately ([`Summary::Float::nan`]); a sum that overflows `f64` is
+//! infinite, which JSON prints as `null`. Minima and maxima of dtypes that
+//! had no elements are `None` (`null`).
+//!
+//! Uncompressed files are read through their [`Index`]: consecutive records
+//! are grouped into pieces of about 256 KiB, each piece read with one
+//! positioned read and its records checked (both CRCs), decoded and tallied
+//! in parallel on rayon's pool. Compressed files and other streams are read
+//! in order and tallied in parallel in chunks.
+//!
+//! ```
+//! use tfrec::{stats, DType, Tensor, Writer};
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("a.tfrecord");
+//! let mut w = Writer::create(&path)?;
+//! w.write_tensor(&Tensor::from_slice(&[1u8, 2, 250], &[3])?)?;
+//! w.write_tensor(&Tensor::from_slice(&[4u8, 5, 6], &[3])?)?;
+//! w.write_tensor(&Tensor::from_slice(&[0.5f32, f32::NAN], &[2])?)?;
+//! w.finish()?;
+//!
+//! let s = stats::stats_file(&path, &|_| {})?;
+//! assert_eq!(s.records, 3);
+//! let u8s = &s.dtypes[&DType::U8];
+//! assert_eq!((u8s.tensors, u8s.elements), (2, 6));
+//! assert_eq!(u8s.summary, stats::Summary::UInt { sum: 268, min: Some(1), max: Some(250) });
+//! assert_eq!(s.shapes[&vec![3]], 2);
+//! assert_eq!(
+//!     s.to_json(),
+//!     r#"{"records": 3, "bytes": 92, "dtypes": {"float32": {"tensors": 1, "elements": 2, "sum": 0.5, "min": 0.5, "max": 0.5}, "uint8": {"tensors": 2, "elements": 6, "sum": 268, "min": 1, "max": 250}}, "shapes": {"[2]": 1, "[3]": 2}}"#
+//! );
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs::File;
+use std::io;
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::compression::Compression;
+use crate::dtype::DType;
+use crate::error::{Error, Result};
+use crate::framing::{self, FrameCheck, FRAME_OVERHEAD, HEADER_LEN};
+use crate::index::{FrameBuf, Index};
+use crate::read::mmap::Mmap;
+use crate::read::positioned::Window;
+use crate::read::{ReadOptions, Reader};
+use crate::tensor::{Dims, TensorView};
+
+/// Sum, minimum and maximum of one dtype's elements.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Summary {
+    /// Signed integers: exact.
+    Int {
+        /// Sum of all elements.
+        sum: i128,
+        /// Smallest element.
+        min: Option<i64>,
+        /// Largest element.
+        max: Option<i64>,
+    },
+    /// Unsigned integers: exact.
+    UInt {
+        /// Sum of all elements.
+        sum: u128,
+        /// Smallest element.
+        min: Option<u64>,
+        /// Largest element.
+        max: Option<u64>,
+    },
+    /// Floats (f16 and bf16 converted exactly to f64). NaNs are counted,
+    /// not summed or compared.
+    Float {
+        /// Sum of the non-NaN elements.
+        sum: f64,
+        /// Smallest non-NaN element.
+        min: Option<f64>,
+        /// Largest non-NaN element.
+        max: Option<f64>,
+        /// Elements that were NaN.
+        nan: u64,
+    },
+    /// Bools: the number of `true` elements (min and max follow from it and
+    /// the element count).
+    Bool {
+        /// Elements that were `true`.
+        trues: u64,
+    },
+    /// Complex numbers: sums of the real and imaginary parts (NaN parts
+    /// counted, not summed). No minimum or maximum.
+    Complex {
+        /// Sum of the real parts.
+        re: f64,
+        /// Sum of the imaginary parts.
+        im: f64,
+        /// Elements with a NaN part.
+        nan: u64,
+    },
+    /// Strings: counts only.
+    String,
+}
+
+impl Summary {
+    fn empty(dtype: DType) -> Summary {
+        match dtype {
+            DType::I8 | DType::I16 | DType::I32 | DType::I64 => Summary::Int {
+                sum: 0,
+                min: None,
+                max: None,
+            },
+            DType::U8 | DType::U16 | DType::U32 | DType::U64 => Summary::UInt {
+                sum: 0,
+                min: None,
+                max: None,
+            },
+            DType::F16 | DType::BF16 | DType::F32 | DType::F64 => Summary::Float {
+                sum: 0.0,
+                min: None,
+                max: None,
+                nan: 0,
+            },
+            DType::Bool => Summary::Bool { trues: 0 },
+            DType::Complex64 | DType::Complex128 => Summary::Complex {
+                re: 0.0,
+                im: 0.0,
+                nan: 0,
+            },
+            DType::String => Summary::String,
+        }
+    }
+
+    fn merge(&mut self, other: &Summary) -> Result<()> {
+        fn opt<T: Copy>(a: Option<T>, b: Option<T>, pick: fn(T, T) -> T) -> Option<T> {
+            match (a, b) {
+                (Some(a), Some(b)) => Some(pick(a, b)),
+                (a, None) => a,
+                (None, b) => b,
+            }
+        }
+        let overflow = || Error::invalid_input("integer sum exceeds 128 bits");
+        match (self, other) {
+            (
+                Summary::Int { sum, min, max },
+                Summary::Int {
+                    sum: s,
+                    min: lo,
+                    max: hi,
+                },
+            ) => {
+                *sum = sum.checked_add(*s).ok_or_else(overflow)?;
+                *min = opt(*min, *lo, std::cmp::min);
+                *max = opt(*max, *hi, std::cmp::max);
+            }
+            (
+                Summary::UInt { sum, min, max },
+                Summary::UInt {
+                    sum: s,
+                    min: lo,
+                    max: hi,
+                },
+            ) => {
+                *sum = sum.checked_add(*s).ok_or_else(overflow)?;
+                *min = opt(*min, *lo, std::cmp::min);
+                *max = opt(*max, *hi, std::cmp::max);
+            }
+            (
+                Summary::Float { sum, min, max, nan },
+                Summary::Float {
+                    sum: s,
+                    min: lo,
+                    max: hi,
+                    nan: n,
+                },
+            ) => {
+                *sum += s;
+                *min = opt(*min, *lo, f64::min);
+                *max = opt(*max, *hi, f64::max);
+                *nan += n;
+            }
+            (Summary::Bool { trues }, Summary::Bool { trues: t }) => *trues += t,
+            (
+                Summary::Complex { re, im, nan },
+                Summary::Complex {
+                    re: r,
+                    im: i,
+                    nan: n,
+                },
+            ) => {
+                *re += r;
+                *im += i;
+                *nan += n;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The tally of one dtype.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DTypeStats {
+    /// Tensors of this dtype.
+    pub tensors: u64,
+    /// Their elements, all together.
+    pub elements: u64,
+    /// Sum, minimum and maximum.
+    pub summary: Summary,
+}
+
+/// Statistics over the records of one or more files.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Stats {
+    /// Records read.
+    pub records: u64,
+    /// Bytes of their frames (decompressed, for compressed files).
+    pub bytes: u64,
+    /// Per dtype.
+    pub dtypes: BTreeMap<DType, DTypeStats>,
+    /// How many tensors had each shape (`[]` for scalars).
+    pub shapes: BTreeMap<Vec<usize>, u64>,
+}
+
+impl Stats {
+    /// No records yet.
+    pub fn new() -> Stats {
+        Stats::default()
+    }
+
+    /// Adds one decoded record whose frame is `frame_bytes` long.
+    pub fn add(&mut self, tensor: &TensorView<'_>, frame_bytes: u64) -> Result<()> {
+        let mut tally = Tally::default();
+        tally.add(tensor, frame_bytes);
+        self.absorb(tally)
+    }
+
+    /// Adds another tally (of records that come after this one's).
+    pub fn merge(&mut self, other: &Stats) -> Result<()> {
+        self.records += other.records;
+        self.bytes += other.bytes;
+        for (dtype, s) in &other.dtypes {
+            let entry = self.dtypes.entry(*dtype).or_insert_with(|| DTypeStats {
+                tensors: 0,
+                elements: 0,
+                summary: Summary::empty(*dtype),
+            });
+            entry.tensors += s.tensors;
+            entry.elements += s.elements;
+            entry.summary.merge(&s.summary)?;
+        }
+        for (shape, n) in &other.shapes {
+            *self.shapes.entry(shape.clone()).or_default() += n;
+        }
+        Ok(())
+    }
+
+    fn absorb(&mut self, tally: Tally) -> Result<()> {
+        self.records += tally.records;
+        self.bytes += tally.bytes;
+        for (dtype, s) in tally.dtypes {
+            let entry = self.dtypes.entry(dtype).or_insert_with(|| DTypeStats {
+                tensors: 0,
+                elements: 0,
+                summary: Summary::empty(dtype),
+            });
+            entry.tensors += s.tensors;
+            entry.elements += s.elements;
+            entry.summary.merge(&s.summary)?;
+        }
+        for (shape, n) in tally.shapes {
+            *self.shapes.entry(shape.to_vec()).or_default() += n;
+        }
+        Ok(())
+    }
+
+    /// One line of JSON:
+    /// `{"records": N, "bytes": B, "dtypes": {NAME: {"tensors": .., "elements": .., "sum": .., "min": .., "max": ..}, ...}, "shapes": {"[d0, d1]": count, ...}}`.
+    ///
+    /// Integer sums are exact JSON integers, however large. Complex sums are
+    /// `[re, im]` with `min` and `max` `null`; bool sums count `true`, with
+    /// `min`/`max` 0 or 1; string dtypes carry only `tensors` and
+    /// `elements`. Non-finite numbers and the minimum and maximum of no
+    /// elements are `null`.
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "{{\"records\": {}, \"bytes\": {}, \"dtypes\": {{",
+            self.records, self.bytes
+        );
+        for (i, (dtype, s)) in self.dtypes.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            let _ = write!(
+                out,
+                "\"{}\": {{\"tensors\": {}, \"elements\": {}",
+                dtype.name(),
+                s.tensors,
+                s.elements
+            );
+            let (sum, min, max) = json_values(s);
+            if let Some(sum) = sum {
+                let _ = write!(out, ", \"sum\": {sum}, \"min\": {min}, \"max\": {max}");
+            }
+            out.push('}');
+        }
+        out.push_str("}, \"shapes\": {");
+        for (i, (shape, n)) in self.shapes.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            let _ = write!(out, "\"{}\": {n}", shape_key(shape));
+        }
+        out.push_str("}}");
+        out
+    }
+
+    /// A table for people: totals, one row per dtype, one per shape.
+    pub fn to_text(&self) -> String {
+        let mut rows = vec![[
+            "dtype".to_string(),
+            "tensors".into(),
+            "elements".into(),
+            "sum".into(),
+            "min".into(),
+            "max".into(),
+            "NaN".into(),
+        ]];
+        for (dtype, s) in &self.dtypes {
+            let (sum, min, max) = json_values(s);
+            let nan = match s.summary {
+                Summary::Float { nan, .. } | Summary::Complex { nan, .. } => nan.to_string(),
+                _ => String::new(),
+            };
+            let dash = |v: String| if v == "null" { "-".to_string() } else { v };
+            rows.push([
+                dtype.name().to_string(),
+                s.tensors.to_string(),
+                s.elements.to_string(),
+                sum.map_or_else(|| "-".into(), dash),
+                dash(min),
+                dash(max),
+                nan,
+            ]);
+        }
+        let mut out = String::new();
+        let _ = writeln!(out, "records\t{}", self.records);
+        let _ = writeln!(out, "bytes\t{}", self.bytes);
+        out.push('\n');
+        write_table(&mut out, &rows);
+        out.push('\n');
+        let mut shape_rows = vec![["shape".to_string(), "tensors".to_string()]];
+        for (shape, n) in &self.shapes {
+            shape_rows.push([shape_key(shape), n.to_string()]);
+        }
+        write_table(&mut out, &shape_rows);
+        out
+    }
+}
+
+fn write_table<const N: usize>(out: &mut String, rows: &[[String; N]]) {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                line.push_str(cell);
+            } else {
+                let _ = write!(line, "{cell:<w$}  ");
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+}
+
+/// `[128, 128, 3]`; `[]` for a scalar.
+pub fn shape_key(shape: &[usize]) -> String {
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    format!("[{}]", dims.join(", "))
+}
+
+/// A JSON number for a float: shortest round-trip form, `null` when not finite.
+fn json_f64(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:?}")
+    } else {
+        "null".into()
+    }
+}
+
+fn json_opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or_else(|| "null".into(), |v| v.to_string())
+}
+
+/// (sum, min, max) as JSON values; no sum for strings.
+fn json_values(s: &DTypeStats) -> (Option<String>, String, String) {
+    match &s.summary {
+        Summary::Int { sum, min, max } => (Some(sum.to_string()), json_opt(*min), json_opt(*max)),
+        Summary::UInt { sum, min, max } => (Some(sum.to_string()), json_opt(*min), json_opt(*max)),
+        Summary::Float { sum, min, max, .. } => (
+            Some(json_f64(*sum)),
+            min.map_or_else(|| "null".into(), json_f64),
+            max.map_or_else(|| "null".into(), json_f64),
+        ),
+        Summary::Bool { trues } => {
+            let (min, max) = if s.elements == 0 {
+                ("null".into(), "null".into())
+            } else {
+                (
+                    u8::from(*trues == s.elements).to_string(),
+                    u8::from(*trues > 0).to_string(),
+                )
+            };
+            (Some(trues.to_string()), min, max)
+        }
+        Summary::Complex { re, im, .. } => (
+            Some(format!("[{}, {}]", json_f64(*re), json_f64(*im))),
+            "null".into(),
+            "null".into(),
+        ),
+        Summary::String => (None, String::new(), String::new()),
+    }
+}
+
+/// A tally of a run of records, kept small: few dtypes and shapes, found by
+/// linear search.
+#[derive(Default)]
+struct Tally {
+    records: u64,
+    bytes: u64,
+    dtypes: Vec<(DType, DTypeStats)>,
+    shapes: Vec<(Dims, u64)>,
+    last_dtype: usize,
+    last_shape: usize,
+}
+
+impl Tally {
+    fn add(&mut self, t: &TensorView<'_>, frame_bytes: u64) {
+        self.records += 1;
+        self.bytes += frame_bytes;
+        // Records mostly repeat the previous record's shape and dtype.
+        let shape_at = match self.shapes.get(self.last_shape) {
+            Some((s, _)) if same_dims(s, t.shape()) => Some(self.last_shape),
+            _ => self
+                .shapes
+                .iter()
+                .position(|(s, _)| same_dims(s, t.shape())),
+        };
+        self.last_shape = match shape_at {
+            Some(i) => i,
+            None => {
+                self.shapes.push((Dims::from_slice(t.shape()), 0));
+                self.shapes.len() - 1
+            }
+        };
+        self.shapes[self.last_shape].1 += 1;
+        let dtype = t.dtype();
+        let at = match self.dtypes.get(self.last_dtype) {
+            Some((d, _)) if *d == dtype => self.last_dtype,
+            _ => match self.dtypes.iter().position(|(d, _)| *d == dtype) {
+                Some(i) => i,
+                None => {
+                    self.dtypes.push((
+                        dtype,
+                        DTypeStats {
+                            tensors: 0,
+                            elements: 0,
+                            summary: Summary::empty(dtype),
+                        },
+                    ));
+                    self.dtypes.len() - 1
+                }
+            },
+        };
+        self.last_dtype = at;
+        let s = &mut self.dtypes[at].1;
+        s.tensors += 1;
+        s.elements += t.num_elements() as u64;
+        let bytes = t.bytes().unwrap_or_default();
+        // Per-tensor sums of elements up to 32 bits cannot overflow 64 bits:
+        // a tensor has fewer than 2^31 elements.
+        match &mut s.summary {
+            Summary::UInt { sum, min, max } => {
+                let (s_, lo, hi) = match dtype {
+                    DType::U8 => sum_u8(bytes),
+                    DType::U16 => ints::<2, u64>(bytes, |b| u64::from(u16::from_le_bytes(b))),
+                    DType::U32 => ints::<4, u64>(bytes, |b| u64::from(u32::from_le_bytes(b))),
+                    _ => ints::<8, u64>(bytes, u64::from_le_bytes),
+                };
+                *sum += s_;
+                fold(min, lo, std::cmp::min);
+                fold(max, hi, std::cmp::max);
+            }
+            Summary::Int { sum, min, max } => {
+                let (s_, lo, hi) = match dtype {
+                    DType::I8 => ints::<1, i64>(bytes, |b| i64::from(i8::from_le_bytes(b))),
+                    DType::I16 => ints::<2, i64>(bytes, |b| i64::from(i16::from_le_bytes(b))),
+                    DType::I32 => ints::<4, i64>(bytes, |b| i64::from(i32::from_le_bytes(b))),
+                    _ => ints::<8, i64>(bytes, i64::from_le_bytes),
+                };
+                *sum += s_;
+                fold(min, lo, std::cmp::min);
+                fold(max, hi, std::cmp::max);
+            }
+            Summary::Float { sum, min, max, nan } => {
+                let f = match dtype {
+                    DType::F16 => floats::<2>(bytes, |b| half::f16::from_le_bytes(b).to_f64()),
+                    DType::BF16 => floats::<2>(bytes, |b| half::bf16::from_le_bytes(b).to_f64()),
+                    DType::F32 => floats::<4>(bytes, |b| f64::from(f32::from_le_bytes(b))),
+                    _ => floats::<8>(bytes, f64::from_le_bytes),
+                };
+                *sum += f.sum;
+                fold(min, f.min, f64::min);
+                fold(max, f.max, f64::max);
+                *nan += f.nan;
+            }
+            Summary::Bool { trues } => {
+                *trues += bytes.iter().map(|&b| u64::from(b != 0)).sum::<u64>();
+            }
+            Summary::Complex { re, im, nan } => {
+                let (r, i, n) = match dtype {
+                    DType::Complex64 => complex::<4>(bytes, |b| f64::from(f32::from_le_bytes(b))),
+                    _ => complex::<8>(bytes, f64::from_le_bytes),
+                };
+                *re += r;
+                *im += i;
+                *nan += n;
+            }
+            Summary::String => {}
+        }
+    }
+}
+
+/// Slice equality without a call to `memcmp` for these few numbers.
+#[inline]
+fn same_dims(a: &[usize], b: &[usize]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+fn fold<T: Copy>(acc: &mut Option<T>, v: Option<T>, pick: fn(T, T) -> T) {
+    if let Some(v) = v {
+        *acc = Some(acc.map_or(v, |a| pick(a, v)));
+    }
+}
+
+/// Sum, min, max of bytes as unsigned values, in one pass the compiler
+/// vectorises: 32 lanes of minima and maxima, and sums of byte pairs in
+/// 16-bit lanes of 64-bit words, flushed before they can overflow.
+fn sum_u8(bytes: &[u8]) -> (u128, Option<u64>, Option<u64>) {
+    const LANES: usize = 32;
+    /// 128 blocks add at most 128 · 2 · 255 < 2^16 to a 16-bit lane.
+    const FLUSH: usize = 128;
+    const LOW: u64 = 0x00ff_00ff_00ff_00ff;
+    if bytes.is_empty() {
+        return (0, None, None);
+    }
+    let mut min = [u8::MAX; LANES];
+    let mut max = [u8::MIN; LANES];
+    let mut sum = 0u64;
+    let whole = bytes.len() - bytes.len() % LANES;
+    for run in bytes[..whole].chunks(LANES * FLUSH) {
+        let mut acc = [0u64; LANES / 8];
+        for block in run.chunks_exact(LANES) {
+            for (a, word) in acc.iter_mut().zip(block.chunks_exact(8)) {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(word);
+                let w = u64::from_le_bytes(w);
+                *a += (w & LOW) + ((w >> 8) & LOW);
+            }
+            for ((lo, hi), &b) in min.iter_mut().zip(max.iter_mut()).zip(block) {
+                *lo = (*lo).min(b);
+                *hi = (*hi).max(b);
+            }
+        }
+        for a in acc {
+            sum += (a & 0xffff) + ((a >> 16) & 0xffff) + ((a >> 32) & 0xffff) + (a >> 48);
+        }
+    }
+    let mut lo = min.iter().copied().min().unwrap_or(u8::MAX);
+    let mut hi = max.iter().copied().max().unwrap_or(u8::MIN);
+    for &b in &bytes[whole..] {
+        sum += u64::from(b);
+        lo = lo.min(b);
+        hi = hi.max(b);
+    }
+    (u128::from(sum), Some(u64::from(lo)), Some(u64::from(hi)))
+}
+
+/// Sum, min and max of little-endian integers of `N` bytes, widened to `T`.
+fn ints<const N: usize, T>(
+    bytes: &[u8],
+    conv: impl Fn([u8; N]) -> T,
+) -> (T::Sum, Option<T>, Option<T>)
+where
+    T: Widen,
+{
+    let mut sum = T::Sum::default();
+    let mut min: Option<T> = None;
+    let mut max: Option<T> = None;
+    for c in bytes.chunks_exact(N) {
+        let mut a = [0u8; N];
+        a.copy_from_slice(c);
+        let v = conv(a);
+        sum = T::add(sum, v);
+        min = Some(min.map_or(v, |m| m.min(v)));
+        max = Some(max.map_or(v, |m| m.max(v)));
+    }
+    (sum, min, max)
+}
+
+/// Integers summed exactly in 128 bits.
+trait Widen: Copy + Ord {
+    type Sum: Default + Copy;
+    fn add(sum: Self::Sum, v: Self) -> Self::Sum;
+}
+
+impl Widen for u64 {
+    type Sum = u128;
+    #[inline]
+    fn add(sum: u128, v: u64) -> u128 {
+        sum + u128::from(v)
+    }
+}
+
+impl Widen for i64 {
+    type Sum = i128;
+    #[inline]
+    fn add(sum: i128, v: i64) -> i128 {
+        sum + i128::from(v)
+    }
+}
+
+struct FloatTally {
+    sum: f64,
+    min: Option<f64>,
+    max: Option<f64>,
+    nan: u64,
+}
+
+fn floats<const N: usize>(bytes: &[u8], conv: impl Fn([u8; N]) -> f64) -> FloatTally {
+    // Four lanes, branch-free: NaNs add nothing and lose every comparison.
+    // The lanes are combined in a fixed order, so the sum is the same on
+    // every run.
+    const LANES: usize = 4;
+    let mut sum = [0.0f64; LANES];
+    let mut min = [f64::INFINITY; LANES];
+    let mut max = [f64::NEG_INFINITY; LANES];
+    let mut nan = 0u64;
+    let mut step = |lane: usize, c: &[u8]| {
+        let mut a = [0u8; N];
+        a.copy_from_slice(c);
+        let v = conv(a);
+        let is_nan = v.is_nan();
+        nan += u64::from(is_nan);
+        sum[lane] += if is_nan { 0.0 } else { v };
+        min[lane] = if v < min[lane] { v } else { min[lane] };
+        max[lane] = if v > max[lane] { v } else { max[lane] };
+    };
+    let mut groups = bytes.chunks_exact(N * LANES);
+    for g in &mut groups {
+        for (lane, c) in g.chunks_exact(N).enumerate() {
+            step(lane, c);
+        }
+    }
+    for c in groups.remainder().chunks_exact(N) {
+        step(0, c);
+    }
+    let seen = (bytes.len() / N) as u64 > nan;
+    let lo = min
+        .iter()
+        .copied()
+        .fold(f64::INFINITY, |a, b| if b < a { b } else { a });
+    let hi = max
+        .iter()
+        .copied()
+        .fold(f64::NEG_INFINITY, |a, b| if b > a { b } else { a });
+    FloatTally {
+        sum: (sum[0] + sum[1]) + (sum[2] + sum[3]),
+        min: seen.then_some(lo),
+        max: seen.then_some(hi),
+        nan,
+    }
+}
+
+fn complex<const N: usize>(bytes: &[u8], conv: impl Fn([u8; N]) -> f64) -> (f64, f64, u64) {
+    let (mut re, mut im, mut nan) = (0.0, 0.0, 0u64);
+    for pair in bytes.chunks_exact(2 * N) {
+        let (mut a, mut b) = ([0u8; N], [0u8; N]);
+        a.copy_from_slice(&pair[..N]);
+        b.copy_from_slice(&pair[N..]);
+        let (r, i) = (conv(a), conv(b));
+        if r.is_nan() || i.is_nan() {
+            nan += 1;
+        } else {
+            re += r;
+            im += i;
+        }
+    }
+    (re, im, nan)
+}
+
+/// Decodes a payload, taking a short cut for the exact layout
+/// `tf.io.serialize_tensor` writes for fixed-size dtypes.
+#[inline]
+fn decode(payload: &[u8]) -> Result<TensorView<'_>> {
+    match canonical(payload) {
+        Some(tensor) => Ok(tensor),
+        None => TensorView::decode(payload),
+    }
+}
+
+/// The tensor of a payload laid out exactly as `tf.io.serialize_tensor`
+/// writes a fixed-size dtype: `dtype`, `tensor_shape` (one `dim` with only a
+/// `size` per dimension, empty for size 0), then `tensor_content` holding
+/// every element (absent when there are none). Anything else — other
+/// fields, other orders, typed values, strings, an invalid tensor — gives
+/// `None`, and the general decoder (which accepts all of it, or says what is
+/// wrong) runs instead. What this accepts, the general decoder decodes to
+/// the same tensor; a test checks it on valid and damaged payloads.
+fn canonical(payload: &[u8]) -> Option<TensorView<'_>> {
+    fn varint(buf: &mut &[u8]) -> Option<u64> {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&byte, rest) = buf.split_first()?;
+            *buf = rest;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                return Some(value);
+            }
+        }
+        None
+    }
+    fn field<'a>(buf: &mut &'a [u8], key: u8) -> Option<&'a [u8]> {
+        let (&k, rest) = buf.split_first()?;
+        if k != key {
+            return None;
+        }
+        let mut rest = rest;
+        let len = usize::try_from(varint(&mut rest)?).ok()?;
+        let body = rest.get(..len)?;
+        *buf = rest.get(len..)?;
+        Some(body)
+    }
+    let mut p = payload;
+    let (&0x08, mut rest) = p.split_first()? else {
+        return None;
+    };
+    let code = i32::try_from(varint(&mut rest)?).ok()?;
+    let dtype = DType::from_code(code).ok()?;
+    dtype.size()?;
+    p = rest;
+    let mut shape = field(&mut p, 0x12)?;
+    let mut dims = Dims::new();
+    while !shape.is_empty() {
+        let dim = field(&mut shape, 0x12)?;
+        let size = if dim.is_empty() {
+            0
+        } else {
+            let (&0x08, mut rest) = dim.split_first()? else {
+                return None;
+            };
+            let size = varint(&mut rest)?;
+            if !rest.is_empty() || size > i64::MAX as u64 {
+                return None;
+            }
+            usize::try_from(size).ok()?
+        };
+        dims.push(size);
+    }
+    let content = if p.is_empty() {
+        &[][..]
+    } else {
+        let content = field(&mut p, 0x22)?;
+        if !p.is_empty() || content.is_empty() {
+            return None;
+        }
+        content
+    };
+    TensorView::new(dtype, &dims, content).ok()
+}
+
+/// Bytes of consecutive records read and tallied as one piece.
+const PIECE: u64 = 256 << 10;
+
+/// Statistics of one file; compressed files are recognised by content.
+/// `progress` is called with byte counts as records are tallied.
+///
+/// An uncompressed file with a `FILE.idx` sidecar is read through its
+/// [`Index`] (a stale sidecar is detected and the file rescanned). Without
+/// one, the file is cut into segments that start at checked frame
+/// boundaries, walked in parallel; the walk from the start of the file is
+/// authoritative, so the result is that of one sequential walk.
+pub fn stats_file(path: impl AsRef<Path>, progress: &(dyn Fn(u64) + Sync)) -> Result<Stats> {
+    let path = path.as_ref();
+    let reader = Reader::open_with(path, ReadOptions::default().mmap(false))?;
+    let plain = reader.compression() == Compression::None
+        && std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    if !plain {
+        let mut reader = Reader::open(path)?;
+        return stats_reader(&mut reader, progress);
+    }
+    drop(reader);
+    let file = File::open(path).map_err(|e| Error::from(e).with_path(path))?;
+    let result = if Index::sidecar_path(path).exists() {
+        let index = Index::open(path)?;
+        stats_indexed(&file, &index, progress)
+    } else {
+        let len = file
+            .metadata()
+            .map_err(|e| Error::from(e).with_path(path))?
+            .len();
+        if len > 0 && len <= MAP_UP_TO {
+            let map = Mmap::map(&file).map_err(|e| Error::from(e).with_path(path))?;
+            stats_segmented(Input::Mapped(&map), len, progress)
+        } else {
+            stats_segmented(Input::File(&file), len, progress)
+        }
+    };
+    result.map_err(|e| e.with_path(path))
+}
+
+/// Statistics of an indexed file, pieces in parallel.
+fn stats_indexed(file: &File, index: &Index, progress: &(dyn Fn(u64) + Sync)) -> Result<Stats> {
+    // Cut the records into runs of about PIECE bytes.
+    let mut pieces: Vec<(usize, usize)> = Vec::new();
+    let mut start = 0usize;
+    let mut bytes = 0u64;
+    for (i, e) in index.iter().enumerate() {
+        bytes += e.len;
+        if bytes >= PIECE {
+            pieces.push((start, i + 1));
+            start = i + 1;
+            bytes = 0;
+        }
+    }
+    if start < index.len() {
+        pieces.push((start, index.len()));
+    }
+    let tallies: Vec<Result<Tally>> = pieces
+        .par_iter()
+        .map(|&(from, to)| {
+            let tally = FrameBuf::with_thread_local(|buf| tally_piece(file, index, from, to, buf));
+            if let Ok(t) = &tally {
+                progress(t.bytes);
+            }
+            tally
+        })
+        .collect();
+    let mut stats = Stats::new();
+    for tally in tallies {
+        stats.absorb(tally?)?;
+    }
+    Ok(stats)
+}
+
+fn tally_piece(
+    file: &File,
+    index: &Index,
+    from: usize,
+    to: usize,
+    buf: &mut FrameBuf,
+) -> Result<Tally> {
+    let (Some(first), Some(last)) = (index.get(from), index.get(to - 1)) else {
+        return Ok(Tally::default());
+    };
+    let len = usize::try_from(last.offset + last.len - first.offset)
+        .map_err(|_| Error::invalid_input("piece too large for this platform"))?;
+    let bytes = buf
+        .read_at(file, first.offset, len)
+        .map_err(|e| Error::from(e).at_record(first.offset, from as u64))?;
+    let mut tally = Tally::default();
+    let mut pos = 0usize;
+    for i in from..to {
+        let offset = first.offset + pos as u64;
+        let at = |e: Error| e.at_record(offset, i as u64);
+        let rest = bytes.get(pos..).unwrap_or_default();
+        let frame = framing::parse_frame(rest, FrameCheck::default())
+            .map_err(at)?
+            .ok_or_else(|| at(Error::invalid_input("the file ends before its index does")))?;
+        let tensor = decode(frame.payload).map_err(at)?;
+        tally.add(&tensor, frame.frame_len as u64);
+        pos += frame.frame_len;
+    }
+    Ok(tally)
+}
+
+/// Files up to this size are memory-mapped rather than read: mapping a few
+/// thousand pages costs less than copying them, while for large files the
+/// page-table work costs more than the copy.
+const MAP_UP_TO: u64 = 64 << 20;
+/// Files below this size are walked by one thread.
+const MIN_SEGMENT: u64 = 1 << 20;
+/// How far past a split point to look for the next frame boundary.
+const MAX_RESYNC: u64 = 4 << 20;
+/// Bytes read per positioned read while walking.
+const WALK_CHUNK: usize = 256 << 10;
+
+/// What one thread found over one stretch of a file.
+struct Segment {
+    tally: Tally,
+    records: u64,
+    /// The first offset not walked.
+    end: u64,
+    /// The error that stopped the walk, with the record index counted from
+    /// the segment's start.
+    error: Option<Error>,
+}
+
+/// Where a walk gets its bytes.
+#[derive(Clone, Copy)]
+enum Input<'a> {
+    /// Positioned reads into a page-aligned window.
+    File(&'a File),
+    /// A memory map of the whole file.
+    Mapped(&'a [u8]),
+}
+
+/// A walk's view of its input, with this thread's window for files.
+struct Reading<'a> {
+    input: Input<'a>,
+    len: u64,
+    window: Option<Window>,
+}
+
+thread_local! {
+    static WINDOW: std::cell::Cell<Option<Window>> = const { std::cell::Cell::new(None) };
+}
+
+impl<'a> Reading<'a> {
+    fn new(input: Input<'a>, len: u64) -> Reading<'a> {
+        let window = match input {
+            Input::File(_) => Some(WINDOW.take().unwrap_or_else(Window::new)),
+            Input::Mapped(_) => None,
+        };
+        Reading { input, len, window }
+    }
+
+    /// The bytes from `pos` on: at least `need` of them unless the input
+    /// ends first.
+    fn at(&mut self, pos: u64, need: usize) -> io::Result<&[u8]> {
+        match (self.input, &mut self.window) {
+            (Input::File(file), Some(window)) => {
+                let held = window.from(pos).len();
+                if held < need && pos + (held as u64) < self.len {
+                    window.fill(file, self.len, pos, need, WALK_CHUNK)?;
+                }
+                Ok(window.from(pos))
+            }
+            (Input::Mapped(bytes), _) => Ok(usize::try_from(pos)
+                .ok()
+                .and_then(|p| bytes.get(p..))
+                .unwrap_or_default()),
+            (Input::File(_), None) => Ok(&[]),
+        }
+    }
+}
+
+impl Drop for Reading<'_> {
+    fn drop(&mut self) {
+        if let Some(window) = self.window.take() {
+            WINDOW.set(Some(window));
+        }
+    }
+}
+
+fn stats_segmented(input: Input<'_>, len: u64, progress: &(dyn Fn(u64) + Sync)) -> Result<Stats> {
+    let threads = rayon::current_num_threads().max(1) as u64;
+    let count = (len / MIN_SEGMENT).clamp(1, threads * 4);
+    let found: Vec<Option<u64>> = (1..count)
+        .into_par_iter()
+        .map(|k| find_boundary(input, len, len / count * k).ok().flatten())
+        .collect();
+    let mut starts = vec![0u64];
+    for at in found.into_iter().flatten() {
+        if at > *starts.last().unwrap_or(&0) {
+            starts.push(at);
+        }
+    }
+    let ends: Vec<u64> = starts.iter().skip(1).copied().chain([len]).collect();
+    let segments: Vec<Segment> = starts
+        .par_iter()
+        .zip(ends.par_iter())
+        .map(|(&from, &to)| walk(input, len, from, to, progress))
+        .collect();
+
+    let mut stats = Stats::new();
+    let mut reached = 0u64;
+    for (seg, &start) in segments.into_iter().zip(&starts) {
+        if start != reached {
+            // A split landed on a false boundary (a payload holding a valid
+            // frame): finish the file in order from where the walk got to.
+            break;
+        }
+        reached = absorb_segment(&mut stats, seg)?;
+    }
+    if reached < len {
+        let seg = walk(input, len, reached, len, progress);
+        absorb_segment(&mut stats, seg)?;
+    }
+    Ok(stats)
+}
+
+fn absorb_segment(stats: &mut Stats, seg: Segment) -> Result<u64> {
+    let before = stats.records;
+    if let Some(e) = seg.error {
+        return Err(match (e.offset(), e.record_index()) {
+            (Some(offset), Some(index)) => e.relocate(offset, before + index),
+            _ => e,
+        });
+    }
+    stats.absorb(seg.tally)?;
+    Ok(seg.end)
+}
+
+/// Walks and tallies the frames that start in `from..to`.
+fn walk(
+    input: Input<'_>,
+    len: u64,
+    from: u64,
+    to: u64,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Segment {
+    let mut reading = Reading::new(input, len);
+    let mut seg = Segment {
+        tally: Tally::default(),
+        records: 0,
+        end: from,
+        error: None,
+    };
+    let mut pos = from;
+    let mut need = HEADER_LEN;
+    let mut reported = 0u64;
+    while pos < to {
+        let index = seg.records;
+        let rest = match reading.at(pos, need) {
+            Ok(rest) => rest,
+            Err(e) => {
+                seg.error = Some(Error::from(e).at_record(pos, index));
+                break;
+            }
+        };
+        match framing::parse_frame(rest, FrameCheck::default()) {
+            Ok(Some(frame)) => {
+                need = HEADER_LEN;
+                match decode(frame.payload) {
+                    Ok(tensor) => seg.tally.add(&tensor, frame.frame_len as u64),
+                    Err(e) => {
+                        seg.error = Some(e.at_record(pos, index));
+                        break;
+                    }
+                }
+                seg.records += 1;
+                pos += frame.frame_len as u64;
+            }
+            Ok(None) => break,
+            Err(e) => {
+                if let crate::ErrorKind::TruncatedRecord { needed, .. } = *e.kind() {
+                    // Truncated only within the window: read more and retry.
+                    if pos + needed <= len && (rest.len() as u64) < needed {
+                        need = needed as usize;
+                        continue;
+                    }
+                }
+                seg.error = Some(e.at_record(pos, index));
+                break;
+            }
+        }
+        if seg.tally.bytes - reported >= PIECE {
+            progress(seg.tally.bytes - reported);
+            reported = seg.tally.bytes;
+        }
+    }
+    progress(seg.tally.bytes - reported);
+    seg.end = pos;
+    seg
+}
+
+/// The first offset at or after `from` where a whole frame checks out
+/// (both CRCs).
+fn find_boundary(input: Input<'_>, len: u64, from: u64) -> io::Result<Option<u64>> {
+    let mut reading = Reading::new(input, len);
+    let limit = len.min(from.saturating_add(MAX_RESYNC));
+    let mut pos = from;
+    while pos < limit {
+        let Some(header) = reading.at(pos, HEADER_LEN)?.first_chunk::<HEADER_LEN>() else {
+            return Ok(None);
+        };
+        if let Ok(payload_len) = framing::parse_header(header) {
+            let frame_len = framing::frame_len(payload_len).unwrap_or(u64::MAX);
+            if payload_len <= framing::DEFAULT_MAX_RECORD_LEN
+                && pos.saturating_add(frame_len) <= len
+            {
+                let frame = reading.at(pos, frame_len as usize)?;
+                if matches!(
+                    framing::parse_frame(frame, FrameCheck::default()),
+                    Ok(Some(_))
+                ) {
+                    return Ok(Some(pos));
+                }
+            }
+        }
+        pos += 1;
+    }
+    Ok(None)
+}
+
+/// Records per chunk tallied in parallel when reading a stream.
+const STREAM_CHUNK_BYTES: usize = 8 << 20;
+
+/// Statistics of the remaining records of a reader (a stream, or a mapped
+/// file), in order.
+pub fn stats_reader(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Result<Stats> {
+    let path = reader.path().map(Path::to_path_buf);
+    let mut stats = Stats::new();
+    let mut data: Vec<u8> = Vec::new();
+    let mut spans: Vec<(usize, usize, u64, u64)> = Vec::new();
+    let mut flush = |data: &mut Vec<u8>, spans: &mut Vec<(usize, usize, u64, u64)>| -> Result<()> {
+        let tallies: Vec<Result<Tally>> = spans
+            .par_chunks(64)
+            .map(|chunk| {
+                let mut tally = Tally::default();
+                for &(start, end, offset, index) in chunk {
+                    let payload = &data[start..end];
+                    let tensor = decode(payload).map_err(|e| {
+                        let e = e.at_record(offset, index);
+                        match &path {
+                            Some(p) => e.with_path(p),
+                            None => e,
+                        }
+                    })?;
+                    tally.add(&tensor, (payload.len() + FRAME_OVERHEAD) as u64);
+                }
+                progress(tally.bytes);
+                Ok(tally)
+            })
+            .collect();
+        for t in tallies {
+            stats.absorb(t?)?;
+        }
+        data.clear();
+        spans.clear();
+        Ok(())
+    };
+    while let Some(record) = reader.next_record() {
+        let record = record?;
+        let start = data.len();
+        data.extend_from_slice(&record.payload);
+        spans.push((start, data.len(), record.offset, record.index));
+        if data.len() >= STREAM_CHUNK_BYTES {
+            flush(&mut data, &mut spans)?;
+        }
+    }
+    flush(&mut data, &mut spans)?;
+    Ok(stats)
+}
+
+/// Statistics of several files together.
+pub fn stats_files<P: AsRef<Path>>(paths: &[P], progress: &(dyn Fn(u64) + Sync)) -> Result<Stats> {
+    let mut stats = Stats::new();
+    for p in paths {
+        stats.merge(&stats_file(p, progress)?)?;
+    }
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::Tensor;
+
+    fn samples() -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let tensors = vec![
+            Tensor::from_slice(&[1.5f32, -2.0, 3.25], &[3]).unwrap(),
+            Tensor::from_slice(&[7u8; 12], &[2, 3, 2]).unwrap(),
+            Tensor::scalar(-5i64),
+            Tensor::from_slice::<u16>(&[], &[4, 0]).unwrap(),
+            Tensor::from_bools(&[true, false], &[2]).unwrap(),
+            Tensor::from_slice(&[num_complex::Complex32::new(1.0, 2.0)], &[1, 1]).unwrap(),
+            Tensor::from_slice(&[half::bf16::from_f32(2.5); 200], &[200]).unwrap(),
+            Tensor::from_strings(&["a", "b"], &[2]).unwrap(),
+        ];
+        for t in &tensors {
+            out.push(t.to_proto_bytes());
+        }
+        out
+    }
+
+    #[test]
+    fn the_short_cut_agrees_with_the_decoder() {
+        for payload in samples() {
+            let general = TensorView::decode(&payload).unwrap();
+            if general.dtype() != DType::String {
+                assert_eq!(canonical(&payload).as_ref(), Some(&general));
+            } else {
+                assert!(canonical(&payload).is_none());
+            }
+            // Every single-byte change and every truncation: the short cut
+            // declines or gives exactly what the decoder gives.
+            for i in 0..payload.len() {
+                for delta in [1u8, 0x80, 0xff, 0x07] {
+                    let mut bad = payload.clone();
+                    bad[i] = bad[i].wrapping_add(delta);
+                    if let Some(t) = canonical(&bad) {
+                        assert_eq!(Some(t), TensorView::decode(&bad).ok(), "byte {i} + {delta}");
+                    }
+                }
+                if let Some(t) = canonical(&payload[..i]) {
+                    assert_eq!(
+                        Some(t),
+                        TensorView::decode(&payload[..i]).ok(),
+                        "cut at {i}"
+                    );
+                }
+            }
+        }
+        // Typed values instead of content go to the decoder.
+        let typed = [
+            0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x01, 0x2a, 0x04, 0, 0, 0x80, 0x3f,
+        ];
+        assert!(canonical(&typed).is_none());
+        assert_eq!(decode(&typed).unwrap().to_vec::<f32>().unwrap(), [1.0]);
+    }
+}

@@ -1,0 +1,89 @@
+//! Steady-state iteration allocates nothing per batch: batch buffers come
+//! back to the dataset's pool when dropped, read buffers are per thread.
+//!
+//! A test binary of its own, because it installs a counting global allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tfrec::pipeline::Dataset;
+use tfrec::{DType, Tensor, Writer};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static LARGEST: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator unchanged; only counts calls.
+#[allow(unsafe_code)]
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LARGEST.fetch_max(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LARGEST.fetch_max(new_size as u64, Ordering::Relaxed);
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn steady_state_iteration_allocates_nothing_per_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut paths = Vec::new();
+    for f in 0..2u8 {
+        let path = dir.path().join(format!("img-{f}.tfrecord"));
+        let mut w = Writer::create(&path).unwrap();
+        for i in 0..600u32 {
+            let pixels: Vec<u8> = (0..16 * 16 * 3).map(|p| (p as u32 ^ i) as u8 ^ f).collect();
+            w.write_tensor(&Tensor::from_bytes(DType::U8, &[16, 16, 3], pixels).unwrap())
+                .unwrap();
+        }
+        paths.push(w.finish().unwrap());
+    }
+    for prefetch in [0usize, 2] {
+        let ds = Dataset::builder()
+            .files(&paths)
+            .shuffle(5)
+            .batch(16)
+            .threads(2)
+            .prefetch(prefetch)
+            .build()
+            .unwrap();
+        let mut it = ds.epoch(0).unwrap();
+        // Warm up: the pool fills, every thread's read buffer grows.
+        let mut checksum = 0u64;
+        for b in it.by_ref().take(25) {
+            checksum += u64::from(b.unwrap().bytes().unwrap()[0]);
+        }
+        let before = ALLOCATIONS.load(Ordering::SeqCst);
+        LARGEST.store(0, Ordering::SeqCst);
+        let mut batches = 0;
+        for b in it.by_ref().take(40) {
+            let b = b.unwrap();
+            checksum += u64::from(b.bytes().unwrap()[0]);
+            batches += 1;
+        }
+        let during = ALLOCATIONS.load(Ordering::SeqCst) - before;
+        let largest = LARGEST.load(Ordering::SeqCst);
+        assert_eq!(batches, 40);
+        // No batch, read or record memory: the only allocation allowed is
+        // the thread pool's job queue taking a new 1.5 KiB block once per
+        // 63 batches handed to it.
+        assert!(
+            during <= 40 / 32 + 1 && largest < 4096,
+            "prefetch {prefetch}: {during} allocations in 40 batches, largest {largest} bytes ({checksum})"
+        );
+    }
+}
