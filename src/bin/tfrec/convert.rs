@@ -119,11 +119,11 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
         }
         None => {
             for name in &args.inputs {
-                let mut reader = open(name, Some(&bar))?;
-                if reader.mapped_bytes().is_some() {
-                    writer.copy_from(&mut reader, &tick)?;
+                if is_regular(name) {
+                    writer.copy_file(name, &tick)?;
                 } else {
-                    // Progress comes from the bytes read off the file.
+                    // Progress comes from the bytes read off the stream.
+                    let mut reader = open(name, Some(&bar))?;
                     writer.copy_from(&mut reader, &|_| {})?;
                 }
             }
@@ -148,8 +148,13 @@ pub(crate) fn report(out_dir: &Path, manifest: &Manifest) -> Result<(), Failure>
     Ok(())
 }
 
-/// Opens an input. When `bar` is given, streamed inputs (compressed files,
-/// pipes, stdin) advance it by the bytes read from them.
+fn is_regular(name: &str) -> bool {
+    name != "-" && std::fs::metadata(name).is_ok_and(|m| m.is_file())
+}
+
+/// Opens an input: regular files with [`Reader::open`]; stdin and other
+/// streams once, as streams, advancing `bar` (when given) by the bytes read
+/// from them.
 fn open(name: &str, bar: Option<&ProgressBar>) -> TfResult<Reader> {
     let counted = |r: Box<dyn Read + Send>| -> Box<dyn Read + Send> {
         match bar {
@@ -165,14 +170,8 @@ fn open(name: &str, bar: Option<&ProgressBar>) -> TfResult<Reader> {
             .map(|r| r.with_path("-"))
             .map_err(|e| e.with_path("-"));
     }
-    let regular = std::fs::metadata(name)
-        .map(|m| m.is_file())
-        .unwrap_or(false);
-    if regular {
-        let reader = Reader::open(name)?;
-        if reader.mapped_bytes().is_some() || bar.is_none() {
-            return Ok(reader);
-        }
+    if is_regular(name) {
+        return Reader::open(name);
     }
     // Read once, as a stream: a pipe cannot be opened twice.
     let file = File::open(name).map_err(|e| tfrec::Error::from(e).with_path(name))?;

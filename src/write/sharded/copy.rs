@@ -2,11 +2,18 @@
 //! re-sharding, compressing, decompressing and shuffling.
 
 use std::borrow::Cow;
-use std::io::BufWriter;
+use std::fs::File;
+use std::io::{self, BufWriter, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
-use crate::error::{Error, Result};
-use crate::framing::FRAME_OVERHEAD;
-use crate::read::Reader;
+use rayon::prelude::*;
+
+use crate::crc::masked_crc32c;
+use crate::error::{Error, ErrorKind, Result};
+use crate::framing::{FrameCheck, FOOTER_LEN, FRAME_OVERHEAD, HEADER_LEN};
+use crate::read::{Reader, SliceReader};
 use crate::write::Writer;
 
 use super::ShardedWriter;
@@ -71,6 +78,109 @@ impl ShardedWriter {
         copied += batch.len() as u64;
         progress(bytes as u64);
         Ok(copied)
+    }
+
+    /// Copies every record of the file at `path` (any compression) in
+    /// order, each payload byte for byte, and returns how many there were.
+    /// `progress` is called with bytes of the file as they are consumed.
+    ///
+    /// Uncompressed regular files take the fast way: memory-mapped, their
+    /// CRCs checked in parallel and reused for the copies instead of being
+    /// computed again. Other files are streamed as by
+    /// [`copy_from`](Self::copy_from).
+    pub fn copy_file(
+        &mut self,
+        path: impl AsRef<Path>,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<u64> {
+        let path = path.as_ref();
+        let reader = Reader::open(path)?;
+        if let Some(bytes) = reader.mapped_bytes() {
+            return self
+                .copy_frames(bytes, progress)
+                .map_err(|e| e.with_path(path));
+        }
+        drop(reader);
+        // Streamed: progress counts the (compressed) bytes read off the file.
+        let file = File::open(path).map_err(|e| Error::from(e).with_path(path))?;
+        let consumed = Arc::new(AtomicU64::new(0));
+        let counting = Counting {
+            inner: file,
+            consumed: Arc::clone(&consumed),
+        };
+        let mut reader = Reader::from_read(counting)
+            .map_err(|e| e.with_path(path))?
+            .with_path(path);
+        let reported = AtomicU64::new(0);
+        let tick = |_: u64| {
+            let now = consumed.load(Ordering::Relaxed);
+            let before = reported.swap(now, Ordering::Relaxed);
+            progress(now.saturating_sub(before));
+        };
+        self.copy_from(&mut reader, &tick)
+    }
+
+    /// [`copy_file`](Self::copy_file) for the bytes of an uncompressed file.
+    fn copy_frames(&mut self, bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) -> Result<u64> {
+        let check = FrameCheck {
+            data_crc: false,
+            ..FrameCheck::default()
+        };
+        let mut frames = SliceReader::with_check(bytes, check);
+        let mut index = 0u64;
+        loop {
+            // Lengths (and their CRCs) are checked here; payloads below, in
+            // parallel.
+            let mut payloads: Vec<&[u8]> = Vec::new();
+            let mut offsets: Vec<u64> = Vec::new();
+            let mut batch = 0usize;
+            for record in frames.by_ref() {
+                let record = record?;
+                let Cow::Borrowed(payload) = record.payload else {
+                    return Err(Error::invalid_input("a slice reader copied a payload"));
+                };
+                batch += payload.len() + FRAME_OVERHEAD;
+                payloads.push(payload);
+                offsets.push(record.offset);
+                if batch >= BATCH_BYTES || payloads.len() >= BATCH_RECORDS {
+                    break;
+                }
+            }
+            if payloads.is_empty() {
+                return Ok(index);
+            }
+            let checked: Vec<std::result::Result<u32, (u32, u32)>> = payloads
+                .par_iter()
+                .zip(offsets.par_iter())
+                .with_min_len(16)
+                .map(|(p, &offset)| {
+                    let computed = masked_crc32c(p);
+                    let at = offset as usize + HEADER_LEN + p.len();
+                    let stored = bytes
+                        .get(at..at + FOOTER_LEN)
+                        .and_then(|f| f.first_chunk::<FOOTER_LEN>())
+                        .map_or(!computed, |f| u32::from_le_bytes(*f));
+                    if stored == computed {
+                        Ok(computed)
+                    } else {
+                        Err((stored, computed))
+                    }
+                })
+                .collect();
+            let mut crcs = Vec::with_capacity(checked.len());
+            for (i, c) in checked.into_iter().enumerate() {
+                match c {
+                    Ok(crc) => crcs.push(crc),
+                    Err((stored, computed)) => {
+                        return Err(Error::new(ErrorKind::CorruptData { stored, computed })
+                            .at_record(offsets[i], index + i as u64))
+                    }
+                }
+            }
+            self.write_payloads(&payloads, Some(&crcs))?;
+            index += payloads.len() as u64;
+            progress(batch as u64);
+        }
     }
 
     /// Copies the remaining records of all `readers`, each payload byte for
@@ -184,6 +294,20 @@ impl ShardedWriter {
             .map_err(|e| Error::from(e).with_path(file.path()))?;
         let writer = Writer::new(BufWriter::with_capacity(1 << 20, handle));
         Ok((file, writer))
+    }
+}
+
+/// A reader that counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    consumed: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.consumed.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
     }
 }
 
