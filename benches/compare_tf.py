@@ -169,7 +169,7 @@ BENCHES = [
           notes="no fsync", tf="copy"),
     # Reference, not a tfrec command: bare parallel pread + CRC32C of every
     # byte (examples/read_floor.rs), the most any checking reader can do.
-    Bench("floor: pread+crc32c only", "images.tfrecord", [], 10.0,
+    Bench("floor: pread+crc32c only", "images.tfrecord", [], 0.0,
           program="target/release/examples/read_floor"),
 ]
 
@@ -312,8 +312,8 @@ def table(benches):
         if fr_s is not None:
             ratio = tf_s / fr_s
             verdict = "met" if ratio >= b.target else "NOT met"
-            cells = [f"{fr_s:.3f}", f"{size / fr_s / 1e9:.2f}", f"{ratio:.1f}×",
-                     f"≥{b.target:g}× ({verdict})"]
+            target = f"≥{b.target:g}× ({verdict})" if b.target else "reference"
+            cells = [f"{fr_s:.3f}", f"{size / fr_s / 1e9:.2f}", f"{ratio:.1f}×", target]
         else:
             what = "failed" if "error" in r else "n/a"
             cells = [what, what, what, f"≥{b.target:g}×"]
