@@ -61,6 +61,9 @@ pub struct Frame<'a> {
     pub payload: &'a [u8],
     /// Length of the whole frame (payload plus [`FRAME_OVERHEAD`]).
     pub frame_len: usize,
+    /// The stored masked CRC32C of the payload, for a later
+    /// [`check_payload`] when the frame was parsed without it.
+    pub footer: [u8; FOOTER_LEN],
 }
 
 /// What to check when parsing a frame.
@@ -121,13 +124,17 @@ pub fn parse_frame(buf: &[u8], check: FrameCheck) -> Result<Option<Frame<'_>>> {
     // `needed <= buf.len()`, so these conversions and slices are in bounds.
     let frame_len = needed as usize;
     let payload = &buf[HEADER_LEN..frame_len - FOOTER_LEN];
+    let footer = *buf[frame_len - FOOTER_LEN..frame_len]
+        .first_chunk::<FOOTER_LEN>()
+        .ok_or_else(|| truncated(needed, buf.len()))?;
     if check.data_crc {
-        let footer = buf[frame_len - FOOTER_LEN..frame_len]
-            .first_chunk::<FOOTER_LEN>()
-            .ok_or_else(|| truncated(needed, buf.len()))?;
-        check_payload(payload, footer)?;
+        check_payload(payload, &footer)?;
     }
-    Ok(Some(Frame { payload, frame_len }))
+    Ok(Some(Frame {
+        payload,
+        frame_len,
+        footer,
+    }))
 }
 
 fn truncated(needed: u64, available: usize) -> Error {

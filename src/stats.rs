@@ -47,7 +47,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::fs::File;
-use std::io;
 use std::path::Path;
 
 use rayon::prelude::*;
@@ -55,10 +54,10 @@ use rayon::prelude::*;
 use crate::compression::Compression;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::framing::{self, FrameCheck, FRAME_OVERHEAD, HEADER_LEN};
+use crate::framing::{self, FrameCheck, FRAME_OVERHEAD};
 use crate::index::{FrameBuf, Index};
 use crate::read::mmap::Mmap;
-use crate::read::positioned::Window;
+use crate::read::segments::{self, Input, Walk};
 use crate::read::{ReadOptions, Reader};
 use crate::tensor::{Dims, TensorView};
 
@@ -912,218 +911,78 @@ fn tally_piece(
 const MAP_UP_TO: u64 = 64 << 20;
 /// Files below this size are walked by one thread.
 const MIN_SEGMENT: u64 = 1 << 20;
-/// How far past a split point to look for the next frame boundary.
-const MAX_RESYNC: u64 = 4 << 20;
-/// Bytes read per positioned read while walking.
-const WALK_CHUNK: usize = 256 << 10;
-
 /// What one thread found over one stretch of a file.
 struct Segment {
     tally: Tally,
-    records: u64,
-    /// The first offset not walked.
-    end: u64,
-    /// The error that stopped the walk, with the record index counted from
-    /// the segment's start.
-    error: Option<Error>,
+    walk: Walk,
 }
 
-/// Where a walk gets its bytes.
-#[derive(Clone, Copy)]
-enum Input<'a> {
-    /// Positioned reads into a page-aligned window.
-    File(&'a File),
-    /// A memory map of the whole file.
-    Mapped(&'a [u8]),
-}
-
-/// A walk's view of its input, with this thread's window for files.
-struct Reading<'a> {
-    input: Input<'a>,
-    len: u64,
-    window: Option<Window>,
-}
-
-thread_local! {
-    static WINDOW: std::cell::Cell<Option<Window>> = const { std::cell::Cell::new(None) };
-}
-
-impl<'a> Reading<'a> {
-    fn new(input: Input<'a>, len: u64) -> Reading<'a> {
-        let window = match input {
-            Input::File(_) => Some(WINDOW.take().unwrap_or_else(Window::new)),
-            Input::Mapped(_) => None,
-        };
-        Reading { input, len, window }
-    }
-
-    /// The bytes from `pos` on: at least `need` of them unless the input
-    /// ends first.
-    fn at(&mut self, pos: u64, need: usize) -> io::Result<&[u8]> {
-        match (self.input, &mut self.window) {
-            (Input::File(file), Some(window)) => {
-                let held = window.from(pos).len();
-                if held < need && pos + (held as u64) < self.len {
-                    window.fill(file, self.len, pos, need, WALK_CHUNK)?;
-                }
-                Ok(window.from(pos))
-            }
-            (Input::Mapped(bytes), _) => Ok(usize::try_from(pos)
-                .ok()
-                .and_then(|p| bytes.get(p..))
-                .unwrap_or_default()),
-            (Input::File(_), None) => Ok(&[]),
-        }
-    }
-}
-
-impl Drop for Reading<'_> {
-    fn drop(&mut self) {
-        if let Some(window) = self.window.take() {
-            WINDOW.set(Some(window));
-        }
-    }
-}
-
+/// Statistics of a plain file walked on several threads at once (see
+/// [`segments`](crate::read::segments)): the same as one sequential walk.
 fn stats_segmented(input: Input<'_>, len: u64, progress: &(dyn Fn(u64) + Sync)) -> Result<Stats> {
-    let threads = rayon::current_num_threads().max(1) as u64;
-    let count = (len / MIN_SEGMENT).clamp(1, threads * 4);
-    let found: Vec<Option<u64>> = (1..count)
-        .into_par_iter()
-        .map(|k| find_boundary(input, len, len / count * k).ok().flatten())
-        .collect();
-    let mut starts = vec![0u64];
-    for at in found.into_iter().flatten() {
-        if at > *starts.last().unwrap_or(&0) {
-            starts.push(at);
-        }
-    }
+    let check = FrameCheck::default();
+    let starts =
+        segments::segment_starts(input, len, &segments::even_splits(len, MIN_SEGMENT), check);
     let ends: Vec<u64> = starts.iter().skip(1).copied().chain([len]).collect();
-    let segments: Vec<Segment> = starts
+    let parts: Vec<Segment> = starts
         .par_iter()
         .zip(ends.par_iter())
-        .map(|(&from, &to)| walk(input, len, from, to, progress))
+        .map(|(&from, &to)| tally_segment(input, len, from, to, progress))
         .collect();
 
     let mut stats = Stats::new();
     let mut reached = 0u64;
-    for (seg, &start) in segments.into_iter().zip(&starts) {
+    for (part, &start) in parts.into_iter().zip(&starts) {
         if start != reached {
             // A split landed on a false boundary (a payload holding a valid
             // frame): finish the file in order from where the walk got to.
             break;
         }
-        reached = absorb_segment(&mut stats, seg)?;
+        reached = absorb_segment(&mut stats, part)?;
     }
     if reached < len {
-        let seg = walk(input, len, reached, len, progress);
-        absorb_segment(&mut stats, seg)?;
+        let part = tally_segment(input, len, reached, len, progress);
+        absorb_segment(&mut stats, part)?;
     }
     Ok(stats)
 }
 
-fn absorb_segment(stats: &mut Stats, seg: Segment) -> Result<u64> {
-    let before = stats.records;
-    if let Some(e) = seg.error {
-        return Err(match (e.offset(), e.record_index()) {
-            (Some(offset), Some(index)) => e.relocate(offset, before + index),
-            _ => e,
-        });
+fn absorb_segment(stats: &mut Stats, part: Segment) -> Result<u64> {
+    if let Some(e) = part.walk.error {
+        return Err(segments::reindex(e, stats.records));
     }
-    stats.absorb(seg.tally)?;
-    Ok(seg.end)
+    stats.absorb(part.tally)?;
+    Ok(part.walk.end)
 }
 
-/// Walks and tallies the frames that start in `from..to`.
-fn walk(
+/// Tallies the frames that start in `from..to`; the first bad record stops it.
+fn tally_segment(
     input: Input<'_>,
     len: u64,
     from: u64,
     to: u64,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Segment {
-    let mut reading = Reading::new(input, len);
-    let mut seg = Segment {
-        tally: Tally::default(),
-        records: 0,
-        end: from,
-        error: None,
-    };
-    let mut pos = from;
-    let mut need = HEADER_LEN;
+    let mut tally = Tally::default();
     let mut reported = 0u64;
-    while pos < to {
-        let index = seg.records;
-        let rest = match reading.at(pos, need) {
-            Ok(rest) => rest,
-            Err(e) => {
-                seg.error = Some(Error::from(e).at_record(pos, index));
-                break;
+    let walk = segments::walk(
+        input,
+        len,
+        from,
+        to,
+        FrameCheck::default(),
+        |frame, _, _| {
+            let tensor = decode(frame.payload)?;
+            tally.add(&tensor, frame.frame_len as u64);
+            if tally.bytes - reported >= PIECE {
+                progress(tally.bytes - reported);
+                reported = tally.bytes;
             }
-        };
-        match framing::parse_frame(rest, FrameCheck::default()) {
-            Ok(Some(frame)) => {
-                need = HEADER_LEN;
-                match decode(frame.payload) {
-                    Ok(tensor) => seg.tally.add(&tensor, frame.frame_len as u64),
-                    Err(e) => {
-                        seg.error = Some(e.at_record(pos, index));
-                        break;
-                    }
-                }
-                seg.records += 1;
-                pos += frame.frame_len as u64;
-            }
-            Ok(None) => break,
-            Err(e) => {
-                if let crate::ErrorKind::TruncatedRecord { needed, .. } = *e.kind() {
-                    // Truncated only within the window: read more and retry.
-                    if pos + needed <= len && (rest.len() as u64) < needed {
-                        need = needed as usize;
-                        continue;
-                    }
-                }
-                seg.error = Some(e.at_record(pos, index));
-                break;
-            }
-        }
-        if seg.tally.bytes - reported >= PIECE {
-            progress(seg.tally.bytes - reported);
-            reported = seg.tally.bytes;
-        }
-    }
-    progress(seg.tally.bytes - reported);
-    seg.end = pos;
-    seg
-}
-
-/// The first offset at or after `from` where a whole frame checks out
-/// (both CRCs).
-fn find_boundary(input: Input<'_>, len: u64, from: u64) -> io::Result<Option<u64>> {
-    let mut reading = Reading::new(input, len);
-    let limit = len.min(from.saturating_add(MAX_RESYNC));
-    let mut pos = from;
-    while pos < limit {
-        let Some(header) = reading.at(pos, HEADER_LEN)?.first_chunk::<HEADER_LEN>() else {
-            return Ok(None);
-        };
-        if let Ok(payload_len) = framing::parse_header(header) {
-            let frame_len = framing::frame_len(payload_len).unwrap_or(u64::MAX);
-            if payload_len <= framing::DEFAULT_MAX_RECORD_LEN
-                && pos.saturating_add(frame_len) <= len
-            {
-                let frame = reading.at(pos, frame_len as usize)?;
-                if matches!(
-                    framing::parse_frame(frame, FrameCheck::default()),
-                    Ok(Some(_))
-                ) {
-                    return Ok(Some(pos));
-                }
-            }
-        }
-        pos += 1;
-    }
-    Ok(None)
+            Ok(())
+        },
+    );
+    progress(tally.bytes - reported);
+    Segment { tally, walk }
 }
 
 /// Records per chunk tallied in parallel when reading a stream.

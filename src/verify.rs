@@ -14,7 +14,7 @@ use std::fs::File;
 use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::framing::{self, FrameCheck, FOOTER_LEN, FRAME_OVERHEAD, HEADER_LEN};
-use crate::read::positioned::Window;
+use crate::read::segments::{self, Input, Walk};
 use crate::read::{ReadOptions, Reader};
 use crate::tensor::TensorView;
 
@@ -188,56 +188,34 @@ fn verify_stream(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Report
     report
 }
 
-/// Bytes read per positioned read.
-const CHUNK: usize = 256 << 10;
 /// Files smaller than this are checked by one thread.
 const MIN_SEGMENT: u64 = 16 << 20;
-/// How far past a split point to look for the next frame boundary.
-const MAX_RESYNC: u64 = 4 << 20;
 
 /// What one thread found over one stretch of a file.
-#[derive(Default)]
 struct Segment {
-    records: u64,
+    walk: Walk,
     bytes: u64,
-    /// Problems, with record indices counted from the segment's start.
+    /// Tensor and payload-CRC problems; a framing problem is `walk.error`.
+    /// Record indices count from the segment's start.
     problems: Vec<Error>,
-    /// Where the walk stopped: the first offset it did not frame.
-    end: u64,
-    /// The walk hit a framing problem (the last entry of `problems`).
-    broken: bool,
 }
 
 /// Verifies a regular uncompressed file with positioned reads on several
-/// threads, without a memory map.
-///
-/// The file is cut into segments. Each segment after the first starts at the
-/// first offset past its split point where a whole frame checks out (both
-/// CRCs); each thread walks frames from its start until it reaches the next
-/// segment's start. The walk from offset 0 is authoritative: a segment's
-/// findings are used only if the walk before it ended exactly at its start,
-/// and otherwise the rest of the file is walked again in order. Results are
-/// therefore the same as one sequential walk.
+/// threads, without a memory map (see [`segments`](crate::read::segments)):
+/// the same results as one sequential walk.
 fn verify_positioned(
     file: &File,
     len: u64,
     check: FrameCheck,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Report {
-    verify_segmented(file, len, check, progress, MIN_SEGMENT)
-}
-
-fn verify_segmented(
-    file: &File,
-    len: u64,
-    check: FrameCheck,
-    progress: &(dyn Fn(u64) + Sync),
-    min_segment: u64,
-) -> Report {
-    let threads = rayon::current_num_threads().max(1) as u64;
-    let count = (len / min_segment.max(1)).clamp(1, threads * 4);
-    let splits: Vec<u64> = (1..count).map(|k| len / count * k).collect();
-    verify_split(file, len, check, progress, &splits)
+    verify_split(
+        file,
+        len,
+        check,
+        progress,
+        &segments::even_splits(len, MIN_SEGMENT),
+    )
 }
 
 /// Checks a file cut at the first sound frame at or after each split point.
@@ -248,62 +226,50 @@ fn verify_split(
     progress: &(dyn Fn(u64) + Sync),
     splits: &[u64],
 ) -> Report {
-    let mut starts = vec![0u64];
-    for &split in splits {
-        if let Ok(Some(at)) = next_boundary(file, len, split, check) {
-            if at > *starts.last().unwrap_or(&0) {
-                starts.push(at);
-            }
-        }
-    }
-    starts.dedup();
+    let input = Input::File(file);
+    let starts = segments::segment_starts(input, len, splits, check);
     let ends: Vec<u64> = starts.iter().skip(1).copied().chain([len]).collect();
-    let segments: Vec<Segment> = starts
+    let parts: Vec<Segment> = starts
         .par_iter()
         .zip(ends.par_iter())
-        .map(|(&from, &to)| walk(file, len, from, to, check, progress))
+        .map(|(&from, &to)| check_segment(input, len, from, to, check, progress))
         .collect();
 
     let mut report = Report::default();
     let mut reached = 0u64;
-    for (i, seg) in segments.into_iter().enumerate() {
-        if starts[i] != reached {
+    for (part, &start) in parts.into_iter().zip(&starts) {
+        if start != reached {
             break;
         }
-        let first_index = report.records;
-        report.records += seg.records;
-        report.bytes += seg.bytes;
-        report
-            .problems
-            .extend(seg.problems.into_iter().map(|e| reindex(e, first_index)));
-        if seg.broken {
+        reached = part.walk.end;
+        if absorb(&mut report, part) {
             return report;
         }
-        reached = seg.end;
     }
     if reached < len {
         // A split point was misjudged: finish the file in order.
-        let first_index = report.records;
-        let seg = walk(file, len, reached, len, check, progress);
-        report.records += seg.records;
-        report.bytes += seg.bytes;
-        report
-            .problems
-            .extend(seg.problems.into_iter().map(|e| reindex(e, first_index)));
+        let part = check_segment(input, len, reached, len, check, progress);
+        absorb(&mut report, part);
     }
     report
 }
 
-fn reindex(e: Error, first_index: u64) -> Error {
-    match (e.offset(), e.record_index()) {
-        (Some(offset), Some(index)) => e.relocate(offset, first_index + index),
-        _ => e,
-    }
+/// Adds a segment's findings; true when it ended on a framing problem.
+fn absorb(report: &mut Report, part: Segment) -> bool {
+    let first_index = report.records;
+    report.records += part.walk.records;
+    report.bytes += part.bytes;
+    let broken = part.walk.error.is_some();
+    let problems = part.problems.into_iter().chain(part.walk.error);
+    report
+        .problems
+        .extend(problems.map(|e| segments::reindex(e, first_index)));
+    broken
 }
 
-/// Walks frames from `from` while their offsets are below `to`.
-fn walk(
-    file: &File,
+/// Checks the frames that start in `from..to`: both CRCs and the tensor.
+fn check_segment(
+    input: Input<'_>,
     len: u64,
     from: u64,
     to: u64,
@@ -314,94 +280,34 @@ fn walk(
         data_crc: false,
         ..check
     };
-    let mut seg = Segment {
-        end: from,
-        ..Segment::default()
-    };
-    let mut window = Window::new();
-    let mut pos = from;
-    let mut need = framing::HEADER_LEN;
-    while pos < to {
-        let mut rest = window.from(pos);
-        if rest.len() < need && (pos + rest.len() as u64) < len {
-            if let Err(e) = window.fill(file, len, pos, need, CHUNK) {
-                seg.problems
-                    .push(Error::from(e).at_record(pos, seg.records));
-                seg.broken = true;
-                break;
+    let mut problems = Vec::new();
+    let mut bytes = 0u64;
+    let walk = segments::walk(
+        input,
+        len,
+        from,
+        to,
+        framing_only,
+        |frame, offset, index| {
+            let result = TensorView::decode(frame.payload).map(drop);
+            if let Err(e) = check_crc(frame).and(result) {
+                problems.push(e.at_record(offset, index));
             }
-            rest = window.from(pos);
-        }
-        match framing::parse_frame(rest, framing_only) {
-            Ok(Some(frame)) => {
-                need = framing::HEADER_LEN;
-                let index = seg.records;
-                let footer = rest[frame.frame_len - FOOTER_LEN..frame.frame_len]
-                    .first_chunk::<FOOTER_LEN>()
-                    .copied()
-                    .unwrap_or_default();
-                let result = framing::check_payload(frame.payload, &footer)
-                    .and_then(|()| TensorView::decode(frame.payload).map(drop));
-                if let Err(e) = result {
-                    seg.problems.push(e.at_record(pos, index));
-                }
-                seg.records += 1;
-                seg.bytes += frame.frame_len as u64;
-                progress(frame.frame_len as u64);
-                pos += frame.frame_len as u64;
-            }
-            Ok(None) => break,
-            Err(e) => {
-                if let crate::ErrorKind::TruncatedRecord { needed, .. } = *e.kind() {
-                    // Truncated only within the window: read more and retry.
-                    if pos + needed <= len && (rest.len() as u64) < needed {
-                        need = needed as usize;
-                        continue;
-                    }
-                }
-                seg.problems.push(e.at_record(pos, seg.records));
-                seg.broken = true;
-                break;
-            }
-        }
+            bytes += frame.frame_len as u64;
+            progress(frame.frame_len as u64);
+            Ok(())
+        },
+    );
+    Segment {
+        walk,
+        bytes,
+        problems,
     }
-    seg.end = pos;
-    seg
 }
 
-/// The first offset at or after `from` where a whole frame checks out.
-fn next_boundary(
-    file: &File,
-    len: u64,
-    from: u64,
-    check: FrameCheck,
-) -> std::io::Result<Option<u64>> {
-    let mut window = Window::new();
-    let limit = len.min(from.saturating_add(MAX_RESYNC));
-    let mut pos = from;
-    while pos < limit {
-        if window.from(pos).len() < framing::HEADER_LEN {
-            window.fill(file, len, pos, framing::HEADER_LEN, CHUNK)?;
-            if window.from(pos).len() < framing::HEADER_LEN {
-                return Ok(None);
-            }
-        }
-        let rest = window.from(pos);
-        let header = rest.first_chunk::<{ framing::HEADER_LEN }>();
-        if let Some(Ok(payload_len)) = header.map(framing::parse_header) {
-            let frame_len = framing::frame_len(payload_len).unwrap_or(u64::MAX);
-            if payload_len <= check.max_record_len && pos.saturating_add(frame_len) <= len {
-                let mut probe = Window::new();
-                probe.fill(file, len, pos, frame_len as usize, 0)?;
-                let sound = matches!(framing::parse_frame(probe.from(pos), check), Ok(Some(_)));
-                if sound {
-                    return Ok(Some(pos));
-                }
-            }
-        }
-        pos += 1;
-    }
-    Ok(None)
+/// The payload CRC of a frame parsed without checking it.
+fn check_crc(frame: framing::Frame<'_>) -> Result<()> {
+    framing::check_payload(frame.payload, &frame.footer)
 }
 
 #[cfg(test)]
@@ -433,7 +339,7 @@ mod tests {
         let len = bytes.len() as u64;
         // The search from inside the first payload finds the embedded frame...
         assert_eq!(
-            next_boundary(&file, len, 1, FrameCheck::default()).unwrap(),
+            segments::find_boundary(Input::File(&file), len, 1, FrameCheck::default()).unwrap(),
             Some(HEADER_LEN as u64)
         );
         // ...and the merge notices the walk from 0 never lands there.

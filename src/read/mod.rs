@@ -9,6 +9,7 @@
 mod aligned;
 pub(crate) mod mmap;
 pub(crate) mod positioned;
+pub(crate) mod segments;
 mod slice;
 mod stream;
 

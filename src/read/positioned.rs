@@ -37,6 +37,13 @@ impl Window {
         }
     }
 
+    /// Forgets what is held, keeping the buffer (for reuse on another file).
+    pub(crate) fn clear(&mut self) {
+        self.lo = self.start;
+        self.hi = self.start;
+        self.base = 0;
+    }
+
     /// The bytes held from file offset `at` on (empty if `at` is not held).
     pub(crate) fn from(&self, at: u64) -> &[u8] {
         let held = (self.hi - self.lo) as u64;
