@@ -5,60 +5,17 @@
 //! Without TensorFlow these tests are skipped with a message, unless
 //! `TFREC_REQUIRE_TF=1` (set by `.ci/test`), when they fail instead.
 
-use std::path::{Path, PathBuf};
+#[path = "common/tf.rs"]
+mod tf;
+
 use std::process::Command;
 
 use base64::Engine as _;
+use tf::{python, tf_helper};
 use tfrec::{Compression, DType, Reader, Tensor, Writer};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const COMPRESSIONS: [Compression; 3] = [Compression::None, Compression::Gzip, Compression::Zlib];
-
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The Python with TensorFlow, or `None` (after saying so) when absent and not required.
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TFREC_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"));
-    let works = Command::new(&candidate)
-        .args(["-c", "import tensorflow"])
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if works {
-        return Some(candidate);
-    }
-    if std::env::var_os("TFREC_REQUIRE_TF").is_some_and(|v| v == "1") {
-        panic!(
-            "TensorFlow is required (TFREC_REQUIRE_TF=1) but {} cannot import it",
-            candidate.display()
-        );
-    }
-    eprintln!(
-        "skipping TensorFlow interop test: no TensorFlow at {}",
-        candidate.display()
-    );
-    None
-}
-
-fn tf_helper(py: &Path, args: &[&str]) -> String {
-    let out = Command::new(py)
-        .arg(root().join("tests/tf_helper.py"))
-        .args(args)
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .expect("run tf_helper.py");
-    assert!(
-        out.status.success(),
-        "tf_helper {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
-}
 
 fn tfrec_cli(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_tfrec"))

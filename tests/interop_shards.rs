@@ -7,63 +7,29 @@
 //! message, unless `TFREC_REQUIRE_TF=1` (set by `.ci/test`), when they fail
 //! instead.
 
-use std::path::{Path, PathBuf};
+#[path = "common/tf.rs"]
+mod tf;
+
+use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
+use tf::{python, tf_helper};
 use tfrec::write::sharded::Manifest;
 use tfrec::{Compression, DType, Tensor, Writer};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The Python with TensorFlow, or `None` (after saying so) when absent and not required.
-fn python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TFREC_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv/bin/python"));
-    let works = Command::new(&candidate)
-        .args(["-c", "import tensorflow"])
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if works {
-        return Some(candidate);
-    }
-    if std::env::var_os("TFREC_REQUIRE_TF").is_some_and(|v| v == "1") {
-        panic!(
-            "TensorFlow is required (TFREC_REQUIRE_TF=1) but {} cannot import it",
-            candidate.display()
-        );
-    }
-    eprintln!(
-        "skipping TensorFlow interop test: no TensorFlow at {}",
-        candidate.display()
-    );
-    None
-}
-
 /// What TensorFlow reads from one file: (offset, raw payload) per record.
 fn tf_read(py: &Path, path: &Path, c: Compression) -> Vec<(u64, Vec<u8>)> {
-    let out = Command::new(py)
-        .arg(root().join("tests/tf_helper.py"))
-        .args(["read", path.to_str().unwrap(), "--compression", c.name()])
-        .arg("--allow-non-tensor")
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .expect("run tf_helper.py");
-    assert!(
-        out.status.success(),
-        "tf_helper read {} failed: {}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    let args = [
+        "read",
+        path.to_str().unwrap(),
+        "--compression",
+        c.name(),
+        "--allow-non-tensor",
+    ];
+    tf_helper(py, &args)
         .lines()
         .map(|line| {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
