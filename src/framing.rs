@@ -144,6 +144,63 @@ fn truncated(needed: u64, available: usize) -> Error {
     })
 }
 
+/// What a walk over the frame headers of a buffer found; see [`scan`].
+#[derive(Debug)]
+pub struct Scan {
+    /// Offset of every whole frame, in order.
+    pub offsets: Vec<u64>,
+    /// Where the walk stopped: the end of the last whole frame.
+    pub end: u64,
+    /// What stopped the walk before the end of the buffer, if anything.
+    pub error: Option<Error>,
+}
+
+impl Scan {
+    /// Offset and whole length of frame `i`.
+    pub fn frame(&self, i: usize) -> Option<(u64, u64)> {
+        let start = *self.offsets.get(i)?;
+        let end = self.offsets.get(i + 1).copied().unwrap_or(self.end);
+        Some((start, end - start))
+    }
+}
+
+/// Walks the frame headers of `bytes` from its start, checking lengths and
+/// their CRCs but not reading payloads.
+///
+/// ```
+/// let mut file = Vec::new();
+/// tfrec::framing::encode_frame(b"ab", &mut file);
+/// tfrec::framing::encode_frame(b"", &mut file);
+/// let scan = tfrec::framing::scan(&file);
+/// assert_eq!(scan.offsets, [0, 18]);
+/// assert_eq!(scan.frame(1), Some((18, 16)));
+/// assert!(scan.error.is_none());
+/// ```
+pub fn scan(bytes: &[u8]) -> Scan {
+    let check = FrameCheck {
+        data_crc: false,
+        ..FrameCheck::default()
+    };
+    let mut offsets = Vec::new();
+    let mut pos = 0usize;
+    let error = loop {
+        let rest = bytes.get(pos..).unwrap_or_default();
+        match parse_frame(rest, check) {
+            Ok(Some(frame)) => {
+                offsets.push(pos as u64);
+                pos += frame.frame_len;
+            }
+            Ok(None) => break None,
+            Err(e) => break Some(e.at_record(pos as u64, offsets.len() as u64)),
+        }
+    };
+    Scan {
+        offsets,
+        end: pos as u64,
+        error,
+    }
+}
+
 /// The 12-byte header of a frame whose payload is `len` bytes long.
 #[inline]
 pub fn encode_header(len: u64) -> [u8; HEADER_LEN] {

@@ -208,25 +208,12 @@ impl Index {
     /// # Ok::<(), tfrec::Error>(())
     /// ```
     pub fn scan_bytes(bytes: &[u8]) -> Result<Index> {
-        let check = FrameCheck {
-            data_crc: false,
-            ..FrameCheck::default()
-        };
-        let mut offsets = Vec::new();
-        let mut pos = 0usize;
-        loop {
-            let rest = bytes.get(pos..).unwrap_or_default();
-            match framing::parse_frame(rest, check) {
-                Ok(Some(frame)) => {
-                    offsets.push(pos as u64);
-                    pos += frame.frame_len;
-                }
-                Ok(None) => break,
-                Err(e) => return Err(e.at_record(pos as u64, offsets.len() as u64)),
-            }
+        let scan = framing::scan(bytes);
+        if let Some(e) = scan.error {
+            return Err(e);
         }
         Ok(Index {
-            offsets,
+            offsets: scan.offsets,
             file_len: bytes.len() as u64,
             source: IndexSource::Scanned,
         })

@@ -51,14 +51,13 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
-use crate::compression::Compression;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::framing::{self, FrameCheck, FRAME_OVERHEAD};
 use crate::index::{FrameBuf, Index};
 use crate::read::mmap::Mmap;
 use crate::read::segments::{self, Input, Walk};
-use crate::read::{ReadOptions, Reader};
+use crate::read::{open_plain_file, Reader};
 use crate::tensor::{Dims, TensorView};
 
 /// Sum, minimum and maximum of one dtype's elements.
@@ -813,23 +812,14 @@ const PIECE: u64 = 256 << 10;
 /// authoritative, so the result is that of one sequential walk.
 pub fn stats_file(path: impl AsRef<Path>, progress: &(dyn Fn(u64) + Sync)) -> Result<Stats> {
     let path = path.as_ref();
-    let reader = Reader::open_with(path, ReadOptions::default().mmap(false))?;
-    let plain = reader.compression() == Compression::None
-        && std::fs::metadata(path).is_ok_and(|m| m.is_file());
-    if !plain {
+    let Some((file, len)) = open_plain_file(path)? else {
         let mut reader = Reader::open(path)?;
         return stats_reader(&mut reader, progress);
-    }
-    drop(reader);
-    let file = File::open(path).map_err(|e| Error::from(e).with_path(path))?;
+    };
     let result = if Index::sidecar_path(path).exists() {
         let index = Index::open(path)?;
         stats_indexed(&file, &index, progress)
     } else {
-        let len = file
-            .metadata()
-            .map_err(|e| Error::from(e).with_path(path))?
-            .len();
         if len > 0 && len <= MAP_UP_TO {
             let map = Mmap::map(&file).map_err(|e| Error::from(e).with_path(path))?;
             stats_segmented(Input::Mapped(&map), len, progress)

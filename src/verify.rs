@@ -11,11 +11,10 @@ use rayon::prelude::*;
 
 use std::fs::File;
 
-use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::framing::{self, FrameCheck, FOOTER_LEN, FRAME_OVERHEAD, HEADER_LEN};
 use crate::read::segments::{self, Input, Walk};
-use crate::read::{ReadOptions, Reader};
+use crate::read::{open_plain_file, ReadOptions, Reader};
 use crate::tensor::TensorView;
 
 /// What verification found.
@@ -35,14 +34,6 @@ impl Report {
     pub fn is_ok(&self) -> bool {
         self.problems.is_empty()
     }
-}
-
-/// Where a frame's payload lies in a mapped file.
-#[derive(Debug, Clone, Copy)]
-struct FrameAt {
-    offset: u64,
-    index: u64,
-    payload_len: usize,
 }
 
 /// Verifies a file; compressed files are recognised by content.
@@ -69,14 +60,9 @@ pub fn verify_file(
 ) -> Result<Report> {
     let path = path.as_ref();
     let options = options.verify_data_crc(true);
-    let reader = Reader::open_with(path, options.mmap(false))?;
-    if reader.compression() == Compression::None && options.uses_mmap() {
-        let file = File::open(path).map_err(|e| Error::from(e).with_path(path))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| Error::from(e).with_path(path))?;
-        if meta.is_file() {
-            let mut report = verify_positioned(&file, meta.len(), options.frame_check(), progress);
+    if options.uses_mmap() {
+        if let Some((file, len)) = open_plain_file(path)? {
+            let mut report = verify_positioned(&file, len, options.frame_check(), progress);
             report.problems = report
                 .problems
                 .into_iter()
@@ -108,61 +94,31 @@ pub fn verify_reader(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Re
 
 /// Verifies an uncompressed TFRecord byte buffer, in parallel.
 pub fn verify_bytes(bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) -> Report {
-    let mut report = Report::default();
-    let (frames, framing_error) = scan_frames(bytes);
-    report.records = frames.len() as u64;
-    report.bytes = frames
-        .iter()
-        .map(|f| (f.payload_len + FRAME_OVERHEAD) as u64)
-        .sum();
-
-    let mut problems: Vec<Error> = frames
-        .par_iter()
+    let scan = framing::scan(bytes);
+    let mut problems: Vec<Error> = (0..scan.offsets.len())
+        .into_par_iter()
         .with_min_len(16)
-        .filter_map(|f| {
-            let start = f.offset as usize + HEADER_LEN;
-            let payload = &bytes[start..start + f.payload_len];
-            let footer = bytes[start + f.payload_len..]
+        .filter_map(|i| {
+            // `scan` only lists frames that lie wholly inside `bytes`.
+            let (offset, frame_len) = scan.frame(i)?;
+            let frame = &bytes[offset as usize..(offset + frame_len) as usize];
+            let payload = &frame[HEADER_LEN..frame.len() - FOOTER_LEN];
+            let footer = frame[frame.len() - FOOTER_LEN..]
                 .first_chunk::<FOOTER_LEN>()
                 .copied()
                 .unwrap_or_default();
             let result = framing::check_payload(payload, &footer)
                 .and_then(|()| TensorView::decode(payload).map(drop));
-            progress((f.payload_len + FRAME_OVERHEAD) as u64);
-            result.err().map(|e| e.at_record(f.offset, f.index))
+            progress(frame_len);
+            result.err().map(|e| e.at_record(offset, i as u64))
         })
         .collect();
     problems.sort_by_key(|e| e.record_index());
-    problems.extend(framing_error);
-    report.problems = problems;
-    report
-}
-
-/// Walks the frame headers of `bytes`: lengths and their CRCs only. Returns
-/// every frame that fits in the buffer, and the error that stopped the walk.
-fn scan_frames(bytes: &[u8]) -> (Vec<FrameAt>, Option<Error>) {
-    let check = FrameCheck {
-        data_crc: false,
-        ..FrameCheck::default()
-    };
-    let mut frames = Vec::new();
-    let mut pos = 0usize;
-    let mut index = 0u64;
-    loop {
-        let rest = &bytes[pos..];
-        match framing::parse_frame(rest, check) {
-            Ok(Some(frame)) => {
-                frames.push(FrameAt {
-                    offset: pos as u64,
-                    index,
-                    payload_len: frame.payload.len(),
-                });
-                pos += frame.frame_len;
-                index += 1;
-            }
-            Ok(None) => return (frames, None),
-            Err(e) => return (frames, Some(e.at_record(pos as u64, index))),
-        }
+    problems.extend(scan.error);
+    Report {
+        records: scan.offsets.len() as u64,
+        bytes: scan.end,
+        problems,
     }
 }
 
@@ -390,9 +346,9 @@ mod tests {
         let mut cut = clean.clone();
         cut.truncate(clean.len() - 7);
         variants.push(cut);
-        let reader_frames = scan_frames(&clean).0;
+        let reader_frames = framing::scan(&clean).offsets;
         let mut len_flip = clean.clone();
-        len_flip[reader_frames[200].offset as usize + 2] ^= 0x80;
+        len_flip[reader_frames[200] as usize + 2] ^= 0x80;
         variants.push(len_flip);
 
         let dir = tempfile::tempdir().unwrap();
@@ -401,7 +357,7 @@ mod tests {
             std::fs::write(&path, bytes).unwrap();
             let file = File::open(&path).unwrap();
             let expected = verify_bytes(bytes, &|_| {});
-            let inner = reader_frames[9].offset + HEADER_LEN as u64;
+            let inner = reader_frames[9] + HEADER_LEN as u64;
             let split_sets: Vec<Vec<u64>> = vec![
                 vec![],
                 vec![inner],

@@ -1,6 +1,9 @@
 //! Record indexes: scans, `FILE.idx` sidecars in the `offset length` format
 //! other tools use, stale sidecars, random access, and `tfrec index`.
 
+mod common;
+use common::dir_entries;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -291,15 +294,6 @@ fn tfrec(dir: &Path, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn tfrec_index_writes_sidecars_atomically_and_reports() {
     let dir = tempfile::tempdir().unwrap();
@@ -331,7 +325,7 @@ fn tfrec_index_writes_sidecars_atomically_and_reports() {
         assert_eq!(Index::open(f).unwrap().source(), &IndexSource::Sidecar);
     }
     assert_eq!(
-        listing(dir.path()),
+        dir_entries(dir.path()),
         [
             "s0.tfrecord",
             "s0.tfrecord.idx",

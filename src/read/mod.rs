@@ -316,6 +316,27 @@ impl Reader {
     }
 }
 
+/// Opens `path` for positioned reads when it is a regular, uncompressed
+/// file: the file and its length, or `None` for compressed files and
+/// anything that is not a regular file. The compression is told from the
+/// first bytes, as [`Reader::open`] tells it.
+pub(crate) fn open_plain_file(path: &Path) -> Result<Option<(File, u64)>> {
+    let inner = || -> io::Result<Option<(File, u64)>> {
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        let mut prefix = Vec::with_capacity(Compression::DETECT_LEN);
+        (&file)
+            .take(Compression::DETECT_LEN as u64)
+            .read_to_end(&mut prefix)?;
+        let plain = Compression::detect(&prefix) == Compression::None;
+        Ok(plain.then_some((file, meta.len())))
+    };
+    inner().map_err(|e| Error::from(e).with_path(path))
+}
+
 fn attach(e: Error, path: Option<&Path>) -> Error {
     match path {
         Some(p) => e.with_path(p),
