@@ -63,6 +63,14 @@ pub enum ErrorKind {
         /// What is wrong with it.
         reason: String,
     },
+    /// Under [`CorruptionPolicy::Skip`](crate::read::CorruptionPolicy::Skip),
+    /// more damaged stretches than the configured limit were skipped.
+    TooManySkipped {
+        /// The most skips allowed.
+        limit: u64,
+        /// What was wrong with the stretch that went over the limit.
+        last: Box<ErrorKind>,
+    },
 }
 
 impl fmt::Display for ErrorKind {
@@ -89,6 +97,10 @@ impl fmt::Display for ErrorKind {
                 write!(f, "unsupported dtype: DataType enum value {code}")
             }
             ErrorKind::InvalidInput { reason } => write!(f, "invalid input: {reason}"),
+            ErrorKind::TooManySkipped { limit, last } => write!(
+                f,
+                "too many damaged records: more than {limit} skipped; the last: {last}"
+            ),
         }
     }
 }
@@ -105,7 +117,22 @@ impl ErrorKind {
             ErrorKind::InvalidTensor { .. } => "invalid_tensor",
             ErrorKind::UnsupportedDType { .. } => "unsupported_dtype",
             ErrorKind::InvalidInput { .. } => "invalid_input",
+            ErrorKind::TooManySkipped { .. } => "too_many_skipped",
         }
+    }
+
+    /// True for damage to the record framing, which a reader under
+    /// [`CorruptionPolicy::Skip`](crate::read::CorruptionPolicy::Skip) skips:
+    /// a bad length or payload CRC, a length beyond the limit, or a frame
+    /// cut short by the end of the input.
+    pub fn is_damage(&self) -> bool {
+        matches!(
+            self,
+            ErrorKind::TruncatedRecord { .. }
+                | ErrorKind::CorruptLength { .. }
+                | ErrorKind::CorruptData { .. }
+                | ErrorKind::RecordTooLarge { .. }
+        )
     }
 }
 

@@ -201,6 +201,70 @@ pub fn scan(bytes: &[u8]) -> Scan {
     }
 }
 
+/// What [`resync`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resync {
+    /// A whole frame whose length CRC and payload CRC both check out starts
+    /// at this offset.
+    Found(usize),
+    /// No frame starts before this offset; whether one starts here cannot be
+    /// told without more input (only when the input may go on).
+    NeedMore(usize),
+    /// No frame starts anywhere in the rest of the buffer.
+    NotFound,
+}
+
+/// Searches `buf` from offset `from` for the next place a sound frame
+/// starts: a header whose length CRC checks out, a length within
+/// `max_record_len`, and a payload whose CRC checks out. Both CRCs are
+/// always checked, whatever `check.data_crc` says: this is how a reader finds
+/// its way back after damage, and a header alone matches by chance once in
+/// 2^32 offsets.
+///
+/// `at_end` says the input ends with `buf`; otherwise a candidate that runs
+/// past the end of `buf` gives [`Resync::NeedMore`], and the caller should
+/// call again with more bytes.
+///
+/// ```
+/// use tfrec::framing::{encode_frame, resync, FrameCheck, Resync};
+/// let mut file = b"garbage".to_vec();
+/// encode_frame(b"hello", &mut file);
+/// assert_eq!(resync(&file, 0, FrameCheck::default(), true), Resync::Found(7));
+/// assert_eq!(resync(&file, 8, FrameCheck::default(), true), Resync::NotFound);
+/// assert_eq!(resync(&file[..20], 0, FrameCheck::default(), false), Resync::NeedMore(7));
+/// ```
+pub fn resync(buf: &[u8], from: usize, check: FrameCheck, at_end: bool) -> Resync {
+    let mut pos = from;
+    while let Some(rest) = buf.get(pos..) {
+        let Some(header) = rest.first_chunk::<HEADER_LEN>() else {
+            break;
+        };
+        if let Ok(len) = parse_header(header) {
+            if len <= check.max_record_len {
+                let needed = frame_len(len).unwrap_or(u64::MAX);
+                if needed <= rest.len() as u64 {
+                    let frame_len = needed as usize;
+                    let payload = &rest[HEADER_LEN..frame_len - FOOTER_LEN];
+                    let sound = rest[frame_len - FOOTER_LEN..frame_len]
+                        .first_chunk::<FOOTER_LEN>()
+                        .is_some_and(|footer| check_payload(payload, footer).is_ok());
+                    if sound {
+                        return Resync::Found(pos);
+                    }
+                } else if !at_end {
+                    return Resync::NeedMore(pos);
+                }
+            }
+        }
+        pos += 1;
+    }
+    if at_end {
+        Resync::NotFound
+    } else {
+        Resync::NeedMore(pos)
+    }
+}
+
 /// The 12-byte header of a frame whose payload is `len` bytes long.
 #[inline]
 pub fn encode_header(len: u64) -> [u8; HEADER_LEN] {

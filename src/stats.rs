@@ -961,6 +961,7 @@ fn tally_segment(
         from,
         to,
         FrameCheck::default(),
+        false,
         |frame, _, _| {
             let tensor = decode(frame.payload)?;
             tally.add(&tensor, frame.frame_len as u64);

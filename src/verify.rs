@@ -13,7 +13,9 @@ use std::fs::File;
 
 use crate::error::{Error, Result};
 use crate::framing::{self, FrameCheck, FOOTER_LEN, FRAME_OVERHEAD, HEADER_LEN};
+use crate::read::recovery::Recovery;
 use crate::read::segments::{self, Input, Walk};
+use crate::read::slice::{self, Cursor};
 use crate::read::{open_plain_file, ReadOptions, Reader};
 use crate::tensor::TensorView;
 
@@ -22,10 +24,14 @@ use crate::tensor::TensorView;
 pub struct Report {
     /// Records whose frames were read (sound or not).
     pub records: u64,
-    /// Bytes of frames read (decompressed bytes for compressed files).
+    /// Bytes of whole frames read (decompressed bytes for compressed
+    /// files); damaged stretches are not counted.
     pub bytes: u64,
-    /// Every problem, in file order. A framing problem ends the file's check
-    /// (what follows cannot be framed reliably); tensor problems do not.
+    /// Every problem, in file order. After damaged framing (a bad length,
+    /// a cut-off frame) the check goes on at the next sound frame, as a
+    /// reader under [`CorruptionPolicy::Skip`](crate::read::CorruptionPolicy::Skip)
+    /// would, so every problem in the file is reported, with the record
+    /// indices that reader gives.
     pub problems: Vec<Error>,
 }
 
@@ -75,12 +81,22 @@ pub fn verify_file(
     Ok(verify_reader(&mut reader, progress))
 }
 
-/// Verifies the remaining records of an open reader.
+/// Verifies the remaining records of an open reader, reading on past
+/// damage whatever the reader's corruption policy.
 pub fn verify_reader(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Report {
     let path = reader.path().map(Path::to_path_buf);
     let mut report = match reader.mapped_bytes() {
         Some(bytes) => verify_bytes(bytes, progress),
-        None => verify_stream(reader, progress),
+        None => {
+            let own = reader.replace_recovery(Recovery::logging(path.clone()));
+            let mut report = verify_stream(reader, progress);
+            let mut logged = reader.replace_recovery(own);
+            report
+                .problems
+                .extend(logged.log.take().unwrap_or_default());
+            report.problems.sort_by_key(|e| e.offset());
+            report
+        }
     };
     if let Some(p) = path {
         report.problems = report
@@ -94,13 +110,27 @@ pub fn verify_reader(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Re
 
 /// Verifies an uncompressed TFRecord byte buffer, in parallel.
 pub fn verify_bytes(bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) -> Report {
-    let scan = framing::scan(bytes);
-    let mut problems: Vec<Error> = (0..scan.offsets.len())
-        .into_par_iter()
+    // Walk the headers, stepping over damage, then check payloads in parallel.
+    let framing_only = FrameCheck {
+        data_crc: false,
+        ..FrameCheck::default()
+    };
+    let mut recovery = Recovery::logging(None);
+    let mut cursor = Cursor::default();
+    let mut frames: Vec<(u64, u64, u64)> = Vec::new();
+    let mut framed = 0u64;
+    while let Some(item) = slice::next_record(bytes, &mut cursor, framing_only, &mut recovery) {
+        if let Ok(record) = item {
+            let frame_len = (record.payload.len() + FRAME_OVERHEAD) as u64;
+            frames.push((record.offset, frame_len, record.index));
+            framed += frame_len;
+        }
+    }
+    let mut problems: Vec<Error> = frames
+        .par_iter()
         .with_min_len(16)
-        .filter_map(|i| {
-            // `scan` only lists frames that lie wholly inside `bytes`.
-            let (offset, frame_len) = scan.frame(i)?;
+        .filter_map(|&(offset, frame_len, i)| {
+            // The walk only yields frames that lie wholly inside `bytes`.
             let frame = &bytes[offset as usize..(offset + frame_len) as usize];
             let payload = &frame[HEADER_LEN..frame.len() - FOOTER_LEN];
             let footer = frame[frame.len() - FOOTER_LEN..]
@@ -110,14 +140,14 @@ pub fn verify_bytes(bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) -> Report {
             let result = framing::check_payload(payload, &footer)
                 .and_then(|()| TensorView::decode(payload).map(drop));
             progress(frame_len);
-            result.err().map(|e| e.at_record(offset, i as u64))
+            result.err().map(|e| e.at_record(offset, i))
         })
         .collect();
-    problems.sort_by_key(|e| e.record_index());
-    problems.extend(scan.error);
+    problems.extend(recovery.log.take().unwrap_or_default());
+    problems.sort_by_key(|e| e.offset());
     Report {
-        records: scan.offsets.len() as u64,
-        bytes: scan.end,
+        records: frames.len() as u64,
+        bytes: framed,
         problems,
     }
 }
@@ -136,6 +166,7 @@ fn verify_stream(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Report
                 progress(len);
             }
             Err(e) => {
+                // Not damage (the reader steps over that): an I/O error.
                 report.problems.push(e);
                 break;
             }
@@ -193,33 +224,40 @@ fn verify_split(
 
     let mut report = Report::default();
     let mut reached = 0u64;
+    let mut next_index = 0u64;
     for (part, &start) in parts.into_iter().zip(&starts) {
         if start != reached {
             break;
         }
         reached = part.walk.end;
-        if absorb(&mut report, part) {
+        if absorb(&mut report, &mut next_index, part) {
             return report;
         }
     }
     if reached < len {
         // A split point was misjudged: finish the file in order.
         let part = check_segment(input, len, reached, len, check, progress);
-        absorb(&mut report, part);
+        absorb(&mut report, &mut next_index, part);
     }
     report
 }
 
-/// Adds a segment's findings; true when it ended on a framing problem.
-fn absorb(report: &mut Report, part: Segment) -> bool {
-    let first_index = report.records;
+/// Adds a segment's findings; true when it ended on an I/O problem.
+fn absorb(report: &mut Report, next_index: &mut u64, part: Segment) -> bool {
+    let first_index = *next_index;
+    *next_index += part.walk.indices;
     report.records += part.walk.records;
     report.bytes += part.bytes;
     let broken = part.walk.error.is_some();
-    let problems = part.problems.into_iter().chain(part.walk.error);
-    report
+    let mut problems: Vec<Error> = part
         .problems
-        .extend(problems.map(|e| segments::reindex(e, first_index)));
+        .into_iter()
+        .chain(part.walk.damage)
+        .chain(part.walk.error)
+        .map(|e| segments::reindex(e, first_index))
+        .collect();
+    problems.sort_by_key(|e| e.offset());
+    report.problems.extend(problems);
     broken
 }
 
@@ -244,6 +282,7 @@ fn check_segment(
         from,
         to,
         framing_only,
+        true,
         |frame, offset, index| {
             let result = TensorView::decode(frame.payload).map(drop);
             if let Err(e) = check_crc(frame).and(result) {
@@ -295,7 +334,8 @@ mod tests {
         let len = bytes.len() as u64;
         // The search from inside the first payload finds the embedded frame...
         assert_eq!(
-            segments::find_boundary(Input::File(&file), len, 1, FrameCheck::default()).unwrap(),
+            segments::find_boundary(Input::File(&file), len, 1, FrameCheck::default(), 1 << 20)
+                .unwrap(),
             Some(HEADER_LEN as u64)
         );
         // ...and the merge notices the walk from 0 never lands there.
@@ -410,14 +450,24 @@ mod tests {
     }
 
     #[test]
-    fn framing_problem_is_reported_last_with_position() {
+    fn every_problem_is_reported_past_damaged_framing() {
         let mut bytes = sample();
-        let second = bytes.len() / 5;
-        bytes[second + 3] ^= 0x10; // length field of record 1
-        bytes[2 * second + 20] ^= 0x01; // never reached
+        let size = bytes.len() / 5;
+        bytes[size + 3] ^= 0x10; // length field of record 1
+        bytes[3 * size + 20] ^= 0x01; // payload of record 3
         let r = verify_bytes(&bytes, &|_| {});
-        assert_eq!(r.problems.len(), 1);
-        assert_eq!(r.problems[0].record_index(), Some(1));
-        assert_eq!(r.problems[0].offset(), Some(second as u64));
+        let found: Vec<_> = r
+            .problems
+            .iter()
+            .map(|e| (e.offset(), e.record_index(), e.kind().name()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Some(size as u64), Some(1), "corrupt_length"),
+                (Some(3 * size as u64), Some(3), "corrupt_data"),
+            ]
+        );
+        assert_eq!(r.records, 4); // all but record 1: record 2 is found again
     }
 }

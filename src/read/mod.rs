@@ -7,10 +7,12 @@
 //! in memory.
 
 mod aligned;
+mod follow;
 pub(crate) mod mmap;
 pub(crate) mod positioned;
+pub(crate) mod recovery;
 pub(crate) mod segments;
-mod slice;
+pub(crate) mod slice;
 mod stream;
 
 use std::borrow::Cow;
@@ -25,10 +27,14 @@ use crate::error::{Error, Result};
 use crate::framing::{FrameCheck, DEFAULT_MAX_RECORD_LEN};
 use crate::tensor::TensorView;
 
+pub use follow::Follow;
+pub use recovery::{CorruptionPolicy, OnSkip, SkipCounts, Skipped};
 pub use slice::SliceReader;
 
 use aligned::AlignedReader;
+use follow::FollowRead;
 use mmap::Mmap;
+use recovery::Recovery;
 use slice::Cursor;
 use stream::StreamFrames;
 
@@ -60,6 +66,8 @@ pub struct ReadOptions {
     verify_data_crc: bool,
     max_record_len: u64,
     mmap: bool,
+    corruption: CorruptionPolicy,
+    max_skipped: Option<u64>,
 }
 
 impl Default for ReadOptions {
@@ -68,6 +76,8 @@ impl Default for ReadOptions {
             verify_data_crc: true,
             max_record_len: DEFAULT_MAX_RECORD_LEN,
             mmap: true,
+            corruption: CorruptionPolicy::Strict,
+            max_skipped: None,
         }
     }
 }
@@ -87,10 +97,37 @@ impl ReadOptions {
     }
 
     /// Whether [`Reader::open`] may memory-map uncompressed files (default:
-    /// yes). Without it files are read as streams.
+    /// yes). Without it files are read with plain reads, which is what files
+    /// that may change while being read (or that live on a network file
+    /// system) need; the records and errors are the same either way.
     pub fn mmap(mut self, yes: bool) -> Self {
         self.mmap = yes;
         self
+    }
+
+    /// What to do at a damaged record (default: [`CorruptionPolicy::Strict`],
+    /// stop with an error).
+    pub fn corruption(mut self, policy: CorruptionPolicy) -> Self {
+        self.corruption = policy;
+        self
+    }
+
+    /// Under [`CorruptionPolicy::Skip`], the most damaged stretches to skip
+    /// in one file; one more ends reading with an
+    /// [`ErrorKind::TooManySkipped`](crate::ErrorKind::TooManySkipped) error
+    /// (default: no limit).
+    pub fn max_skipped(mut self, limit: u64) -> Self {
+        self.max_skipped = Some(limit);
+        self
+    }
+
+    /// The corruption policy set.
+    pub fn corruption_policy(&self) -> CorruptionPolicy {
+        self.corruption
+    }
+
+    pub(crate) fn recovery(&self) -> Recovery {
+        Recovery::new(self.corruption, self.max_skipped)
     }
 
     pub(crate) fn uses_mmap(&self) -> bool {
@@ -134,6 +171,7 @@ pub struct Reader {
     path: Option<PathBuf>,
     compression: Compression,
     check: FrameCheck,
+    recovery: Recovery,
 }
 
 impl Reader {
@@ -156,7 +194,7 @@ impl Reader {
     fn open_inner(path: &Path, options: ReadOptions) -> Result<Reader> {
         let file = File::open(path)?;
         let meta = file.metadata()?;
-        let mut reader = if options.mmap && meta.is_file() {
+        let reader = if options.mmap && meta.is_file() {
             if meta.len() == 0 {
                 Reader::from_source(Source::Empty, Compression::None, options)
             } else {
@@ -178,8 +216,51 @@ impl Reader {
         } else {
             Reader::from_read_with(file, options)?
         };
-        reader.path = Some(path.to_path_buf());
-        Ok(reader)
+        Ok(reader.with_path(path))
+    }
+
+    /// Follows a file that is still being written, like `tail -f`: records
+    /// are read as they are completed, and at the end of the file (or in a
+    /// record not yet whole) the reader waits as [`Follow`] says instead of
+    /// ending. No record is lost or read twice. The file is read with plain
+    /// reads, never mapped; it must be uncompressed (a GZIP or ZLIB stream
+    /// cannot be read before it is finished).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use tfrec::read::{Follow, ReadOptions, Reader};
+    /// let follow = Follow::new().idle_timeout(Duration::from_secs(60));
+    /// let mut reader = Reader::follow("train.tfrecord", ReadOptions::default(), follow)?;
+    /// while let Some(record) = reader.next_record() {
+    ///     println!("{} bytes", record?.payload.len());
+    /// }
+    /// # Ok::<(), tfrec::Error>(())
+    /// ```
+    pub fn follow(path: impl AsRef<Path>, options: ReadOptions, follow: Follow) -> Result<Reader> {
+        let path = path.as_ref();
+        let inner = || -> Result<Reader> {
+            let mut file = File::open(path)?;
+            let mut prefix = Vec::with_capacity(Compression::DETECT_LEN);
+            (&mut file)
+                .take(Compression::DETECT_LEN as u64)
+                .read_to_end(&mut prefix)?;
+            if Compression::detect(&prefix) != Compression::None {
+                return Err(Error::invalid_input(
+                    "a compressed file cannot be followed while it is written",
+                ));
+            }
+            let stream = io::Cursor::new(prefix).chain(FollowRead::new(file, follow));
+            let buffered = AlignedReader::with_capacity(STREAM_BUFFER, stream);
+            let frames = StreamFrames::new(
+                Box::new(buffered) as Box<dyn BufRead + Send>,
+                options.frame_check(),
+            );
+            let source = Source::Stream(frames, Vec::new());
+            Ok(Reader::from_source(source, Compression::None, options))
+        };
+        inner()
+            .map(|r| r.with_path(path))
+            .map_err(|e| e.with_path(path))
     }
 
     /// Reads from any stream, detecting GZIP/ZLIB compression by content.
@@ -217,14 +298,61 @@ impl Reader {
             path: None,
             compression,
             check: options.frame_check(),
+            recovery: options.recovery(),
         }
     }
 
     /// Names the input in errors (for example `-` for stdin); files opened
     /// by path are named already.
     pub fn with_path(mut self, path: impl Into<PathBuf>) -> Reader {
-        self.path = Some(path.into());
+        let path = path.into();
+        self.recovery.path = Some(path.clone());
+        self.path = Some(path);
         self
+    }
+
+    /// Calls `f` for every damaged stretch skipped under
+    /// [`CorruptionPolicy::Skip`] (see [`ReadOptions::corruption`]).
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tfrec::read::{CorruptionPolicy, ReadOptions, Reader};
+    /// use tfrec::{Tensor, Writer};
+    ///
+    /// let mut w = Writer::new(Vec::new());
+    /// for i in 0..3u8 {
+    ///     w.write_tensor(&Tensor::scalar(i))?;
+    /// }
+    /// let mut bytes = w.finish()?;
+    /// let second = bytes.len() / 3;
+    /// bytes[second + 20] ^= 1; // damage the second record's payload
+    ///
+    /// let log = Arc::new(Mutex::new(Vec::new()));
+    /// let sink = log.clone();
+    /// let options = ReadOptions::default().corruption(CorruptionPolicy::Skip);
+    /// let mut reader = Reader::from_read_with(std::io::Cursor::new(bytes), options)?
+    ///     .on_skip(move |s| sink.lock().unwrap().push((s.offset, s.len)));
+    /// let kept: Vec<u64> = reader.records().map(|r| r.map(|r| r.index)).collect::<Result<_, _>>()?;
+    /// assert_eq!(kept, [0, 2]);
+    /// assert_eq!(*log.lock().unwrap(), [(second as u64, second as u64)]);
+    /// assert_eq!(reader.skipped().records, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn on_skip(mut self, f: impl FnMut(&Skipped) + Send + 'static) -> Reader {
+        let f: Box<OnSkip> = Box::new(f);
+        self.recovery.on_skip = Some(f);
+        self
+    }
+
+    /// What has been skipped so far under [`CorruptionPolicy::Skip`].
+    pub fn skipped(&self) -> SkipCounts {
+        self.recovery.counts
+    }
+
+    /// Swaps in another recovery (verification reads on past damage
+    /// whatever the reader's own policy).
+    pub(crate) fn replace_recovery(&mut self, recovery: Recovery) -> Recovery {
+        std::mem::replace(&mut self.recovery, recovery)
     }
 
     /// The file's path, when opened from one.
@@ -251,10 +379,11 @@ impl Reader {
     /// `None` at the end of the input; after an error, always `None`.
     pub fn next_record(&mut self) -> Option<Result<Record<'_>>> {
         let path = self.path.as_deref();
+        let recovery = &mut self.recovery;
         let item = match &mut self.source {
-            Source::Mapped { map, cursor } => slice::next_record(map, cursor, self.check),
+            Source::Mapped { map, cursor } => slice::next_record(map, cursor, self.check, recovery),
             Source::Empty => None,
-            Source::Stream(frames, buf) => frames.read_into(buf).map(|r| {
+            Source::Stream(frames, buf) => frames.read_into(buf, recovery).map(|r| {
                 r.map(|(offset, index)| Record {
                     payload: Cow::Borrowed(&buf[..]),
                     offset,
@@ -283,21 +412,25 @@ impl Reader {
             inner,
             path: self.path.as_deref(),
             check: self.check,
+            recovery: &mut self.recovery,
         }
     }
 
     /// Counts the remaining records by walking the frame headers: lengths and
     /// their CRCs are checked, payloads are neither read nor checked (for
-    /// streams they are still decompressed and skipped).
+    /// streams they are still decompressed and skipped). Under
+    /// [`CorruptionPolicy::Skip`] payload CRCs are checked too, so that the
+    /// count is that of the records [`records`](Self::records) yields.
     pub fn count(&mut self) -> Result<u64> {
         let check = FrameCheck {
-            data_crc: false,
+            data_crc: self.recovery.policy == CorruptionPolicy::Skip,
             ..self.check
         };
+        let recovery = &mut self.recovery;
         let mut n = 0u64;
         let result = match &mut self.source {
             Source::Mapped { map, cursor } => loop {
-                match slice::next_record(map, cursor, check) {
+                match slice::next_record(map, cursor, check, recovery) {
                     None => break Ok(n),
                     Some(Ok(_)) => n += 1,
                     Some(Err(e)) => break Err(e),
@@ -305,7 +438,7 @@ impl Reader {
             },
             Source::Empty => Ok(0),
             Source::Stream(frames, _) => loop {
-                match frames.skip() {
+                match frames.skip(recovery) {
                     None => break Ok(n),
                     Some(Ok(_)) => n += 1,
                     Some(Err(e)) => break Err(e),
@@ -356,6 +489,7 @@ pub struct Records<'r> {
     inner: RecordsInner<'r>,
     path: Option<&'r Path>,
     check: FrameCheck,
+    recovery: &'r mut Recovery,
 }
 
 enum RecordsInner<'r> {
@@ -372,11 +506,13 @@ impl<'r> Iterator for Records<'r> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let item = match &mut self.inner {
-            RecordsInner::Mapped { bytes, cursor } => slice::next_record(bytes, cursor, self.check),
+            RecordsInner::Mapped { bytes, cursor } => {
+                slice::next_record(bytes, cursor, self.check, self.recovery)
+            }
             RecordsInner::Empty => None,
             RecordsInner::Stream(frames) => {
                 let mut payload = Vec::new();
-                frames.read_into(&mut payload).map(|r| {
+                frames.read_into(&mut payload, self.recovery).map(|r| {
                     r.map(|(offset, index)| Record {
                         payload: Cow::Owned(payload),
                         offset,

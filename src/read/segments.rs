@@ -104,7 +104,11 @@ pub(crate) fn segment_starts(
 ) -> Vec<u64> {
     let found: Vec<Option<u64>> = splits
         .par_iter()
-        .map(|&split| find_boundary(input, len, split, check).ok().flatten())
+        .map(|&split| {
+            find_boundary(input, len, split, check, MAX_RESYNC)
+                .ok()
+                .flatten()
+        })
         .collect();
     let mut starts = vec![0u64];
     for at in found.into_iter().flatten() {
@@ -116,19 +120,20 @@ pub(crate) fn segment_starts(
 }
 
 /// The first offset at or after `from` where a whole frame checks out
-/// (both CRCs), looking at most `MAX_RESYNC` bytes ahead.
+/// (both CRCs), looking at most `reach` bytes ahead.
 pub(crate) fn find_boundary(
     input: Input<'_>,
     len: u64,
     from: u64,
     check: FrameCheck,
+    reach: u64,
 ) -> io::Result<Option<u64>> {
     let check = FrameCheck {
         data_crc: true,
         ..check
     };
     let mut reading = Reading::new(input, len);
-    let limit = len.min(from.saturating_add(MAX_RESYNC));
+    let limit = len.min(from.saturating_add(reach));
     let mut pos = from;
     while pos < limit {
         let Some(header) = reading.at(pos, HEADER_LEN)?.first_chunk::<HEADER_LEN>() else {
@@ -152,6 +157,12 @@ pub(crate) fn find_boundary(
 pub(crate) struct Walk {
     /// Frames walked (visited without error).
     pub(crate) records: u64,
+    /// Record indices used: frames walked plus one for each damaged stretch
+    /// stepped over.
+    pub(crate) indices: u64,
+    /// Damage stepped over (when recovering), each with its offset and its
+    /// index counted from the segment's start.
+    pub(crate) damage: Vec<Error>,
     /// The first offset not walked.
     pub(crate) end: u64,
     /// What stopped the walk early: a framing or I/O problem, or an error
@@ -161,25 +172,30 @@ pub(crate) struct Walk {
 
 /// Walks the frames that start in `from..to`, parsed with `check`, calling
 /// `visit(frame, offset, index)` for each (index counted from `from`). An
-/// error from `visit` stops the walk.
+/// error from `visit` stops the walk. Damaged framing stops it too, unless
+/// `recover` is set: then the damage is noted and the walk goes on at the
+/// next sound frame, as a reader under `CorruptionPolicy::Skip` would.
 pub(crate) fn walk(
     input: Input<'_>,
     len: u64,
     from: u64,
     to: u64,
     check: FrameCheck,
+    recover: bool,
     mut visit: impl FnMut(Frame<'_>, u64, u64) -> Result<()>,
 ) -> Walk {
     let mut reading = Reading::new(input, len);
     let mut walk = Walk {
         records: 0,
+        indices: 0,
+        damage: Vec::new(),
         end: from,
         error: None,
     };
     let mut pos = from;
     let mut need = HEADER_LEN;
     while pos < to {
-        let index = walk.records;
+        let index = walk.indices;
         let rest = match reading.at(pos, need) {
             Ok(rest) => rest,
             Err(e) => {
@@ -196,6 +212,7 @@ pub(crate) fn walk(
                     break;
                 }
                 walk.records += 1;
+                walk.indices += 1;
                 pos += frame_len;
             }
             Ok(None) => break,
@@ -205,6 +222,24 @@ pub(crate) fn walk(
                     if pos + needed <= len && (rest.len() as u64) < needed {
                         need = needed as usize;
                         continue;
+                    }
+                }
+                if recover && e.kind().is_damage() {
+                    drop(reading);
+                    let next = find_boundary(input, len, pos + 1, check, u64::MAX);
+                    reading = Reading::new(input, len);
+                    match next {
+                        Ok(next) => {
+                            walk.damage.push(e.at_record(pos, index));
+                            walk.indices += 1;
+                            need = HEADER_LEN;
+                            pos = next.unwrap_or(len);
+                            continue;
+                        }
+                        Err(io) => {
+                            walk.error = Some(Error::from(io).at_record(pos, index));
+                            break;
+                        }
                     }
                 }
                 walk.error = Some(e.at_record(pos, index));

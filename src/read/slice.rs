@@ -2,9 +2,10 @@
 
 use std::borrow::Cow;
 
-use crate::error::Result;
-use crate::framing::{self, FrameCheck};
+use crate::error::{Error, ErrorKind, Result};
+use crate::framing::{self, FrameCheck, Resync, HEADER_LEN};
 
+use super::recovery::{CorruptionPolicy, OnSkip, Recovery, SkipCounts};
 use super::Record;
 
 /// Position of a reader in a byte buffer.
@@ -16,36 +17,72 @@ pub(crate) struct Cursor {
 }
 
 /// The next record of `bytes` at `cursor`; stops for good after an error.
+/// Damage is skipped when `recovery`'s policy says so.
 #[inline]
 pub(crate) fn next_record<'a>(
     bytes: &'a [u8],
     cursor: &mut Cursor,
     check: FrameCheck,
+    recovery: &mut Recovery,
 ) -> Option<Result<Record<'a>>> {
-    if cursor.done {
-        return None;
+    loop {
+        if cursor.done {
+            return None;
+        }
+        let offset = cursor.pos as u64;
+        let rest = bytes.get(cursor.pos..).unwrap_or_default();
+        match framing::parse_frame(rest, check) {
+            Ok(Some(frame)) => {
+                let record = Record {
+                    payload: Cow::Borrowed(frame.payload),
+                    offset,
+                    index: cursor.index,
+                };
+                cursor.pos += frame.frame_len;
+                cursor.index += 1;
+                return Some(Ok(record));
+            }
+            Ok(None) => {
+                cursor.done = true;
+                return None;
+            }
+            Err(e) if recovery.skips(&e) => {
+                let resume = resume_after(bytes, cursor.pos, &e, check);
+                let skipped = (resume - cursor.pos) as u64;
+                if let Err(over) = recovery.skip(offset, skipped, cursor.index, e) {
+                    cursor.done = true;
+                    return Some(Err(over));
+                }
+                cursor.pos = resume;
+                cursor.index += 1;
+            }
+            Err(e) => {
+                cursor.done = true;
+                return Some(Err(e.at_record(offset, cursor.index)));
+            }
+        }
     }
-    let offset = cursor.pos as u64;
-    let rest = bytes.get(cursor.pos..).unwrap_or_default();
-    match framing::parse_frame(rest, check) {
-        Ok(Some(frame)) => {
-            let record = Record {
-                payload: Cow::Borrowed(frame.payload),
-                offset,
-                index: cursor.index,
-            };
-            cursor.pos += frame.frame_len;
-            cursor.index += 1;
-            Some(Ok(record))
+}
+
+/// Where reading resumes after `error` in the frame at `pos`: past the frame
+/// when only its payload is bad, else at the next sound frame (or the end).
+pub(crate) fn resume_after(bytes: &[u8], pos: usize, error: &Error, check: FrameCheck) -> usize {
+    if let ErrorKind::CorruptData { .. } = error.kind() {
+        let len = bytes
+            .get(pos..)
+            .and_then(|rest| rest.first_chunk::<HEADER_LEN>())
+            .and_then(|h| framing::parse_header(h).ok())
+            .and_then(framing::frame_len)
+            .and_then(|n| usize::try_from(n).ok());
+        if let Some(end) = len.and_then(|n| pos.checked_add(n)) {
+            if end <= bytes.len() {
+                return end;
+            }
         }
-        Ok(None) => {
-            cursor.done = true;
-            None
-        }
-        Err(e) => {
-            cursor.done = true;
-            Some(Err(e.at_record(offset, cursor.index)))
-        }
+    }
+    match framing::resync(bytes, pos + 1, check, true) {
+        Resync::Found(next) => next,
+        Resync::NeedMore(_) | Resync::NotFound => bytes.len(),
     }
 }
 
@@ -66,6 +103,7 @@ pub struct SliceReader<'a> {
     bytes: &'a [u8],
     cursor: Cursor,
     check: FrameCheck,
+    recovery: Recovery,
 }
 
 impl<'a> SliceReader<'a> {
@@ -80,7 +118,33 @@ impl<'a> SliceReader<'a> {
             bytes,
             cursor: Cursor::default(),
             check,
+            recovery: Recovery::new(CorruptionPolicy::Strict, None),
         }
+    }
+
+    /// Sets what happens at a damaged record (default: stop with an error).
+    pub fn corruption(mut self, policy: CorruptionPolicy) -> Self {
+        self.recovery.policy = policy;
+        self
+    }
+
+    /// Under [`CorruptionPolicy::Skip`], the most damaged stretches to skip;
+    /// one more is an [`ErrorKind::TooManySkipped`] error.
+    pub fn max_skipped(mut self, limit: u64) -> Self {
+        self.recovery.max_skipped = Some(limit);
+        self
+    }
+
+    /// Calls `f` for every stretch skipped under [`CorruptionPolicy::Skip`].
+    pub fn on_skip(mut self, f: impl FnMut(&super::Skipped) + Send + 'static) -> Self {
+        let f: Box<OnSkip> = Box::new(f);
+        self.recovery.on_skip = Some(f);
+        self
+    }
+
+    /// What has been skipped so far.
+    pub fn skipped(&self) -> SkipCounts {
+        self.recovery.counts
     }
 
     /// Byte offset of the next frame.
@@ -93,7 +157,7 @@ impl<'a> Iterator for SliceReader<'a> {
     type Item = Result<Record<'a>>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        next_record(self.bytes, &mut self.cursor, self.check)
+        next_record(self.bytes, &mut self.cursor, self.check, &mut self.recovery)
     }
 }
 
