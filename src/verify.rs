@@ -11,7 +11,7 @@ use rayon::prelude::*;
 
 use std::fs::File;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 use crate::framing::{self, FrameCheck, FOOTER_LEN, FRAME_OVERHEAD, HEADER_LEN};
 use crate::read::recovery::Recovery;
 use crate::read::segments::{self, Input, Walk};
@@ -91,9 +91,14 @@ pub fn verify_reader(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Re
             let own = reader.replace_recovery(Recovery::logging(path.clone()));
             let mut report = verify_stream(reader, progress);
             let mut logged = reader.replace_recovery(own);
-            report
-                .problems
-                .extend(logged.log.take().unwrap_or_default());
+            for skipped in logged.log.take().unwrap_or_default() {
+                if let ErrorKind::CorruptData { .. } = skipped.reason() {
+                    // A whole frame was read; only its payload is bad.
+                    report.records += 1;
+                    report.bytes += skipped.len;
+                }
+                report.problems.push(skipped.error);
+            }
             report.problems.sort_by_key(|e| e.offset());
             report
         }
@@ -143,7 +148,14 @@ pub fn verify_bytes(bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) -> Report {
             result.err().map(|e| e.at_record(offset, i))
         })
         .collect();
-    problems.extend(recovery.log.take().unwrap_or_default());
+    problems.extend(
+        recovery
+            .log
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| s.error),
+    );
     problems.sort_by_key(|e| e.offset());
     Report {
         records: frames.len() as u64,

@@ -69,9 +69,15 @@ impl Window {
             // Keep the tail, read on from the aligned offset after it.
             let want = (min.saturating_sub(tail)).max(chunk) as u64;
             let len = want.min(file_len - next) as usize;
-            self.reserve(len);
             let from = self.lo + (at - self.base) as usize;
-            self.buf.copy_within(from..self.hi, self.start - tail);
+            if self.buf.len() < self.start + len {
+                // Growing drops what is held: keep the tail aside.
+                let kept = self.buf[from..self.hi].to_vec();
+                self.reserve(len);
+                self.buf[self.start - tail..self.start].copy_from_slice(&kept);
+            } else {
+                self.buf.copy_within(from..self.hi, self.start - tail);
+            }
             read_exact_at(file, &mut self.buf[self.start..self.start + len], next)?;
             self.lo = self.start - tail;
             self.hi = self.start + len;
@@ -129,6 +135,25 @@ pub(crate) fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_carried_tail_survives_the_buffer_growing() {
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d");
+        std::fs::write(&path, &data).unwrap();
+        let file = File::open(&path).unwrap();
+        let len = data.len() as u64;
+        let mut w = Window::new();
+        w.fill(&file, len, 0, 10, 4096).unwrap();
+        // 100 bytes held before an aligned offset; ask for far more than
+        // the buffer holds.
+        let at = 4096 - 100;
+        w.fill(&file, len, at, 2 << 20, 4096).unwrap();
+        let got = w.from(at);
+        assert!(got.len() >= 2 << 20);
+        assert_eq!(got, &data[at as usize..at as usize + got.len()]);
+    }
 
     #[test]
     fn windows_hold_the_right_bytes() {

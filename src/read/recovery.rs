@@ -88,8 +88,8 @@ pub(crate) struct Recovery {
     pub(crate) counts: SkipCounts,
     pub(crate) path: Option<PathBuf>,
     pub(crate) on_skip: Option<Box<OnSkip>>,
-    /// When set, every skip's error is kept here too (for reports).
-    pub(crate) log: Option<Vec<Error>>,
+    /// When set, every skip is kept here too (for reports).
+    pub(crate) log: Option<Vec<Skipped>>,
 }
 
 impl Recovery {
@@ -144,7 +144,7 @@ impl Recovery {
             f(&skipped);
         }
         if let Some(log) = self.log.as_mut() {
-            log.push(skipped.error);
+            log.push(skipped);
         }
         Ok(())
     }

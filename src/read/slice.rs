@@ -122,6 +122,13 @@ impl<'a> SliceReader<'a> {
         }
     }
 
+    /// Reads `bytes` with the checks and corruption policy of `options`.
+    pub fn with_options(bytes: &'a [u8], options: &super::ReadOptions) -> Self {
+        let mut reader = Self::with_check(bytes, options.frame_check());
+        reader.recovery = options.recovery();
+        reader
+    }
+
     /// Sets what happens at a damaged record (default: stop with an error).
     pub fn corruption(mut self, policy: CorruptionPolicy) -> Self {
         self.recovery.policy = policy;

@@ -2,10 +2,12 @@
 
 use std::fmt::Write as _;
 use std::io::{self, BufWriter, Write};
+use std::time::Duration;
 
 use tfrec::index::IndexSource;
 use tfrec::pipeline::{Dataset, IterState};
-use tfrec::{DType, ReadOptions, TensorView};
+use tfrec::read::{CorruptionPolicy, Follow};
+use tfrec::{DType, Reader, TensorView};
 
 use crate::{inputs, Failure};
 
@@ -33,6 +35,26 @@ pub(crate) struct Args {
     /// order (after the shuffle).
     #[arg(long, value_name = "RANK/WORLD", value_parser = parse_shard)]
     shard: Option<(usize, usize)>,
+    /// Skip damaged records instead of stopping at the first: go on at the
+    /// next sound frame. Each skipped stretch (and each record that is not
+    /// a valid tensor) is reported on stderr with its file, offset, size and
+    /// reason; the exit status stays 0 unless --max-skipped is exceeded.
+    #[arg(long, conflicts_with_all = ["shuffle", "shard", "epoch"])]
+    skip_corrupt: bool,
+    /// With --skip-corrupt: fail (exit 1) once more than N damaged stretches
+    /// have been skipped in one file.
+    #[arg(long, value_name = "N", requires = "skip_corrupt")]
+    max_skipped: Option<u64>,
+    /// Follow files still being written, like `tail -f`: at the end of a
+    /// file, or in a record not yet whole, wait for more instead of ending.
+    /// Uncompressed files only; stdin waits by itself.
+    #[arg(long, conflicts_with_all = ["shuffle", "shard", "epoch"])]
+    follow: bool,
+    /// With --follow: stop once a file has not grown for SECS seconds (at a
+    /// record boundary that is a clean end; inside a record, a truncated
+    /// record error). Default: wait forever.
+    #[arg(long, value_name = "SECS", requires = "follow")]
+    idle_timeout: Option<f64>,
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin.
     #[arg(required = true)]
     files: Vec<String>,
@@ -64,10 +86,18 @@ fn cat_all(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
     }
     let mut line = String::new();
     for name in &args.files {
-        let mut reader = inputs::open(name, ReadOptions::default())?;
+        let mut reader = open(args, name)?;
         while let Some(record) = reader.next_record() {
             let record = record?;
-            let tensor = record.decode().map_err(|e| e.with_path(name))?;
+            let tensor = match record.decode() {
+                Ok(tensor) => tensor,
+                Err(e) if args.skip_corrupt => {
+                    out.flush()?;
+                    crate::warn(&format!("tfrec: {}", e.with_path(name)));
+                    continue;
+                }
+                Err(e) => return Err(e.with_path(name).into()),
+            };
             if args.jsonl {
                 tfrec::json::write_record_json(out, name, record.index, record.offset, &tensor)?;
             } else {
@@ -75,9 +105,35 @@ fn cat_all(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
                 describe(&mut line, name, record.index, &tensor);
                 out.write_all(line.as_bytes())?;
             }
+            if args.follow {
+                out.flush()?;
+            }
         }
     }
     Ok(())
+}
+
+/// Opens one input with the policies the flags ask for.
+fn open(args: &Args, name: &str) -> Result<Reader, Failure> {
+    let mut options = inputs::options();
+    if args.skip_corrupt {
+        options = options.corruption(CorruptionPolicy::Skip);
+        if let Some(limit) = args.max_skipped {
+            options = options.max_skipped(limit);
+        }
+    }
+    let reader = if args.follow && name != "-" {
+        let mut follow = Follow::new();
+        if let Some(secs) = args.idle_timeout {
+            let idle = Duration::try_from_secs_f64(secs)
+                .map_err(|e| Failure::Error(format!("--idle-timeout {secs}: {e}")))?;
+            follow = follow.idle_timeout(idle);
+        }
+        Reader::follow(name, options, follow)?
+    } else {
+        inputs::open(name, options)?
+    };
+    Ok(reader.on_skip(|skipped| crate::warn(&format!("tfrec: {skipped}"))))
 }
 
 /// The records in a dataset's order for one rank and epoch.
@@ -88,7 +144,7 @@ fn cat_ordered(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
                 .into(),
         ));
     }
-    let mut builder = Dataset::builder().files(&args.files);
+    let mut builder = Dataset::builder().files(&args.files).mmap(inputs::mmap());
     if let Some(seed) = args.shuffle {
         builder = builder.shuffle(seed);
     }

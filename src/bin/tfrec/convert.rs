@@ -171,7 +171,7 @@ fn open(name: &str, bar: Option<&ProgressBar>) -> TfResult<Reader> {
             .map_err(|e| e.with_path("-"));
     }
     if is_regular(name) {
-        return Reader::open(name);
+        return Reader::open_with(name, crate::inputs::options());
     }
     // Read once, as a stream: a pipe cannot be opened twice.
     let file = File::open(name).map_err(|e| tfrec::Error::from(e).with_path(name))?;

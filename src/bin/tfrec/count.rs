@@ -2,8 +2,6 @@
 
 use std::io::{self, Write};
 
-use tfrec::ReadOptions;
-
 use crate::{inputs, Failure};
 
 /// Count records by walking the frame headers (length CRCs checked,
@@ -21,7 +19,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     let mut total = 0u64;
     let mut failed = false;
     for name in &args.files {
-        let counted = inputs::open(name, ReadOptions::default()).and_then(|mut r| r.count());
+        let counted = inputs::open(name, inputs::options()).and_then(|mut r| r.count());
         match counted {
             Ok(n) => {
                 total += n;

@@ -1,8 +1,27 @@
 //! Opening the files named on the command line (`-` is stdin).
 
 use std::io;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tfrec::{ReadOptions, Reader, Result};
+
+static NO_MMAP: AtomicBool = AtomicBool::new(false);
+
+/// Makes every command read plain files without memory-mapping them
+/// (`--no-mmap`).
+pub(crate) fn set_no_mmap(yes: bool) {
+    NO_MMAP.store(yes, Ordering::Relaxed);
+}
+
+/// Whether files may be memory-mapped.
+pub(crate) fn mmap() -> bool {
+    !NO_MMAP.load(Ordering::Relaxed)
+}
+
+/// The read options every command starts from.
+pub(crate) fn options() -> ReadOptions {
+    ReadOptions::default().mmap(mmap())
+}
 
 /// Opens a TFRecord input: a path, or `-` for stdin. Compression is detected.
 pub(crate) fn open(name: &str, options: ReadOptions) -> Result<Reader> {

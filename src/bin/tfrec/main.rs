@@ -19,6 +19,11 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(name = "tfrec", version, about, propagate_version = true)]
 struct Cli {
+    /// Read files with plain reads instead of memory-mapping them: for files
+    /// that may change while being read, or that live on a network file
+    /// system. Output is the same either way.
+    #[arg(long, global = true)]
+    no_mmap: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -78,6 +83,7 @@ impl From<String> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    inputs::set_no_mmap(cli.no_mmap);
     let result = match cli.command {
         Command::Cat(args) => cat::run(args),
         Command::Pack(args) => pack::run(args),

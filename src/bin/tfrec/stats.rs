@@ -3,7 +3,6 @@
 use std::io::{self, Write};
 
 use tfrec::stats::{self, Stats};
-use tfrec::ReadOptions;
 
 use crate::{inputs, progress, Failure};
 
@@ -29,7 +28,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     let mut total = Stats::new();
     for name in &args.files {
         let one = if name == "-" {
-            inputs::open(name, ReadOptions::default())
+            inputs::open(name, inputs::options())
                 .and_then(|mut reader| stats::stats_reader(&mut reader, &tick))
         } else {
             stats::stats_file(name, &tick)

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use tfrec::{verify, ReadOptions};
+use tfrec::verify;
 
 use crate::{inputs, progress, Failure};
 
@@ -23,10 +23,10 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     let mut summary = Vec::new();
     for name in &args.files {
         let report = if name == "-" {
-            inputs::open(name, ReadOptions::default())
+            inputs::open(name, inputs::options())
                 .map(|mut reader| verify::verify_reader(&mut reader, &tick))
         } else {
-            verify::verify_file(name, ReadOptions::default(), &tick)
+            verify::verify_file(name, inputs::options(), &tick)
         };
         match report {
             Ok(report) => {
