@@ -19,6 +19,8 @@ use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 use flate2::bufread::{MultiGzDecoder, ZlibDecoder};
 
@@ -277,18 +279,21 @@ impl Reader {
         let prefix = peek(&mut buffered, Compression::DETECT_LEN)?;
         let compression = Compression::detect(&prefix);
         let raw: Box<dyn BufRead + Send> = Box::new(io::Cursor::new(prefix).chain(buffered));
+        let cut = Arc::new(AtomicBool::new(false));
         let stream: Box<dyn BufRead + Send> = match compression {
             Compression::None => raw,
             Compression::Gzip => Box::new(BufReader::with_capacity(
                 STREAM_BUFFER,
-                MultiGzDecoder::new(raw),
+                stream::CutShort::new(MultiGzDecoder::new(raw), cut.clone()),
             )),
             Compression::Zlib => Box::new(BufReader::with_capacity(
                 STREAM_BUFFER,
-                ZlibDecoder::new(raw),
+                stream::CutShort::new(ZlibDecoder::new(raw), cut.clone()),
             )),
         };
-        let source = Source::Stream(StreamFrames::new(stream, options.frame_check()), Vec::new());
+        let mut frames = StreamFrames::new(stream, options.frame_check());
+        frames.cut_short = Some(cut);
+        let source = Source::Stream(frames, Vec::new());
         Ok(Reader::from_source(source, compression, options))
     }
 

@@ -2,6 +2,8 @@
 //! without a map).
 
 use std::io::{self, BufRead, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::framing::{self, FrameCheck, Resync, FOOTER_LEN, HEADER_LEN};
@@ -17,6 +19,11 @@ pub(crate) struct StreamFrames<R> {
     done: bool,
     /// Payloads read only to be checked or resynchronised over.
     scratch: Vec<u8>,
+    /// Raised when a compressed stream ended before its proper end (see
+    /// [`CutShort`]): the end of the records is then a truncation.
+    pub(crate) cut_short: Option<Arc<AtomicBool>>,
+    /// A truncation has been reported (the cut is reported once).
+    truncation_reported: bool,
 }
 
 /// The most a single payload read reserves ahead of the data actually arriving.
@@ -60,6 +67,8 @@ impl<R: BufRead> StreamFrames<R> {
             index: 0,
             done: false,
             scratch: Vec::new(),
+            cut_short: None,
+            truncation_reported: false,
         }
     }
 
@@ -111,12 +120,19 @@ impl<R: BufRead> StreamFrames<R> {
                     self.index += 1;
                     return Some(Ok((offset, index)));
                 }
-                Ok(None) => {
+                Ok(None) if !self.was_cut_short() => {
                     self.done = true;
                     return None;
                 }
+                // The compressed stream broke off between two records.
+                Ok(None) => Failed {
+                    error: truncated(HEADER_LEN as u64, 0),
+                    frame_len: None,
+                    consumed: Vec::new(),
+                },
                 Err(failed) => failed,
             };
+            self.truncation_reported |= failed.error.is_truncated();
             if !recovery.skips(&failed.error) {
                 self.done = true;
                 return Some(Err(failed.error.at_record(offset, index)));
@@ -136,9 +152,19 @@ impl<R: BufRead> StreamFrames<R> {
                 self.done = true;
                 return Some(Err(over));
             }
+            // A skip that makes no progress can only be the end of the input.
+            self.done = resume == offset;
             self.offset = resume;
             self.index += 1;
         }
+    }
+
+    fn was_cut_short(&self) -> bool {
+        !self.truncation_reported
+            && self
+                .cut_short
+                .as_ref()
+                .is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     /// Reads one frame. `keep` says to keep what was consumed of a frame
@@ -269,6 +295,37 @@ fn read_full<R: Read>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
         }
     }
     Ok(filled)
+}
+
+/// A decompressor whose input ends before the compressed stream does: the
+/// data it did produce is read to its end, then the reader sees the end of
+/// its input and the flag is raised, so that the cut is reported as a
+/// truncated record (as for a plain file cut short) rather than an I/O
+/// error.
+pub(crate) struct CutShort<R> {
+    inner: R,
+    cut: Arc<AtomicBool>,
+}
+
+impl<R> CutShort<R> {
+    pub(crate) fn new(inner: R, cut: Arc<AtomicBool>) -> Self {
+        CutShort { inner, cut }
+    }
+}
+
+impl<R: Read> Read for CutShort<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.cut.load(Ordering::Relaxed) {
+            return Ok(0);
+        }
+        match self.inner.read(out) {
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                self.cut.store(true, Ordering::Relaxed);
+                Ok(0)
+            }
+            other => other,
+        }
+    }
 }
 
 /// A buffered stream that bytes can be pushed back into, for reading again
