@@ -63,6 +63,12 @@ pub enum ErrorKind {
         /// What is wrong with it.
         reason: String,
     },
+    /// A payload is not a valid `tf.train.Example` or `SequenceExample`, or
+    /// a feature does not hold what was asked of it.
+    InvalidExample {
+        /// Why the example or feature was rejected.
+        reason: String,
+    },
 }
 
 impl fmt::Display for ErrorKind {
@@ -89,6 +95,7 @@ impl fmt::Display for ErrorKind {
                 write!(f, "unsupported dtype: DataType enum value {code}")
             }
             ErrorKind::InvalidInput { reason } => write!(f, "invalid input: {reason}"),
+            ErrorKind::InvalidExample { reason } => write!(f, "invalid example: {reason}"),
         }
     }
 }
@@ -105,6 +112,7 @@ impl ErrorKind {
             ErrorKind::InvalidTensor { .. } => "invalid_tensor",
             ErrorKind::UnsupportedDType { .. } => "unsupported_dtype",
             ErrorKind::InvalidInput { .. } => "invalid_input",
+            ErrorKind::InvalidExample { .. } => "invalid_example",
         }
     }
 }
@@ -142,6 +150,12 @@ impl Error {
 
     pub(crate) fn invalid_input(reason: impl Into<String>) -> Error {
         Error::new(ErrorKind::InvalidInput {
+            reason: reason.into(),
+        })
+    }
+
+    pub(crate) fn invalid_example(reason: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidExample {
             reason: reason.into(),
         })
     }
