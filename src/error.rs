@@ -71,6 +71,12 @@ pub enum ErrorKind {
         /// What was wrong with the stretch that went over the limit.
         last: Box<ErrorKind>,
     },
+    /// A payload is not a valid `tf.train.Example` or `SequenceExample`, or
+    /// a feature does not hold what was asked of it.
+    InvalidExample {
+        /// Why the example or feature was rejected.
+        reason: String,
+    },
 }
 
 impl fmt::Display for ErrorKind {
@@ -101,6 +107,7 @@ impl fmt::Display for ErrorKind {
                 f,
                 "too many damaged records: more than {limit} skipped; the last: {last}"
             ),
+            ErrorKind::InvalidExample { reason } => write!(f, "invalid example: {reason}"),
         }
     }
 }
@@ -118,6 +125,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedDType { .. } => "unsupported_dtype",
             ErrorKind::InvalidInput { .. } => "invalid_input",
             ErrorKind::TooManySkipped { .. } => "too_many_skipped",
+            ErrorKind::InvalidExample { .. } => "invalid_example",
         }
     }
 
@@ -169,6 +177,12 @@ impl Error {
 
     pub(crate) fn invalid_input(reason: impl Into<String>) -> Error {
         Error::new(ErrorKind::InvalidInput {
+            reason: reason.into(),
+        })
+    }
+
+    pub(crate) fn invalid_example(reason: impl Into<String>) -> Error {
+        Error::new(ErrorKind::InvalidExample {
             reason: reason.into(),
         })
     }

@@ -43,6 +43,7 @@ pub mod compression;
 pub mod crc;
 pub mod dtype;
 pub mod error;
+pub mod example;
 pub mod framing;
 pub mod index;
 pub mod json;

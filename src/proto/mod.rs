@@ -1,9 +1,11 @@
 //! Protocol-buffer messages.
 //!
-//! [`tensor`] is the hand-written borrowing codec used on the hot path. The
-//! [`messages`] module holds prost types generated from `proto/*.proto`; they
-//! serve code that wants a plain owned message and cross-check the fast codec
-//! in tests.
+//! [`tensor`] is the hand-written borrowing codec used on the hot path (its
+//! counterpart for `tf.train.Example` lives in [`crate::example`]). The
+//! [`messages`] module holds prost types generated from `proto/*.proto`:
+//! `TensorProto`, and `Example`, `SequenceExample` and their parts; they
+//! serve code that wants a plain owned message and cross-check the fast
+//! codecs in tests. Maps are `BTreeMap`s, so they iterate in key order.
 
 pub mod tensor;
 pub(crate) mod wire;

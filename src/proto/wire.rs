@@ -21,21 +21,28 @@ pub(crate) const FIXED32: u8 = 5;
 /// Reads a base-128 varint at `*pos`, advancing it.
 #[inline]
 pub(crate) fn read_varint(buf: &[u8], pos: &mut usize) -> Result<u64> {
+    decode_varint(buf, pos).map_err(Error::invalid_tensor)
+}
+
+/// Reads a base-128 varint at `*pos`, advancing it; on failure says why,
+/// for callers that report errors of their own kind.
+#[inline]
+pub(crate) fn decode_varint(buf: &[u8], pos: &mut usize) -> Result<u64, &'static str> {
     let mut value = 0u64;
     for i in 0..10 {
         let Some(&byte) = buf.get(*pos) else {
-            return Err(Error::invalid_tensor("truncated varint"));
+            return Err("truncated varint");
         };
         *pos += 1;
         if i == 9 && byte > 1 {
-            return Err(Error::invalid_tensor("varint overflows 64 bits"));
+            return Err("varint overflows 64 bits");
         }
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte < 0x80 {
             return Ok(value);
         }
     }
-    Err(Error::invalid_tensor("varint longer than 10 bytes"))
+    Err("varint longer than 10 bytes")
 }
 
 /// Iterates the fields of one message.

@@ -177,6 +177,21 @@ impl<S: Sink> Writer<S> {
         result
     }
 
+    /// Writes one record holding an [`Example`](crate::example::Example) or
+    /// [`SequenceExample`](crate::example::SequenceExample), serialized as
+    /// [`example::encode`](crate::example::encode) does.
+    pub fn write_example<M: crate::example::Deterministic + ?Sized>(
+        &mut self,
+        message: &M,
+    ) -> Result<()> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        message.encode_deterministic(&mut scratch);
+        let result = self.write_record(&scratch);
+        self.scratch = scratch;
+        result
+    }
+
     /// Records written so far.
     pub fn records_written(&self) -> u64 {
         self.records
