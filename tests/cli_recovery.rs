@@ -217,3 +217,52 @@ fn no_mmap_gives_identical_output() {
         }
     }
 }
+
+#[test]
+fn convert_skip_corrupt_salvages_a_damaged_file() {
+    let (clean, offsets) = ten();
+    let dir = tempfile::tempdir().unwrap();
+    let mut bytes = clean.clone();
+    bytes[offsets[2] as usize + 1] ^= 0x01;
+    bytes[offsets[6] as usize + 16] ^= 0x01;
+    fs::write(dir.path().join("bad.tfrecord"), &bytes).unwrap();
+    let failed = tfrec(
+        &["convert", "--out-dir", "out0", "bad.tfrecord"],
+        dir.path(),
+    );
+    assert_eq!(failed.status.code(), Some(1));
+    for (out, extra) in [("out1", None), ("out2", Some("7"))] {
+        let mut args = vec!["convert", "--out-dir", out, "--skip-corrupt"];
+        if let Some(seed) = extra {
+            args.extend(["--shuffle", seed]);
+        }
+        args.push("bad.tfrecord");
+        let done = tfrec(&args, dir.path());
+        assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+        assert!(
+            text(&done.stdout).contains("\t8 records\t"),
+            "{}",
+            text(&done.stdout)
+        );
+        assert_eq!(text(&done.stderr).matches("skipped").count(), 2);
+        let shard = format!("{out}/bad-00000-of-00001.tfrecord");
+        let verified = tfrec(&["verify", &shard], dir.path());
+        assert_eq!(
+            verified.status.code(),
+            Some(0),
+            "{}",
+            text(&verified.stderr)
+        );
+        let listed = tfrec(&["cat", &shard], dir.path());
+        let mut values: Vec<String> = text(&listed.stdout)
+            .lines()
+            .map(|l| l.rsplit('\t').next().unwrap().to_string())
+            .collect();
+        values.sort();
+        let expected: Vec<String> = [0, 1, 3, 4, 5, 7, 8, 9]
+            .iter()
+            .map(|i| format!("[{i}, {i}]"))
+            .collect();
+        assert_eq!(values, expected);
+    }
+}

@@ -34,6 +34,15 @@ pub(crate) struct Args {
     /// to a hidden file in DIR first.
     #[arg(long, value_name = "SEED")]
     shuffle: Option<u64>,
+    /// Salvage damaged inputs: skip damaged records (going on at the next
+    /// sound frame) instead of failing; each skipped stretch is reported on
+    /// stderr. The exit status stays 0 unless --max-skipped is exceeded.
+    #[arg(long)]
+    skip_corrupt: bool,
+    /// With --skip-corrupt: fail once more than N damaged stretches have
+    /// been skipped in one input.
+    #[arg(long, value_name = "N", requires = "skip_corrupt")]
+    max_skipped: Option<u64>,
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin.
     #[arg(required = true)]
     inputs: Vec<String>,
@@ -113,17 +122,17 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
         Some(seed) => {
             let mut readers = Vec::with_capacity(args.inputs.len());
             for name in &args.inputs {
-                readers.push(open(name, None)?);
+                readers.push(open(name, None, &args)?);
             }
             writer.copy_shuffled(&mut readers, seed, &tick)?;
         }
         None => {
             for name in &args.inputs {
-                if is_regular(name) {
+                if is_regular(name) && !args.skip_corrupt {
                     writer.copy_file(name, &tick)?;
                 } else {
                     // Progress comes from the bytes read off the stream.
-                    let mut reader = open(name, Some(&bar))?;
+                    let mut reader = open(name, Some(&bar), &args)?;
                     writer.copy_from(&mut reader, &|_| {})?;
                 }
             }
@@ -155,7 +164,23 @@ fn is_regular(name: &str) -> bool {
 /// Opens an input: regular files with [`Reader::open`]; stdin and other
 /// streams once, as streams, advancing `bar` (when given) by the bytes read
 /// from them.
-fn open(name: &str, bar: Option<&ProgressBar>) -> TfResult<Reader> {
+fn open(name: &str, bar: Option<&ProgressBar>, args: &Args) -> TfResult<Reader> {
+    let mut options = crate::inputs::options();
+    if args.skip_corrupt {
+        options = options.corruption(tfrec::read::CorruptionPolicy::Skip);
+        if let Some(limit) = args.max_skipped {
+            options = options.max_skipped(limit);
+        }
+    }
+    let warn = move |s: &tfrec::read::Skipped| crate::warn(&format!("tfrec: {s}"));
+    open_with(name, bar, options).map(|r| r.on_skip(warn))
+}
+
+fn open_with(
+    name: &str,
+    bar: Option<&ProgressBar>,
+    options: tfrec::ReadOptions,
+) -> TfResult<Reader> {
     let counted = |r: Box<dyn Read + Send>| -> Box<dyn Read + Send> {
         match bar {
             Some(bar) => Box::new(Counting {
@@ -166,16 +191,16 @@ fn open(name: &str, bar: Option<&ProgressBar>) -> TfResult<Reader> {
         }
     };
     if name == "-" {
-        return Reader::from_read(counted(Box::new(io::stdin())))
+        return Reader::from_read_with(counted(Box::new(io::stdin())), options)
             .map(|r| r.with_path("-"))
             .map_err(|e| e.with_path("-"));
     }
     if is_regular(name) {
-        return Reader::open_with(name, crate::inputs::options());
+        return Reader::open_with(name, options);
     }
     // Read once, as a stream: a pipe cannot be opened twice.
     let file = File::open(name).map_err(|e| tfrec::Error::from(e).with_path(name))?;
-    Reader::from_read(counted(Box::new(file)))
+    Reader::from_read_with(counted(Box::new(file)), options)
         .map(|r| r.with_path(name))
         .map_err(|e| e.with_path(name))
 }
