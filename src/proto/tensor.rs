@@ -71,9 +71,9 @@ const DIM_SIZE: u32 = 1;
 /// costs 24 bytes of table for at least 2 payload bytes as a `string_val`
 /// (12×) or 1 byte of string `tensor_content` (24×). So the shape `[10⁶]`
 /// with 10⁶ empty `string_val`s (a 2 MB payload, a 24 MB table) decodes.
-/// What the defaults refuse is typed values expanded more than 32-fold
-/// beyond the 1 MiB floor, which TensorFlow would accept; pass larger limits
-/// to [`decode_with`] for such data.
+/// What the defaults refuse, and TensorFlow would accept, is a tensor built
+/// from typed values that is both over 1 MiB and over 32 times its payload
+/// (or over 1 GiB); pass larger limits to [`decode_with`] for such data.
 ///
 /// ```
 /// use tfrec::proto::tensor::DecodeLimits;
