@@ -22,10 +22,16 @@ pub const MAX_RANK: usize = 254;
 pub(crate) type Dims = SmallVec<[usize; 6]>;
 
 /// Number of elements of `shape`, or an error when it overflows.
+///
+/// TensorFlow counts elements in an `int64`, dimension by dimension, so a
+/// count (or a partial count: `[2^62, 2, 0]`) above `i64::MAX` overflows
+/// too, even where `usize` could hold it.
 pub fn num_elements(shape: &[usize]) -> Result<usize> {
     shape
         .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .try_fold(1usize, |acc, &d| {
+            acc.checked_mul(d).filter(|&n| n as u64 <= i64::MAX as u64)
+        })
         .ok_or_else(|| Error::invalid_tensor(format!("element count of shape {shape:?} overflows")))
 }
 
@@ -467,6 +473,11 @@ mod tests {
         assert!(TensorView::new(DType::U8, &[1; 254], &[0u8][..]).is_ok());
         assert!(TensorView::new(DType::U8, &[3, 0, 2], &[][..]).is_ok());
         assert!(Tensor::from_strings(&[b"x"], &[2]).is_err());
+        // Element counts are int64 in TensorFlow.
+        assert!(num_elements(&[1 << 62, 2]).is_err());
+        assert_eq!(num_elements(&[1 << 62, 1]).unwrap(), 1 << 62);
+        assert!(num_elements(&[1 << 62, 2, 0]).is_err());
+        assert_eq!(num_elements(&[0, 1 << 62, 2]).unwrap(), 0);
     }
 
     #[test]

@@ -282,6 +282,9 @@ fn model_decode(msg: &TensorProto, max_expanded: usize) -> Option<Expected> {
         }
         None => {
             if !msg.tensor_content.is_empty() {
+                if n.checked_mul(24)? > max_expanded {
+                    return None;
+                }
                 Content::Strings(parse_string_content(&msg.tensor_content, n)?)
             } else {
                 if n.checked_mul(24)? > max_expanded {
@@ -532,7 +535,7 @@ proptest! {
         // The hand-written encodings mean the same message to prost.
         let reparsed = TensorProto::decode(&payload[..]).unwrap();
         prop_assert_eq!(reparsed.encode_to_vec(), msg.encode_to_vec());
-        let limit = DecodeLimits::default().max_expanded_bytes;
+        let limit = DecodeLimits::default().allowed(payload.len());
         let modelled = model_decode(&reparsed, limit).map(|e| e.content);
         prop_assert_eq!(&modelled, &expected);
 
@@ -994,9 +997,7 @@ fn expansion_of_typed_values_is_bounded() {
     // The limit is exactly what `DecodeLimits` says.
     let mut small = proto_head(1, &[1000]);
     small.extend(len_field(5, &2.0f32.to_le_bytes()));
-    let exact = DecodeLimits {
-        max_expanded_bytes: 4000,
-    };
+    let exact = DecodeLimits::fixed(4000);
     assert_eq!(
         decode_with(&small, &exact)
             .unwrap()
@@ -1004,21 +1005,13 @@ fn expansion_of_typed_values_is_bounded() {
             .unwrap(),
         vec![2.0; 1000]
     );
-    let short = DecodeLimits {
-        max_expanded_bytes: 3999,
-    };
+    let short = DecodeLimits::fixed(3999);
     invalid_tensor(decode_with(&small, &short));
 
     // tensor_content is already in memory, so the limit does not apply.
     let mut content = proto_head(1, &[1000]);
     content.extend(len_field(4, &[0u8; 4000]));
-    assert!(decode_with(
-        &content,
-        &DecodeLimits {
-            max_expanded_bytes: 0
-        }
-    )
-    .is_ok());
+    assert!(decode_with(&content, &DecodeLimits::fixed(0)).is_ok());
 }
 
 #[test]
@@ -1269,7 +1262,7 @@ proptest! {
     /// self-consistent.
     #[test]
     fn garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
-        let limits = DecodeLimits { max_expanded_bytes: 1 << 16 };
+        let limits = DecodeLimits::fixed(1 << 16);
         if let Ok(t) = decode_with(&bytes, &limits) {
             check_consistent(&t);
         }
@@ -1304,7 +1297,7 @@ proptest! {
     fn random_fields_agree_with_prost(fields in prop::collection::vec(arb_field(), 0..8)) {
         let bytes = fields.concat();
         let max = 1 << 16;
-        if let Ok(t) = decode_with(&bytes, &DecodeLimits { max_expanded_bytes: max }) {
+        if let Ok(t) = decode_with(&bytes, &DecodeLimits::fixed(max)) {
             check_consistent(&t);
             if let Ok(msg) = TensorProto::decode(&bytes[..]) {
                 prop_assert_eq!(Some(describe(&t)), model_decode(&msg, max), "{:?}", msg);
@@ -1336,7 +1329,7 @@ proptest! {
             }
         }
         let max = 1 << 16;
-        let ours = decode_with(&bytes, &DecodeLimits { max_expanded_bytes: max });
+        let ours = decode_with(&bytes, &DecodeLimits::fixed(max));
         if let Ok(t) = &ours {
             check_consistent(t);
             if let Ok(msg) = TensorProto::decode(&bytes[..]) {

@@ -37,7 +37,10 @@ fuzz_target!(|data: &[u8]| {
                 expected.push(t.to_proto_bytes());
             }
             _ => {
-                let values: Vec<f32> = body.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                let values: Vec<f32> = body
+                    .chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                    .collect();
                 let t = Tensor::from_slice(&values, &[values.len()]).unwrap();
                 writer.write_tensor(&t).unwrap();
                 expected.push(t.to_proto_bytes());
@@ -46,6 +49,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let bytes = writer.finish().unwrap();
     let mut reader = Reader::from_read(std::io::Cursor::new(bytes)).unwrap();
-    let got: Vec<Vec<u8>> = reader.records().map(|r| r.unwrap().payload.into_owned()).collect();
+    let got: Vec<Vec<u8>> = reader
+        .records()
+        .map(|r| r.unwrap().payload.into_owned())
+        .collect();
     assert_eq!(got, expected);
 });

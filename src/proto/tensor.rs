@@ -41,22 +41,98 @@ const UINT64_VAL: u32 = 17;
 const SHAPE_DIM: u32 = 2;
 const DIM_SIZE: u32 = 1;
 
-/// Bounds on what decoding may materialize beyond the input itself.
+/// Bounds on what decoding may allocate.
 ///
-/// A `TensorProto` may describe a large tensor with a single typed value that
-/// TensorFlow repeats (`float_val: [0] , shape [1000, 1000]`). Such tensors
-/// are expanded into an owned buffer, and this caps that buffer.
+/// Decoding allocates in two cases only; a numeric tensor that carries its
+/// values in `tensor_content` is borrowed from the payload.
+///
+/// - A numeric tensor built from the typed `*_val` fields: one buffer of
+///   elements × element size. TensorFlow repeats the last value to fill the
+///   shape (and fills with zeros when there is none), so a few bytes can
+///   describe a huge tensor (`float_val: [0]` with shape `[1000, 1000]` is
+///   4 MB from a 20-byte payload).
+/// - A string tensor: a table of `size_of::<Cow<[u8]>>()` bytes (24 on
+///   64-bit targets) an element; the strings themselves are borrowed.
+///
+/// Each such buffer or table may take at most
+/// [`allowed(payload_len)`](DecodeLimits::allowed) bytes:
+///
+/// ```text
+/// min(max_expanded_bytes, max(expansion_floor, expansion_ratio × payload_len))
+/// ```
+///
+/// checked before anything is allocated (repeated fields are counted
+/// first). With the defaults, decoding a payload of `len` bytes allocates at
+/// most `max(1 MiB, 32 × len)` bytes and never more than 1 GiB, plus the
+/// shape when its rank exceeds 6 (at most 2 KiB) and the error message of a
+/// rejected tensor.
+///
+/// The ratio of 32 admits every dense legitimate encoding: a string element
+/// costs 24 bytes of table for at least 2 payload bytes as a `string_val`
+/// (12×) or 1 byte of string `tensor_content` (24×). So the shape `[10⁶]`
+/// with 10⁶ empty `string_val`s (a 2 MB payload, a 24 MB table) decodes.
+/// What the defaults refuse, and TensorFlow would accept, is a tensor built
+/// from typed values that is both over 1 MiB and over 32 times its payload
+/// (or over 1 GiB); pass larger limits to [`decode_with`] for such data.
+///
+/// ```
+/// use tfrec::proto::tensor::DecodeLimits;
+///
+/// let limits = DecodeLimits::default();
+/// assert_eq!(limits.allowed(100), 1 << 20); // the floor
+/// assert_eq!(limits.allowed(1 << 20), 32 << 20); // the ratio
+/// assert_eq!(limits.allowed(1 << 30), 1 << 30); // the cap
+///
+/// // A fixed bound, whatever the payload.
+/// let fixed = DecodeLimits { max_expanded_bytes: 4000, ..DecodeLimits::default() };
+/// assert_eq!(fixed.allowed(1 << 30), 4000);
+/// assert_eq!(DecodeLimits::fixed(4000).allowed(1 << 30), 4000);
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DecodeLimits {
-    /// Largest buffer, in bytes, built from typed `*_val` fields (for string
-    /// tensors: the element table, 24 bytes an element).
+    /// Absolute cap, in bytes, on a buffer or table built while decoding,
+    /// whatever the payload's size (default: 1 GiB).
     pub max_expanded_bytes: usize,
+    /// Bytes always allowed, however small the payload, below the cap
+    /// (default: 1 MiB).
+    pub expansion_floor: usize,
+    /// Bytes allowed per payload byte, below the cap (default: 32).
+    pub expansion_ratio: usize,
+}
+
+impl DecodeLimits {
+    /// Default [`max_expanded_bytes`](DecodeLimits::max_expanded_bytes): 1 GiB.
+    pub const DEFAULT_MAX_EXPANDED_BYTES: usize = 1 << 30;
+    /// Default [`expansion_floor`](DecodeLimits::expansion_floor): 1 MiB.
+    pub const DEFAULT_EXPANSION_FLOOR: usize = 1 << 20;
+    /// Default [`expansion_ratio`](DecodeLimits::expansion_ratio): 32.
+    pub const DEFAULT_EXPANSION_RATIO: usize = 32;
+
+    /// Limits that allow exactly `bytes`, whatever the payload's size.
+    pub fn fixed(bytes: usize) -> DecodeLimits {
+        DecodeLimits {
+            max_expanded_bytes: bytes,
+            expansion_floor: bytes,
+            expansion_ratio: 0,
+        }
+    }
+
+    /// The largest buffer or table decoding a payload of `payload_len`
+    /// bytes may allocate.
+    pub fn allowed(&self, payload_len: usize) -> usize {
+        self.expansion_ratio
+            .saturating_mul(payload_len)
+            .max(self.expansion_floor)
+            .min(self.max_expanded_bytes)
+    }
 }
 
 impl Default for DecodeLimits {
     fn default() -> Self {
         DecodeLimits {
-            max_expanded_bytes: 1 << 30,
+            max_expanded_bytes: Self::DEFAULT_MAX_EXPANDED_BYTES,
+            expansion_floor: Self::DEFAULT_EXPANSION_FLOOR,
+            expansion_ratio: Self::DEFAULT_EXPANSION_RATIO,
         }
     }
 }
@@ -71,13 +147,20 @@ pub fn decode(payload: &[u8]) -> Result<TensorView<'_>> {
 /// bytes; otherwise the typed field for the dtype supplies the values, the
 /// last one repeating when there are fewer than elements, zeros when there
 /// are none, and an error when there are more.
+///
+/// Whatever the input, the only allocations are those [`DecodeLimits`]
+/// bounds, and the work is linear in the payload's length plus the bytes
+/// allocated.
 pub fn decode_with<'a>(payload: &'a [u8], limits: &DecodeLimits) -> Result<TensorView<'a>> {
+    let allowed = limits.allowed(payload.len());
     let mut dtype_code: i64 = 0;
     let mut dims = Dims::new();
     let mut content: &[u8] = &[];
     for field in Fields::new(payload) {
         match field? {
             (DTYPE, Value::Varint(v)) => dtype_code = v as i64,
+            // Like protobuf, a repeated message field merges: the
+            // dimensions of every `tensor_shape` accumulate.
             (TENSOR_SHAPE, Value::Len(msg)) => parse_shape(msg, &mut dims)?,
             (TENSOR_CONTENT, Value::Len(bytes)) => content = bytes,
             _ => {}
@@ -89,7 +172,7 @@ pub fn decode_with<'a>(payload: &'a [u8], limits: &DecodeLimits) -> Result<Tenso
     let n = num_elements(&dims)?;
 
     let data = match dtype.size() {
-        None => decode_strings(payload, content, n, limits)?,
+        None => decode_strings(payload, content, n, allowed)?,
         Some(size) => {
             let expected = n
                 .checked_mul(size)
@@ -107,7 +190,7 @@ pub fn decode_with<'a>(payload: &'a [u8], limits: &DecodeLimits) -> Result<Tenso
                 }
                 Data::Bytes(Cow::Borrowed(content))
             } else {
-                Data::Bytes(decode_typed(payload, dtype, n, expected, limits)?)
+                Data::Bytes(decode_typed(payload, dtype, n, expected, allowed)?)
             }
         }
     };
@@ -128,8 +211,19 @@ fn parse_shape(msg: &[u8], dims: &mut Dims) -> Result<()> {
                     size = v as i64;
                 }
             }
+            // -1 means "unknown" in a partial shape, which a serialized
+            // tensor cannot have.
+            if size < 0 {
+                return Err(Error::invalid_tensor(format!(
+                    "dimension {} has negative size {size}",
+                    dims.len()
+                )));
+            }
             let size = usize::try_from(size).map_err(|_| {
-                Error::invalid_tensor(format!("dimension {} has negative size {size}", dims.len()))
+                Error::invalid_tensor(format!(
+                    "dimension {} of size {size} does not fit in memory",
+                    dims.len()
+                ))
             })?;
             dims.push(size);
         }
@@ -168,7 +262,9 @@ fn typed_field(dtype: DType) -> (u32, Scalar, usize) {
 struct Filler {
     out: Vec<u8>,
     comp_size: usize,
+    /// Components written so far.
     written: usize,
+    /// Components the buffer holds.
     capacity: usize,
     bool_values: bool,
     /// Complex values only: a lone trailing component past the last whole
@@ -180,7 +276,8 @@ struct Filler {
 impl Filler {
     #[inline]
     fn push(&mut self, v: u64) -> Result<()> {
-        if self.written == self.capacity {
+        let at = self.written * self.comp_size;
+        let Some(slot) = self.out.get_mut(at..at + self.comp_size) else {
             if self.per_elem == 2 && !self.lone_extra {
                 self.lone_extra = true;
                 return Ok(());
@@ -189,15 +286,14 @@ impl Filler {
                 "typed field holds more values than the {} the shape allows",
                 self.capacity
             )));
-        }
+        };
         let v = if self.bool_values {
             u64::from(v != 0)
         } else {
             v
         };
-        let at = self.written * self.comp_size;
         // Truncation to the component width is TensorFlow's static_cast.
-        self.out[at..at + self.comp_size].copy_from_slice(&v.to_le_bytes()[..self.comp_size]);
+        slot.copy_from_slice(&v.to_le_bytes()[..self.comp_size]);
         self.written += 1;
         Ok(())
     }
@@ -208,15 +304,16 @@ fn decode_typed(
     dtype: DType,
     n: usize,
     nbytes: usize,
-    limits: &DecodeLimits,
+    allowed: usize,
 ) -> Result<Cow<'static, [u8]>> {
     let (field, scalar, per_elem) = typed_field(dtype);
-    if nbytes > limits.max_expanded_bytes {
-        // Only an error if the field is present or the tensor is non-empty:
-        // either way we would have to materialize `nbytes`.
+    if nbytes > allowed {
+        // Whether or not values are present, `nbytes` would have to be
+        // materialized (repeating the last value, or zeros).
         return Err(Error::invalid_tensor(format!(
-            "tensor of {nbytes} bytes built from typed values exceeds the limit of {}",
-            limits.max_expanded_bytes
+            "tensor of {nbytes} bytes built from typed values exceeds the decode limit of \
+             {allowed} bytes for a {}-byte payload",
+            payload.len()
         )));
     }
     let comp_size = dtype.component_size().unwrap_or(1);
@@ -278,7 +375,9 @@ fn decode_typed(
     // lone number is ignored.
     let elem_size = comp_size * per_elem;
     let filled = (written / per_elem) * elem_size;
-    out[filled..written * comp_size].fill(0);
+    if let Some(lone) = out.get_mut(filled..written * comp_size) {
+        lone.fill(0);
+    }
     if filled > 0 && filled < out.len() {
         let (head, tail) = out.split_at_mut(filled);
         let last = &head[filled - elem_size..];
@@ -289,22 +388,31 @@ fn decode_typed(
     Ok(Cow::Owned(out))
 }
 
+/// Bytes of a string tensor's element table.
+const STRING_ENTRY: usize = std::mem::size_of::<Cow<'static, [u8]>>();
+
+/// Checks that a table of `n` strings fits in `allowed` bytes.
+fn check_string_table(n: usize, allowed: usize, payload_len: usize) -> Result<()> {
+    match n.checked_mul(STRING_ENTRY) {
+        Some(bytes) if bytes <= allowed => Ok(()),
+        _ => Err(Error::invalid_tensor(format!(
+            "string tensor of {n} elements exceeds the decode limit of {allowed} bytes \
+             for a {payload_len}-byte payload"
+        ))),
+    }
+}
+
 fn decode_strings<'a>(
     payload: &'a [u8],
     content: &'a [u8],
     n: usize,
-    limits: &DecodeLimits,
+    allowed: usize,
 ) -> Result<Data<'a>> {
     if !content.is_empty() {
-        return decode_string_content(content, n).map(Data::Strings);
+        return decode_string_content(content, n, allowed, payload.len()).map(Data::Strings);
     }
-    let table_bytes = n.checked_mul(std::mem::size_of::<Cow<'_, [u8]>>());
-    if table_bytes.is_none_or(|b| b > limits.max_expanded_bytes) {
-        return Err(Error::invalid_tensor(format!(
-            "string tensor of {n} elements exceeds the decode limit of {} bytes",
-            limits.max_expanded_bytes
-        )));
-    }
+    // Count before building anything: a few bytes per value can claim far
+    // more values than the shape has room for.
     let mut given = 0usize;
     for f in Fields::new(payload) {
         if let (STRING_VAL, Value::Len(_)) = f? {
@@ -316,6 +424,7 @@ fn decode_strings<'a>(
             "{given} string values for {n} elements"
         )));
     }
+    check_string_table(n, allowed, payload.len())?;
     let mut strings: Vec<Cow<'a, [u8]>> = Vec::with_capacity(n);
     for f in Fields::new(payload) {
         if let (STRING_VAL, Value::Len(s)) = f? {
@@ -328,7 +437,12 @@ fn decode_strings<'a>(
 }
 
 /// TensorFlow's in-content string encoding: `n` varint lengths, then the bytes.
-fn decode_string_content(content: &[u8], n: usize) -> Result<Vec<Cow<'_, [u8]>>> {
+fn decode_string_content(
+    content: &[u8],
+    n: usize,
+    allowed: usize,
+    payload_len: usize,
+) -> Result<Vec<Cow<'_, [u8]>>> {
     // Each length takes at least one byte: a cheap bound before allocating.
     if n > content.len() {
         return Err(Error::invalid_tensor(format!(
@@ -336,22 +450,27 @@ fn decode_string_content(content: &[u8], n: usize) -> Result<Vec<Cow<'_, [u8]>>>
             content.len()
         )));
     }
-    let mut pos = 0;
-    let mut lens = Vec::with_capacity(n);
+    check_string_table(n, allowed, payload_len)?;
+    // The bytes start after the last length: walk the lengths once to find
+    // it, then again beside the bytes, rather than keeping them.
+    let mut data_start = 0;
     for _ in 0..n {
-        lens.push(wire::read_varint(content, &mut pos)?);
+        wire::read_varint(content, &mut data_start)?;
     }
     let mut strings = Vec::with_capacity(n);
-    for len in lens {
-        let remaining = (content.len() - pos) as u64;
-        if len > remaining {
+    let (mut len_pos, mut pos) = (0, data_start);
+    for _ in 0..n {
+        let len = wire::read_varint(content, &mut len_pos)?;
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|len| pos.checked_add(len));
+        let Some(s) = end.and_then(|end| content.get(pos..end)) else {
             return Err(Error::invalid_tensor(
                 "string lengths exceed tensor_content",
             ));
-        }
-        let end = pos + len as usize;
-        strings.push(Cow::Borrowed(&content[pos..end]));
-        pos = end;
+        };
+        strings.push(Cow::Borrowed(s));
+        pos += s.len();
     }
     if pos != content.len() {
         return Err(Error::invalid_tensor(format!(
@@ -527,6 +646,42 @@ mod tests {
     }
 
     #[test]
+    fn limits_scale_with_the_payload() {
+        let d = DecodeLimits::default();
+        assert_eq!(d.allowed(0), 1 << 20);
+        assert_eq!(d.allowed((1 << 15) + 1), (1 << 20) + 32);
+        assert_eq!(d.allowed(usize::MAX), 1 << 30);
+        assert_eq!(DecodeLimits::fixed(7).allowed(0), 7);
+        assert_eq!(DecodeLimits::fixed(7).allowed(1 << 40), 7);
+        // The cap wins over the floor.
+        let capped = DecodeLimits {
+            max_expanded_bytes: 10,
+            ..DecodeLimits::default()
+        };
+        assert_eq!(capped.allowed(1000), 10);
+    }
+
+    #[test]
+    fn string_content_lengths_then_bytes() {
+        // dtype string, shape [3], content: lengths 2, 0, 1 then "ab", "c".
+        let p = [
+            0x08, 0x07, 0x12, 0x04, 0x12, 0x02, 0x08, 0x03, 0x22, 0x06, 2, 0, 1, b'a', b'b', b'c',
+        ];
+        let t = decode(&p).unwrap();
+        let all: Vec<&[u8]> = t.strings().unwrap().collect();
+        assert_eq!(all, [&b"ab"[..], b"", b"c"]);
+        // Its table needs 72 bytes.
+        assert!(decode_with(&p, &DecodeLimits::fixed(72)).is_ok());
+        assert!(decode_with(&p, &DecodeLimits::fixed(71)).is_err());
+        // A length past the end, and one byte left over.
+        let mut q = p;
+        q[12] = 2;
+        assert!(decode(&q).is_err());
+        q[12] = 0;
+        assert!(decode(&q).is_err());
+    }
+
+    #[test]
     fn rejects_bad_shapes() {
         // negative dim
         let mut p = vec![0x08, 0x01, 0x12, 0x0c, 0x12, 0x0a, 0x08];
@@ -547,6 +702,11 @@ mod tests {
             q.extend_from_slice(&[0x12, 0x06, 0x08]);
             put_varint(&mut q, 1 << 40);
         }
+        assert!(decode(&q).is_err());
+        // 2^62 x 2 fits in u64 but not in TensorFlow's int64 count.
+        let mut q = vec![0x08, 0x04, 0x12, 0x0f, 0x12, 0x0a, 0x08];
+        put_varint(&mut q, 1 << 62);
+        q.extend_from_slice(&[0x12, 0x02, 0x08, 0x02]);
         assert!(decode(&q).is_err());
     }
 }
