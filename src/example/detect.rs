@@ -63,10 +63,9 @@ impl RecordKind {
         if payload.is_empty() {
             return RecordKind::Raw;
         }
-        let limits = DecodeLimits {
-            max_expanded_bytes: payload.len().saturating_mul(16).max(64 << 10),
-        };
-        if decode_with(payload, &limits).is_ok() {
+        // The default limits: whatever `TensorView::decode` accepts is a
+        // tensor, and they bound the work relative to the payload.
+        if decode_with(payload, &DecodeLimits::default()).is_ok() {
             return RecordKind::Tensor;
         }
         if ExampleView::parse_with(payload, true).is_ok() {

@@ -26,8 +26,9 @@ pub(crate) struct StreamFrames<R> {
     truncation_reported: bool,
 }
 
-/// The most a single payload read reserves ahead of the data actually arriving.
-const RESERVE_STEP: u64 = 16 << 20;
+/// The most a payload read reserves ahead of the data actually arriving;
+/// past it the buffer grows with the data (a hostile length costs nothing).
+const RESERVE_STEP: u64 = 64 << 10;
 /// Bytes read at a time while searching for a sound frame after damage.
 const RESYNC_CHUNK: usize = 64 << 10;
 
