@@ -79,7 +79,10 @@ impl Run {
     }
 
     fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr.lines().filter(|l| !l.trim().is_empty()).collect()
+        self.stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .collect()
     }
 
     fn success(&self) -> &Run {
@@ -241,7 +244,12 @@ fn cat_jsonl_prints_each_kind_in_its_schema_exactly() {
     run.success();
     let lines = run.lines();
     assert_eq!(lines.len(), payloads.len());
-    let head = |i: usize| format!("{{\"file\":\"m.tfrecord\",\"index\":{i},\"offset\":{}", off[i]);
+    let head = |i: usize| {
+        format!(
+            "{{\"file\":\"m.tfrecord\",\"index\":{i},\"offset\":{}",
+            off[i]
+        )
+    };
     assert_eq!(
         lines[0],
         format!(
@@ -270,10 +278,7 @@ fn cat_jsonl_prints_each_kind_in_its_schema_exactly() {
             head(2)
         )
     );
-    assert_eq!(
-        lines[3],
-        format!("{},\"raw\":\"iVBORw0KGgo=\"}}", head(3))
-    );
+    assert_eq!(lines[3], format!("{},\"raw\":\"iVBORw0KGgo=\"}}", head(3)));
     assert_eq!(lines[4], format!("{},\"raw\":\"\"}}", head(4)));
     let big = serde_json::from_str::<Value>(lines[5]).unwrap();
     let img = big["features"]["img"]["bytes_list"][0].as_str().unwrap();
@@ -313,7 +318,10 @@ fn cat_human_form_is_one_line_per_record_with_the_first_values() {
         "m.tfrecord:2\tsequence_example\tcontext: len=int64[1] [2]\t\
          feature_lists: none=steps[0]; tok=steps[2] int64[2] [5, 6] | none"
     );
-    assert_eq!(lines[3], "m.tfrecord:3\traw\t8 bytes\tb\"\\x89PNG\\r\\n\\x1a\\n\"");
+    assert_eq!(
+        lines[3],
+        "m.tfrecord:3\traw\t8 bytes\tb\"\\x89PNG\\r\\n\\x1a\\n\""
+    );
     assert_eq!(lines[4], "m.tfrecord:4\traw\t0 bytes\tb\"\"");
     // A 3 MB value shows its first bytes only.
     assert!(lines[5].starts_with("m.tfrecord:5\texample\timg=bytes[1] [b\"\\x00\\x07\\x0e"));
@@ -392,7 +400,14 @@ fn cat_as_forces_a_kind_and_a_record_that_is_not_one_is_an_error_at_its_position
     // Sequence: an Example reads as a SequenceExample with that context.
     let run = tfrec(
         dir.path(),
-        &["cat", "--as", "sequence", "--jsonl", "--skip-corrupt", "m.tfrecord"],
+        &[
+            "cat",
+            "--as",
+            "sequence",
+            "--jsonl",
+            "--skip-corrupt",
+            "m.tfrecord",
+        ],
     );
     assert_eq!(run.code, Some(0), "{run}");
     let shown: Vec<u64> = run
@@ -473,10 +488,7 @@ fn cat_flags_work_with_every_kind() {
             let ds = tfrec::pipeline::Dataset::builder()
                 .files([d.join(a), d.join(b)])
                 .shuffle(shuffle.parse().unwrap())
-                .shard(
-                    shard[..1].parse().unwrap(),
-                    shard[2..].parse().unwrap(),
-                )
+                .shard(shard[..1].parse().unwrap(), shard[2..].parse().unwrap())
                 .build()
                 .unwrap();
             let want: Vec<(String, u64)> = ds
@@ -485,7 +497,16 @@ fn cat_flags_work_with_every_kind() {
                 .map(|id| ([a, b][id.file].to_string(), id.index))
                 .collect();
             let args = [
-                "cat", "--jsonl", "--shuffle", shuffle, "--epoch", epoch, "--shard", shard, a, b,
+                "cat",
+                "--jsonl",
+                "--shuffle",
+                shuffle,
+                "--epoch",
+                epoch,
+                "--shard",
+                shard,
+                a,
+                b,
             ];
             let run = tfrec(d, &args);
             run.success();
@@ -550,7 +571,9 @@ fn cat_flags_work_with_every_kind() {
     );
     let zipped = tfrec(d, &["cat", "--jsonl", "a.gz.tfrecord"]);
     assert_eq!(
-        piped.text().replace("\"file\":\"-\"", "\"file\":\"a.tfrecord\""),
+        piped
+            .text()
+            .replace("\"file\":\"-\"", "\"file\":\"a.tfrecord\""),
         plain.text()
     );
     assert_eq!(
@@ -580,7 +603,14 @@ fn cat_jsonl_piped_into_pack_reproduces_the_file_byte_for_byte() {
     fs::write(d.join("m.jsonl"), &cat.stdout).unwrap();
     tfrec(
         d,
-        &["pack", "--compression", "gzip", "-o", "back.gz.tfrecord", "m.jsonl"],
+        &[
+            "pack",
+            "--compression",
+            "gzip",
+            "-o",
+            "back.gz.tfrecord",
+            "m.jsonl",
+        ],
     )
     .success();
     let plain = tfrec(d, &["cat", "--jsonl", "--as", "raw", "m.tfrecord"]);
@@ -591,7 +621,16 @@ fn cat_jsonl_piped_into_pack_reproduces_the_file_byte_for_byte() {
     );
     let run = tfrec(
         d,
-        &["pack", "--out-dir", "shards", "--shards", "2", "--stem", "m", "m.jsonl"],
+        &[
+            "pack",
+            "--out-dir",
+            "shards",
+            "--shards",
+            "2",
+            "--stem",
+            "m",
+            "m.jsonl",
+        ],
     );
     assert_eq!(run.code, Some(0), "{run}");
     let mut packed: Vec<Vec<u8>> = Vec::new();
@@ -669,16 +708,28 @@ fn pack_bad_lines_fail_naming_the_file_and_line_and_leave_no_output() {
     let d = dir.path();
     let good = r#"{"features": {"a": {"int64_list": [1]}}}"#;
     let bad = [
-        (r#"{"features": {"a": {"int64_list": [1.5]}}}"#, "not an integer"),
-        (r#"{"features": {"a": {"int64_list": ["1"]}}}"#, "not an integer"),
+        (
+            r#"{"features": {"a": {"int64_list": [1.5]}}}"#,
+            "not an integer",
+        ),
+        (
+            r#"{"features": {"a": {"int64_list": ["1"]}}}"#,
+            "not an integer",
+        ),
         (
             r#"{"features": {"a": {"int64_list": [9223372036854775808]}}}"#,
             "out of int64 range",
         ),
-        (r#"{"features": {"a": {"float_list": [1e39]}}}"#, "float32 range"),
+        (
+            r#"{"features": {"a": {"float_list": [1e39]}}}"#,
+            "float32 range",
+        ),
         (r#"{"features": {"a": {"float_list": ["NaN"]}}}"#, "\"NaN\""),
         (r#"{"features": {"a": {"bytes_list": ["!!"]}}}"#, "base64"),
-        (r#"{"features": {"a": {"int64_list": [], "float_list": []}}}"#, "more than one key"),
+        (
+            r#"{"features": {"a": {"int64_list": [], "float_list": []}}}"#,
+            "more than one key",
+        ),
         (r#"{"features": {"a": {"int_list": []}}}"#, "unknown key"),
         (r#"{"features": {"a": [1]}}"#, "feature \"a\""),
         (r#"{"features": []}"#, "not an object"),
@@ -692,7 +743,11 @@ fn pack_bad_lines_fail_naming_the_file_and_line_and_leave_no_output() {
     ];
     fs::create_dir(d.join("out")).unwrap();
     for (line, why) in bad {
-        fs::write(d.join("in.jsonl"), format!("{good}\n\n{good}\n{line}\n{good}\n")).unwrap();
+        fs::write(
+            d.join("in.jsonl"),
+            format!("{good}\n\n{good}\n{line}\n{good}\n"),
+        )
+        .unwrap();
         let run = tfrec(d, &["pack", "-o", "out/x.tfrecord", "in.jsonl"]);
         run.fails_with_one_line(&["in.jsonl: line 4: ", why]);
         assert!(common::dir_entries(&d.join("out")).is_empty(), "{line}");
@@ -711,7 +766,10 @@ fn stats_counts_kinds_features_and_histograms() {
     let d = dir.path();
     let payloads = vec![
         Tensor::scalar(5i64).to_proto_bytes(),
-        hand_example(&[("label", Hand::Int64(&[1])), ("x", Hand::Float(&[0.5, 0.25]))]),
+        hand_example(&[
+            ("label", Hand::Int64(&[1])),
+            ("x", Hand::Float(&[0.5, 0.25])),
+        ]),
         hand_example(&[
             ("label", Hand::Int64(&[2])),
             ("tag", Hand::Bytes(&[b"a"])),
@@ -760,7 +818,12 @@ fn stats_counts_kinds_features_and_histograms() {
     let text = run.text();
     let rows: Vec<Vec<&str>> = text
         .lines()
-        .map(|l| l.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect())
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
         .collect();
     for row in [
         &["kind", "records"][..],
@@ -898,7 +961,14 @@ fn malformed_examples_are_errors_with_their_position_never_panics() {
     for kind in ["example", "sequence"] {
         let run = tfrec(
             d,
-            &["cat", "--as", kind, "--jsonl", "--skip-corrupt", "bad.tfrecord"],
+            &[
+                "cat",
+                "--as",
+                kind,
+                "--jsonl",
+                "--skip-corrupt",
+                "bad.tfrecord",
+            ],
         );
         assert_eq!(run.code, Some(0), "{run}");
         let shown = run.lines().len();
