@@ -14,19 +14,20 @@ use tfrec::{Reader, TensorView};
 
 use crate::{describe, inputs, Failure};
 
+/// How `tfrec cat` prints records without `--jsonl` (its help's epilogue).
+pub(crate) const LINE_FORMS: &str = "\
+Each record is read as what it holds (--as forces a kind) and printed on one line:
+  tensor           FILE:INDEX<TAB>DTYPE[SHAPE]<TAB>[v0, v1, ...]
+  Example          FILE:INDEX<TAB>example<TAB>NAME=int64[3] [1, 2, 3]; NAME=float[0] []; NAME=none
+  SequenceExample  FILE:INDEX<TAB>sequence_example<TAB>context: NAME=...<TAB>feature_lists: NAME=steps[S] STEP | STEP | ...
+  anything else    FILE:INDEX<TAB>raw<TAB>N bytes<TAB>b\"...\"
+A feature is KIND[N] (int64, float, bytes; `none` when no kind is set) and its first 8 values;
+a byte string shows its first 32 bytes, a feature list its first 4 steps; names are escaped
+like Rust strings; (none) stands for no features or lists.";
+
 /// Print every record, one line each, or one JSON object per record with
-/// `--jsonl`. Each record is read as what it holds (`--as` forces a kind):
-///
-///   FILE:INDEX<TAB>DTYPE[SHAPE]<TAB>[v0, v1, ...]             a tensor
-///   FILE:INDEX<TAB>example<TAB>NAME=int64[3] [1, 2, 3]; ...   an Example
-///   FILE:INDEX<TAB>sequence_example<TAB>context: NAME=...; ...<TAB>feature_lists: NAME=steps[S] int64[2] [5, 6] | ...
-///   FILE:INDEX<TAB>raw<TAB>N bytes<TAB>b"..."                 anything else
-///
-/// A feature is KIND[N] (int64, float, bytes; `none` when no kind is set)
-/// and its first 8 values; byte strings show their first 32 bytes, feature
-/// lists their first 4 steps. Names are escaped like Rust strings.
+/// `--jsonl`.
 #[derive(clap::Args)]
-#[command(verbatim_doc_comment)]
 pub(crate) struct Args {
     /// One JSON object per record, "file", "index" and "offset" first.
     /// Tensors: "dtype", "shape", "data" (base64 of the little-endian

@@ -34,6 +34,7 @@ struct Cli {
 enum Command {
     /// Print records (tensors, Examples, SequenceExamples, raw bytes): one
     /// line each with the first values, or JSON lines.
+    #[command(after_help = cat::LINE_FORMS)]
     Cat(cat::Args),
     /// Write tensors from .npy files, and tensors, Examples,
     /// SequenceExamples or raw records from JSON-lines files, into a
