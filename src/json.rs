@@ -125,7 +125,7 @@ pub fn write_record_json<W: Write + ?Sized>(
 }
 
 /// Base64 of `bytes`, encoded through a stack buffer.
-fn write_base64<W: Write + ?Sized>(out: &mut W, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_base64<W: Write + ?Sized>(out: &mut W, bytes: &[u8]) -> io::Result<()> {
     let mut buf = [0u8; BASE64_CHUNK / 3 * 4];
     for chunk in bytes.chunks(BASE64_CHUNK) {
         let n = STANDARD
@@ -274,7 +274,7 @@ fn dimension(value: &Value) -> Result<usize> {
 
 /// What kind of JSON value this is, for error messages that should not
 /// echo a possibly huge value.
-fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a bool",

@@ -1,6 +1,13 @@
-//! Statistics over the tensors of TFRecord files: record and byte counts,
+//! Statistics over the records of TFRecord files: record and byte counts,
 //! per dtype the tensors, elements, sum, minimum and maximum, and a
-//! histogram of shapes.
+//! histogram of shapes; for files that hold other records too, the records
+//! of each kind and, per feature name of `Example`s and `SequenceExample`s,
+//! its kind, how many records carry it and how many values it has.
+//!
+//! Each record's kind is told by [`RecordKind::detect`]: a record that is
+//! not a valid tensor (nor an `Example` or a `SequenceExample`) counts as
+//! `raw`, even when it was meant to be a tensor. Only damaged framing
+//! (lengths, CRCs, truncation) is an error.
 //!
 //! | dtype | `sum` | `min`, `max` |
 //! | --- | --- | --- |
@@ -53,12 +60,17 @@ use rayon::prelude::*;
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
+use crate::example::{ExampleView, RecordKind, SequenceExampleView};
 use crate::framing::{self, FrameCheck, FRAME_OVERHEAD};
 use crate::index::{FrameBuf, Index};
 use crate::read::mmap::Mmap;
 use crate::read::segments::{self, Input, Walk};
 use crate::read::{open_plain_file, Reader};
 use crate::tensor::{Dims, TensorView};
+
+mod features;
+
+pub use features::{FeatureKinds, FeatureListStats, FeatureStats, KindCounts};
 
 /// Sum, minimum and maximum of one dtype's elements.
 #[derive(Debug, Clone, PartialEq)]
@@ -232,6 +244,12 @@ pub struct Stats {
     pub dtypes: BTreeMap<DType, DTypeStats>,
     /// How many tensors had each shape (`[]` for scalars).
     pub shapes: BTreeMap<Vec<usize>, u64>,
+    /// Records of each kind.
+    pub kinds: KindCounts,
+    /// Per feature name of `Example`s and of `SequenceExample` contexts.
+    pub features: BTreeMap<String, FeatureStats>,
+    /// Per feature list name of `SequenceExample`s.
+    pub feature_lists: BTreeMap<String, FeatureListStats>,
 }
 
 impl Stats {
@@ -245,6 +263,28 @@ impl Stats {
         let mut tally = Tally::default();
         tally.add(tensor, frame_bytes);
         self.absorb(tally)
+    }
+
+    /// Adds one record of any kind, whose frame is `frame_bytes` long, and
+    /// returns the kind it was counted as ([`RecordKind::detect`]).
+    ///
+    /// ```
+    /// use tfrec::example::{self, Example, RecordKind};
+    /// use tfrec::stats::Stats;
+    ///
+    /// let mut s = Stats::new();
+    /// let ex = example::encode(&Example::default().int64("label", [1]).float("x", [0.5, 2.0]));
+    /// assert_eq!(s.add_record(&ex, ex.len() as u64 + 16)?, RecordKind::Example);
+    /// assert_eq!(s.add_record(b"\x89PNG", 20)?, RecordKind::Raw);
+    /// assert_eq!((s.kinds.example, s.kinds.raw), (1, 1));
+    /// assert_eq!(s.features["x"].value_counts[&2], 1);
+    /// # Ok::<(), tfrec::Error>(())
+    /// ```
+    pub fn add_record(&mut self, payload: &[u8], frame_bytes: u64) -> Result<RecordKind> {
+        let mut tally = Tally::default();
+        let kind = tally.add_payload(payload, frame_bytes);
+        self.absorb(tally)?;
+        Ok(kind)
     }
 
     /// Adds another tally (of records that come after this one's).
@@ -264,6 +304,9 @@ impl Stats {
         for (shape, n) in &other.shapes {
             *self.shapes.entry(shape.clone()).or_default() += n;
         }
+        self.kinds.merge(&other.kinds);
+        features::merge_features(&mut self.features, &other.features);
+        features::merge_feature_lists(&mut self.feature_lists, &other.feature_lists);
         Ok(())
     }
 
@@ -283,6 +326,17 @@ impl Stats {
         for (shape, n) in tally.shapes {
             *self.shapes.entry(shape.to_vec()).or_default() += n;
         }
+        self.kinds.merge(&tally.kinds);
+        if self.features.is_empty() {
+            self.features = tally.features;
+        } else {
+            features::merge_features(&mut self.features, &tally.features);
+        }
+        if self.feature_lists.is_empty() {
+            self.feature_lists = tally.feature_lists;
+        } else {
+            features::merge_feature_lists(&mut self.feature_lists, &tally.feature_lists);
+        }
         Ok(())
     }
 
@@ -294,6 +348,43 @@ impl Stats {
     /// `min`/`max` 0 or 1; string dtypes carry only `tensors` and
     /// `elements`. Non-finite numbers and the minimum and maximum of no
     /// elements are `null`.
+    ///
+    /// When some record is not a tensor, three keys follow (`dtypes` and
+    /// `shapes` then describe the tensors among the records):
+    ///
+    /// - `"kinds": {"tensor": N, "example": N, "sequence_example": N, "raw": N}`;
+    /// - `"features": {NAME: {"kind": K, "records": N, "value_counts": {"V": N, ...}}}`
+    ///   for the features of `Example`s and `SequenceExample` contexts: the
+    ///   kind (`int64_list`, `float_list`, `bytes_list` or `none`) the
+    ///   feature had in most records, the records that carry it, and how
+    ///   many records had it with `V` values. A name seen with several kinds
+    ///   also has `"kinds": {K: N, ...}`, records per kind;
+    /// - `"feature_lists": {NAME: {"kind": K, "records": N, "lengths": {"L": N, ...}}}`
+    ///   for `SequenceExample` feature lists: the kind most steps had (`null`
+    ///   if the list never had a step; `"kinds"`, steps per kind, when
+    ///   there were several), the records that carry it, and how many
+    ///   records had it with `L` steps.
+    ///
+    /// ```
+    /// use tfrec::example::{self, Example, Feature, SequenceExample};
+    /// use tfrec::stats::Stats;
+    ///
+    /// let mut s = Stats::new();
+    /// for payload in [
+    ///     example::encode(&Example::default().int64("id", [7]).float("x", [0.5, 1.0])),
+    ///     example::encode(&Example::default().int64("id", [8])),
+    ///     example::encode(&SequenceExample::default()
+    ///         .context_feature("id", Feature::default())
+    ///         .feature_list("t", [Feature::int64_list([1]), Feature::int64_list([2, 3])])),
+    /// ] {
+    ///     s.add_record(&payload, payload.len() as u64 + 16)?;
+    /// }
+    /// let json = s.to_json();
+    /// assert!(json.ends_with(
+    ///     r#""kinds": {"tensor": 0, "example": 2, "sequence_example": 1, "raw": 0}, "features": {"id": {"kind": "int64_list", "kinds": {"int64_list": 2, "none": 1}, "records": 3, "value_counts": {"0": 1, "1": 2}}, "x": {"kind": "float_list", "records": 1, "value_counts": {"2": 1}}}, "feature_lists": {"t": {"kind": "int64_list", "records": 1, "lengths": {"2": 1}}}}"#
+    /// ), "{json}");
+    /// # Ok::<(), tfrec::Error>(())
+    /// ```
     pub fn to_json(&self) -> String {
         let mut out = String::new();
         let _ = write!(
@@ -325,11 +416,19 @@ impl Stats {
             }
             let _ = write!(out, "\"{}\": {n}", shape_key(shape));
         }
-        out.push_str("}}");
+        out.push('}');
+        if !self.kinds.only_tensors() {
+            features::write_json(&mut out, &self.kinds, &self.features, &self.feature_lists);
+        }
+        out.push('}');
         out
     }
 
-    /// A table for people: totals, one row per dtype, one per shape.
+    /// A table for people: totals, one row per dtype, one per shape. When
+    /// some records are not tensors: records per kind, then one row per
+    /// feature (kind, records, `VALUES:RECORDS` pairs) and one per feature
+    /// list (kind, records, `STEPS:RECORDS` pairs); the dtype and shape
+    /// tables only if there were tensors.
     pub fn to_text(&self) -> String {
         let mut rows = vec![[
             "dtype".to_string(),
@@ -360,14 +459,21 @@ impl Stats {
         let mut out = String::new();
         let _ = writeln!(out, "records\t{}", self.records);
         let _ = writeln!(out, "bytes\t{}", self.bytes);
-        out.push('\n');
-        write_table(&mut out, &rows);
-        out.push('\n');
-        let mut shape_rows = vec![["shape".to_string(), "tensors".to_string()]];
-        for (shape, n) in &self.shapes {
-            shape_rows.push([shape_key(shape), n.to_string()]);
+        let only_tensors = self.kinds.only_tensors();
+        if only_tensors || self.kinds.tensor > 0 {
+            out.push('\n');
+            write_table(&mut out, &rows);
+            out.push('\n');
+            let mut shape_rows = vec![["shape".to_string(), "tensors".to_string()]];
+            for (shape, n) in &self.shapes {
+                shape_rows.push([shape_key(shape), n.to_string()]);
+            }
+            write_table(&mut out, &shape_rows);
         }
-        write_table(&mut out, &shape_rows);
+        if !only_tensors {
+            out.push('\n');
+            features::write_text(&mut out, &self.kinds, &self.features, &self.feature_lists);
+        }
         out
     }
 }
@@ -452,12 +558,50 @@ struct Tally {
     shapes: Vec<(Dims, u64)>,
     last_dtype: usize,
     last_shape: usize,
+    kinds: KindCounts,
+    features: BTreeMap<String, FeatureStats>,
+    feature_lists: BTreeMap<String, FeatureListStats>,
 }
 
 impl Tally {
-    fn add(&mut self, t: &TensorView<'_>, frame_bytes: u64) {
+    /// Tallies a record of any kind.
+    #[inline]
+    fn add_payload(&mut self, payload: &[u8], frame_bytes: u64) -> RecordKind {
+        if let Some(tensor) = canonical(payload) {
+            return self.add(&tensor, frame_bytes);
+        }
+        // Detection parses the payload once and the tally a second time;
+        // should the second parse fail all the same, the record is raw.
+        let mut kind = RecordKind::detect(payload);
+        match kind {
+            RecordKind::Tensor => match TensorView::decode(payload) {
+                Ok(tensor) => return self.add(&tensor, frame_bytes),
+                Err(_) => kind = RecordKind::Raw,
+            },
+            RecordKind::Example => match ExampleView::parse(payload) {
+                Ok(example) => features::add_features(&mut self.features, example.features()),
+                Err(_) => kind = RecordKind::Raw,
+            },
+            RecordKind::SequenceExample => match SequenceExampleView::parse(payload) {
+                Ok(seq) => {
+                    features::add_features(&mut self.features, seq.context());
+                    features::add_feature_lists(&mut self.feature_lists, seq.feature_lists());
+                }
+                Err(_) => kind = RecordKind::Raw,
+            },
+            RecordKind::Raw => {}
+        }
         self.records += 1;
         self.bytes += frame_bytes;
+        self.kinds.add(kind);
+        kind
+    }
+
+    /// Tallies a tensor.
+    fn add(&mut self, t: &TensorView<'_>, frame_bytes: u64) -> RecordKind {
+        self.records += 1;
+        self.bytes += frame_bytes;
+        self.kinds.tensor += 1;
         // Records mostly repeat the previous record's shape and dtype.
         let shape_at = match self.shapes.get(self.last_shape) {
             Some((s, _)) if same_dims(s, t.shape()) => Some(self.last_shape),
@@ -548,6 +692,7 @@ impl Tally {
             }
             Summary::String => {}
         }
+        RecordKind::Tensor
     }
 }
 
@@ -719,16 +864,6 @@ fn complex<const N: usize>(bytes: &[u8], conv: impl Fn([u8; N]) -> f64) -> (f64,
     (re, im, nan)
 }
 
-/// Decodes a payload, taking a short cut for the exact layout
-/// `tf.io.serialize_tensor` writes for fixed-size dtypes.
-#[inline]
-fn decode(payload: &[u8]) -> Result<TensorView<'_>> {
-    match canonical(payload) {
-        Some(tensor) => Ok(tensor),
-        None => TensorView::decode(payload),
-    }
-}
-
 /// The tensor of a payload laid out exactly as `tf.io.serialize_tensor`
 /// writes a fixed-size dtype: `dtype`, `tensor_shape` (one `dim` with only a
 /// `size` per dimension, empty for size 0), then `tensor_content` holding
@@ -888,8 +1023,7 @@ fn tally_piece(
         let frame = framing::parse_frame(rest, FrameCheck::default())
             .map_err(at)?
             .ok_or_else(|| at(Error::invalid_input("the file ends before its index does")))?;
-        let tensor = decode(frame.payload).map_err(at)?;
-        tally.add(&tensor, frame.frame_len as u64);
+        tally.add_payload(frame.payload, frame.frame_len as u64);
         pos += frame.frame_len;
     }
     Ok(tally)
@@ -963,8 +1097,7 @@ fn tally_segment(
         FrameCheck::default(),
         false,
         |frame, _, _| {
-            let tensor = decode(frame.payload)?;
-            tally.add(&tensor, frame.frame_len as u64);
+            tally.add_payload(frame.payload, frame.frame_len as u64);
             if tally.bytes - reported >= PIECE {
                 progress(tally.bytes - reported);
                 reported = tally.bytes;
@@ -982,32 +1115,24 @@ const STREAM_CHUNK_BYTES: usize = 8 << 20;
 /// Statistics of the remaining records of a reader (a stream, or a mapped
 /// file), in order.
 pub fn stats_reader(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Result<Stats> {
-    let path = reader.path().map(Path::to_path_buf);
     let mut stats = Stats::new();
     let mut data: Vec<u8> = Vec::new();
-    let mut spans: Vec<(usize, usize, u64, u64)> = Vec::new();
-    let mut flush = |data: &mut Vec<u8>, spans: &mut Vec<(usize, usize, u64, u64)>| -> Result<()> {
-        let tallies: Vec<Result<Tally>> = spans
+    let mut spans: Vec<(usize, usize)> = Vec::new();
+    let mut flush = |data: &mut Vec<u8>, spans: &mut Vec<(usize, usize)>| -> Result<()> {
+        let tallies: Vec<Tally> = spans
             .par_chunks(64)
             .map(|chunk| {
                 let mut tally = Tally::default();
-                for &(start, end, offset, index) in chunk {
-                    let payload = &data[start..end];
-                    let tensor = decode(payload).map_err(|e| {
-                        let e = e.at_record(offset, index);
-                        match &path {
-                            Some(p) => e.with_path(p),
-                            None => e,
-                        }
-                    })?;
-                    tally.add(&tensor, (payload.len() + FRAME_OVERHEAD) as u64);
+                for &(start, end) in chunk {
+                    let payload = data.get(start..end).unwrap_or_default();
+                    tally.add_payload(payload, (payload.len() + FRAME_OVERHEAD) as u64);
                 }
                 progress(tally.bytes);
-                Ok(tally)
+                tally
             })
             .collect();
         for t in tallies {
-            stats.absorb(t?)?;
+            stats.absorb(t)?;
         }
         data.clear();
         spans.clear();
@@ -1017,7 +1142,7 @@ pub fn stats_reader(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Res
         let record = record?;
         let start = data.len();
         data.extend_from_slice(&record.payload);
-        spans.push((start, data.len(), record.offset, record.index));
+        spans.push((start, data.len()));
         if data.len() >= STREAM_CHUNK_BYTES {
             flush(&mut data, &mut spans)?;
         }
@@ -1038,6 +1163,7 @@ pub fn stats_files<P: AsRef<Path>>(paths: &[P], progress: &(dyn Fn(u64) + Sync))
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::example::FeatureKind;
     use crate::tensor::Tensor;
 
     fn samples() -> Vec<Vec<u8>> {
@@ -1091,6 +1217,83 @@ mod tests {
             0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x01, 0x2a, 0x04, 0, 0, 0x80, 0x3f,
         ];
         assert!(canonical(&typed).is_none());
-        assert_eq!(decode(&typed).unwrap().to_vec::<f32>().unwrap(), [1.0]);
+        let mut tally = Tally::default();
+        assert_eq!(tally.add_payload(&typed, 0), RecordKind::Tensor);
+        let mut stats = Stats::new();
+        stats.absorb(tally).unwrap();
+        assert_eq!(
+            stats.dtypes[&DType::F32].summary,
+            Summary::Float {
+                sum: 1.0,
+                min: Some(1.0),
+                max: Some(1.0),
+                nan: 0
+            }
+        );
+    }
+
+    #[test]
+    fn records_that_are_not_tensors_are_counted_by_kind() {
+        use crate::example::{encode, Example, Feature, SequenceExample};
+        let payloads = [
+            Tensor::scalar(1u8).to_proto_bytes(),
+            Tensor::from_strings(&["a"], &[1]).unwrap().to_proto_bytes(),
+            encode(&Example::default().int64("a", [1, 2]).bytes("b", ["x"])),
+            encode(&Example::default().float("a", [])),
+            encode(
+                &SequenceExample::default()
+                    .context_feature("b", Feature::default())
+                    .feature_list("s", [Feature::float_list([1.0]), Feature::default()])
+                    .feature_list("e", []),
+            ),
+            b"\x08\x63".to_vec(), // dtype 99: not a valid tensor
+            Vec::new(),
+        ];
+        let mut one = Stats::new();
+        let mut tally = Tally::default();
+        for p in &payloads {
+            let kind = one.add_record(p, p.len() as u64).unwrap();
+            assert_eq!(kind, RecordKind::detect(p), "{p:02x?}");
+            tally.add_payload(p, p.len() as u64);
+        }
+        let mut all = Stats::new();
+        all.absorb(tally).unwrap();
+        assert_eq!(all, one);
+        assert_eq!(
+            one.kinds,
+            KindCounts {
+                tensor: 2,
+                example: 2,
+                sequence_example: 1,
+                raw: 2
+            }
+        );
+        assert_eq!(one.records, 7);
+        let a = &one.features["a"];
+        assert_eq!((a.records, a.kind()), (2, FeatureKind::Float));
+        assert_eq!((a.kinds.int64_list, a.kinds.float_list), (1, 1));
+        assert_eq!(a.value_counts, BTreeMap::from([(0, 1), (2, 1)]));
+        let b = &one.features["b"];
+        assert_eq!((b.records, b.kind()), (2, FeatureKind::Bytes));
+        let s = &one.feature_lists["s"];
+        assert_eq!((s.records, s.kind()), (1, Some(FeatureKind::Float)));
+        assert_eq!((s.kinds.float_list, s.kinds.none), (1, 1));
+        assert_eq!(s.lengths, BTreeMap::from([(2, 1)]));
+        assert_eq!(one.feature_lists["e"].kind(), None);
+
+        // Merging halves gives the whole.
+        let mut first = Stats::new();
+        let mut second = Stats::new();
+        for (i, p) in payloads.iter().enumerate() {
+            let half = if i < 3 { &mut first } else { &mut second };
+            half.add_record(p, p.len() as u64).unwrap();
+        }
+        first.merge(&second).unwrap();
+        assert_eq!(first, one);
+        let json = one.to_json();
+        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(value["feature_lists"]["e"]["kind"], serde_json::Value::Null);
+        assert_eq!(value["feature_lists"]["s"]["kinds"]["none"], 1);
+        assert!(one.to_text().contains("sequence_example  1"));
     }
 }

@@ -132,14 +132,23 @@ fn cat_skip_corrupt_steps_over_records_that_are_not_tensors() {
     w.write_record(b"\x08\x63").unwrap(); // dtype 99
     w.write_tensor(&Tensor::scalar(3u8)).unwrap();
     fs::write(dir.path().join("f.tfrecord"), w.finish().unwrap()).unwrap();
-    let out = tfrec(&["cat", "--skip-corrupt", "f.tfrecord"], dir.path());
+    let out = tfrec(
+        &["cat", "--as", "tensor", "--skip-corrupt", "f.tfrecord"],
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(0));
     let lines: Vec<String> = text(&out.stdout).lines().map(String::from).collect();
     assert_eq!(lines.len(), 2);
     assert!(lines[1].starts_with("f.tfrecord:2\t"), "{lines:?}");
     assert!(text(&out.stderr).contains("f.tfrecord: record 1 at offset"));
-    let strict = tfrec(&["cat", "f.tfrecord"], dir.path());
+    let strict = tfrec(&["cat", "--as", "tensor", "f.tfrecord"], dir.path());
     assert_eq!(strict.status.code(), Some(1));
+    // Detected, the record that is not a valid tensor is raw bytes.
+    let detected = tfrec(&["cat", "f.tfrecord"], dir.path());
+    assert_eq!(detected.status.code(), Some(0));
+    let lines: Vec<String> = text(&detected.stdout).lines().map(String::from).collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1], "f.tfrecord:1\traw\t2 bytes\tb\"\\x08c\"");
 }
 
 #[test]

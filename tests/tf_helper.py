@@ -25,7 +25,41 @@ Subcommands
   serialize IN.jsonl
       Print base64 of tf.io.serialize_tensor(t) for each tensor, one a line.
 
+  write-examples OUT
+      Build a fixed set of tf.train.Example and tf.train.SequenceExample
+      records covering edge cases (empty lists, features absent from some
+      records, a feature with no kind, NaN and infinite floats, int64
+      extremes, a value of several MB, unicode names, two Examples
+      concatenated into one payload), write them with tf.io.TFRecordWriter,
+      and print one JSON line per record: {"index", "kind", "raw", "proto",
+      "parsed"} as described under read-examples.
+
+  read-examples IN --kind example|sequence_example
+      Read every record of IN with tf.data.TFRecordDataset and print one
+      JSON line per record: "index"; "raw" (base64 of the payload);
+      "proto", the message as TensorFlow's Python protobuf classes parse
+      it; and "parsed", the values as tf.io.parse_single_example (or
+      parse_single_sequence_example) returns them, each feature parsed as a
+      VarLenFeature (a RaggedFeature for feature lists) of the dtype its
+      kind has (int64 for a feature with no kind, which parses as empty).
+      Both in the example JSON schema below.
+
+  serialize-examples IN.jsonl --kind example|sequence_example
+      Build each message of IN.jsonl (example JSON schema) with
+      tf.train.Example or tf.train.SequenceExample and print base64 of
+      SerializeToString(deterministic=True), one a line.
+
 IN.jsonl may be "-" for standard input.
+
+Example JSON schema
+-------------------
+  {"features": {NAME: FEATURE, ...}}                      (tf.train.Example)
+  {"context": {NAME: FEATURE, ...},
+   "feature_lists": {NAME: [FEATURE, ...], ...}}          (tf.train.SequenceExample)
+FEATURE is {"int64_list": [ints]}, {"float_list": [numbers]} or
+{"bytes_list": [BASE64, ...]}, or {} when no kind is set.  Floats NaN and
+infinite are the strings "nan", "inf" and "-inf".  A message part that is
+absent ("context", "feature_lists", or "features") is left out.
 
 JSON tensor schema (one object per line)
 ----------------------------------------
@@ -72,6 +106,7 @@ def _import_tensorflow():
 
 
 tf, tensor_pb2 = _import_tensorflow()
+from tensorflow.core.example import example_pb2  # noqa: E402
 import numpy as np  # noqa: E402  (after TensorFlow, under the same redirect)
 
 
@@ -303,6 +338,283 @@ def dumps(obj):
 
 
 # --------------------------------------------------------------------------
+# Examples
+# --------------------------------------------------------------------------
+
+KINDS = {"int64_list": tf.int64, "float_list": tf.float32, "bytes_list": tf.string}
+
+
+def float_to_json(v):
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    return float(v)
+
+
+def float_from_json(v, what):
+    if isinstance(v, str):
+        if v in ("nan", "inf", "-inf"):
+            return float(v)
+        raise HelperError(f"{what}: unknown float string {v!r}")
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise HelperError(f"{what}: expected a number, got {type(v).__name__}")
+    return float(v)
+
+
+def feature_to_json(f):
+    kind = f.WhichOneof("kind")
+    if kind is None:
+        return {}
+    values = getattr(f, kind).value
+    if kind == "bytes_list":
+        return {kind: [b64encode(v) for v in values]}
+    if kind == "float_list":
+        return {kind: [float_to_json(v) for v in values]}
+    return {kind: [int(v) for v in values]}
+
+
+def fill_feature(f, obj, what):
+    """Set tf.train.Feature `f` from its JSON object."""
+    if not isinstance(obj, dict) or len(obj) > 1:
+        raise HelperError(f"{what}: a feature is an object with at most one key")
+    for kind, values in obj.items():
+        if kind not in KINDS or not isinstance(values, list):
+            raise HelperError(f"{what}: unknown feature {kind!r}")
+        lst = getattr(f, kind)
+        lst.SetInParent()  # the kind is set even when the list is empty
+        if kind == "bytes_list":
+            lst.value.extend(b64decode(v, what) for v in values)
+        elif kind == "float_list":
+            lst.value.extend(float_from_json(v, what) for v in values)
+        else:
+            lst.value.extend(int(v) for v in values)
+
+
+def features_to_json(features):
+    return {name: feature_to_json(f) for name, f in features.feature.items()}
+
+
+def fill_features(features, obj, what):
+    features.SetInParent()
+    if not isinstance(obj, dict):
+        raise HelperError(f"{what}: expected an object")
+    for name, f in obj.items():
+        fill_feature(features.feature[name], f, f"{what} {name!r}")
+
+
+def message_to_json(msg):
+    if isinstance(msg, example_pb2.Example):
+        return {"features": features_to_json(msg.features)} if msg.HasField("features") else {}
+    out = {}
+    if msg.HasField("context"):
+        out["context"] = features_to_json(msg.context)
+    if msg.HasField("feature_lists"):
+        out["feature_lists"] = {
+            name: [feature_to_json(f) for f in fl.feature]
+            for name, fl in msg.feature_lists.feature_list.items()
+        }
+    return out
+
+
+def message_from_json(obj, kind):
+    if not isinstance(obj, dict):
+        raise HelperError("expected a JSON object")
+    if kind == "example":
+        msg = example_pb2.Example()
+        if "features" in obj:
+            fill_features(msg.features, obj["features"], "feature")
+        return msg
+    msg = example_pb2.SequenceExample()
+    if "context" in obj:
+        fill_features(msg.context, obj["context"], "context feature")
+    if "feature_lists" in obj:
+        msg.feature_lists.SetInParent()
+        for name, steps in obj["feature_lists"].items():
+            fl = msg.feature_lists.feature_list[name]
+            for i, f in enumerate(steps):
+                fill_feature(fl.feature.add(), f, f"feature list {name!r} step {i}")
+    return msg
+
+
+def feature_dtype(f):
+    kind = f.WhichOneof("kind")
+    return KINDS[kind] if kind else tf.int64
+
+
+def list_dtype(fl):
+    kinds = {f.WhichOneof("kind") for f in fl.feature} - {None}
+    if len(kinds) > 1:
+        raise HelperError(f"feature list mixes kinds {sorted(kinds)}")
+    return KINDS[kinds.pop()] if kinds else tf.int64
+
+
+def values_to_json(kind, values):
+    if kind == "bytes_list":
+        return [b64encode(v) for v in values]
+    if kind == "float_list":
+        return [float_to_json(float(v)) for v in values]
+    return [int(v) for v in values]
+
+
+def tf_parse(payload, msg):
+    """The values TensorFlow's C++ parsing ops return for `payload`, in the
+    example JSON schema, each feature under the kind the proto gives it."""
+    def parsed_features(features, parsed):
+        out = {}
+        for name, f in features.feature.items():
+            kind = f.WhichOneof("kind")
+            values = parsed[name].values.numpy()
+            if kind is None:
+                if len(values):
+                    raise HelperError(f"feature {name!r} has no kind but parses to values")
+                out[name] = {}
+            else:
+                out[name] = {kind: values_to_json(kind, values)}
+        return out
+
+    try:
+        if isinstance(msg, example_pb2.Example):
+            spec = {n: tf.io.VarLenFeature(feature_dtype(f)) for n, f in msg.features.feature.items()}
+            if not spec:  # the op refuses an empty spec
+                return {"features": {}}
+            return {"features": parsed_features(msg.features, tf.io.parse_single_example(payload, spec))}
+        context_spec = {n: tf.io.VarLenFeature(feature_dtype(f)) for n, f in msg.context.feature.items()}
+        lists = msg.feature_lists.feature_list
+        list_spec = {n: tf.io.RaggedFeature(list_dtype(fl)) for n, fl in lists.items()}
+        if not context_spec and not list_spec:
+            return {"context": {}, "feature_lists": {}}
+        context, sequence = tf.io.parse_single_sequence_example(
+            payload, context_features=context_spec, sequence_features=list_spec
+        )
+        out = {"context": parsed_features(msg.context, context), "feature_lists": {}}
+        for name, fl in lists.items():
+            steps = sequence[name].to_list()
+            out["feature_lists"][name] = [
+                {f.WhichOneof("kind"): values_to_json(f.WhichOneof("kind"), step)}
+                if f.WhichOneof("kind") else {}
+                for f, step in zip(fl.feature, steps)
+            ]
+        return out
+    except tf.errors.OpError as e:
+        raise HelperError(f"TensorFlow could not parse the record: {tf_message(e)}") from None
+
+
+def record_json(index, payload, kind):
+    cls = example_pb2.Example if kind == "example" else example_pb2.SequenceExample
+    try:
+        msg = cls.FromString(payload)
+    except Exception as e:  # google.protobuf.message.DecodeError
+        raise HelperError(f"record {index} is not a {cls.__name__}: {e}") from None
+    return {
+        "index": index,
+        "kind": kind,
+        "raw": b64encode(payload),
+        "proto": message_to_json(msg),
+        "parsed": tf_parse(payload, msg),
+    }
+
+
+def fixed_examples():
+    """(kind, payload) pairs TensorFlow writes for the interop tests."""
+    import random
+
+    rng = random.Random(7)
+    F = tf.train.Feature
+
+    def ints(*v):
+        return F(int64_list=tf.train.Int64List(value=list(v)))
+
+    def floats(*v):
+        return F(float_list=tf.train.FloatList(value=list(v)))
+
+    def byts(*v):
+        return F(bytes_list=tf.train.BytesList(value=list(v)))
+
+    def example(**features):
+        return tf.train.Example(features=tf.train.Features(feature=features))
+
+    out = []
+    big = rng.randbytes(5 << 20)
+    out.append(("example", example(**{
+        "label": ints(1),
+        "ints": ints(0, -1, 2**63 - 1, -(2**63), 300),
+        "floats": floats(0.5, -0.0, float("nan"), float("inf"), float("-inf"), 1e-45, 3.4028234663852886e38),
+        "bytes": byts(b"", b"\x00\xff", "caf\u00e9".encode()),
+        "empty_int": F(int64_list=tf.train.Int64List()),
+        "empty_float": F(float_list=tf.train.FloatList()),
+        "empty_bytes": F(bytes_list=tf.train.BytesList()),
+        "no_kind": F(),
+        "": ints(42),
+        "\u540d\u524d": byts("\u732b".encode()),
+        "emoji \U0001F600": floats(1.5),
+        "big": byts(big, b"tail"),
+    }).SerializeToString()))
+    # Features present in some records only.
+    for i in range(4):
+        f = {"id": byts(f"rec-{i}".encode())}
+        if i % 2 == 0:
+            f["label"] = ints(i)
+        if i % 3 == 0:
+            f["weights"] = floats(*[j / 4 for j in range(i + 1)])
+        out.append(("example", example(**f).SerializeToString()))
+    out.append(("example", tf.train.Example().SerializeToString()))  # b""
+    out.append(("example", tf.train.Example(features=tf.train.Features()).SerializeToString()))
+    # Two Examples concatenated: protobuf merges them, the later "x" wins.
+    a = example(x=ints(1, 2), y=floats(1.0)).SerializeToString()
+    b = example(x=ints(3), z=byts(b"z")).SerializeToString()
+    out.append(("example", a + b))
+    # Many features.
+    out.append(("example", example(**{f"f{i:03}": ints(i) for i in range(300)}).SerializeToString()))
+
+    seq = tf.train.SequenceExample()
+    seq.context.feature["length"].CopyFrom(ints(3))
+    seq.context.feature["no_kind"].CopyFrom(F())
+    lists = seq.feature_lists.feature_list
+    for v in ([1, 2], [], [3]):
+        lists["tokens"].feature.add().CopyFrom(ints(*v))
+    for v in ([0.25, float("nan")], [float("-inf")], []):
+        lists["frames"].feature.add().CopyFrom(floats(*v))
+    for v in ([b"a", b""], [big[:1 << 20]]):
+        lists["\u00e9t\u00e9"].feature.add().CopyFrom(byts(*v))
+    lists["empty"].SetInParent()
+    lists["gaps"].feature.add().CopyFrom(ints(5))
+    lists["gaps"].feature.add()  # a step with no kind
+    out.append(("sequence_example", seq.SerializeToString()))
+    only_lists = tf.train.SequenceExample()
+    only_lists.feature_lists.feature_list["s"].feature.add().CopyFrom(floats(1.0))
+    out.append(("sequence_example", only_lists.SerializeToString()))
+    only_context = tf.train.SequenceExample()
+    only_context.context.feature["c"].CopyFrom(ints(1))
+    out.append(("sequence_example", only_context.SerializeToString()))
+    return out
+
+
+def cmd_write_examples(args):
+    records = fixed_examples()
+    try:
+        write_records(args.output, [p for _, p in records], "none")
+    except (tf.errors.OpError, OSError) as e:
+        raise HelperError(f"{args.output}: cannot write: {e}") from None
+    for index, (kind, payload) in enumerate(records):
+        sys.stdout.write(dumps(record_json(index, payload, kind)) + "\n")
+
+
+def cmd_read_examples(args):
+    for index, _, payload in iter_records(args.input, "none"):
+        sys.stdout.write(dumps(record_json(index, payload, args.kind)) + "\n")
+
+
+def cmd_serialize_examples(args):
+    for lineno, obj in load_jsonl(args.input):
+        try:
+            msg = message_from_json(obj, args.kind)
+        except (HelperError, ValueError, TypeError) as e:
+            raise HelperError(f"{args.input}:{lineno}: {e}") from None
+        sys.stdout.write(b64encode(msg.SerializeToString(deterministic=True)) + "\n")
+
+
+# --------------------------------------------------------------------------
 # Subcommands
 # --------------------------------------------------------------------------
 
@@ -335,7 +647,7 @@ def cmd_serialize(args):
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="tf_helper.py",
-        description="TensorFlow reference reader/writer for TFRecord files of tensors.",
+        description="TensorFlow reference reader/writer for TFRecord files of tensors and examples.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -355,6 +667,22 @@ def main(argv=None):
     p = sub.add_parser("serialize", help="print base64 of tf.io.serialize_tensor per tensor")
     p.add_argument("input", metavar="IN.jsonl")
     p.set_defaults(func=cmd_serialize)
+
+    kinds = ["example", "sequence_example"]
+    p = sub.add_parser("write-examples", help="write fixed Example records, print them as JSON")
+    p.add_argument("output", metavar="OUT")
+    p.set_defaults(func=cmd_write_examples)
+
+    p = sub.add_parser("read-examples", help="print the Example records of a file as JSON lines")
+    p.add_argument("input", metavar="IN")
+    p.add_argument("--kind", choices=kinds, required=True)
+    p.set_defaults(func=cmd_read_examples)
+
+    p = sub.add_parser("serialize-examples",
+                       help="print base64 of SerializeToString(deterministic=True) per message")
+    p.add_argument("input", metavar="IN.jsonl")
+    p.add_argument("--kind", choices=kinds, required=True)
+    p.set_defaults(func=cmd_serialize_examples)
 
     args = parser.parse_args(argv)
     try:

@@ -12,7 +12,8 @@
 //!   which serializes them byte for byte as TensorFlow does with
 //!   deterministic serialization.
 //!
-//! [`RecordKind::detect`] tells tensors, examples and other records apart.
+//! [`RecordKind::detect`] tells tensors, examples and other records apart,
+//! and [`json`] is the JSON form `tfrec cat` prints and `tfrec pack` reads.
 //!
 //! ```
 //! use tfrec::example::{Example, ExampleView, RecordKind};
@@ -43,6 +44,7 @@
 //! ```
 
 mod detect;
+pub mod json;
 mod owned;
 mod view;
 mod wire;

@@ -43,10 +43,18 @@ pub fn python() -> Option<PathBuf> {
 
 /// Runs `tf_helper.py ARGS...` and returns its standard output.
 pub fn tf_helper(py: &Path, args: &[&str]) -> String {
+    tf_helper_with_env(py, args, &[])
+}
+
+/// Runs `tf_helper.py ARGS...` with extra environment variables and
+/// returns its standard output.
+#[allow(dead_code)] // not every test binary that includes this uses it
+pub fn tf_helper_with_env(py: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(py)
         .arg(root().join("tests/tf_helper.py"))
         .args(args)
         .env("TF_CPP_MIN_LOG_LEVEL", "3")
+        .envs(env.iter().copied())
         .output()
         .expect("run tf_helper.py");
     assert!(

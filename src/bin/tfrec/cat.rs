@@ -1,28 +1,50 @@
 //! `tfrec cat`.
 
-use std::fmt::Write as _;
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 use std::time::Duration;
 
-use tfrec::index::IndexSource;
-use tfrec::pipeline::{Dataset, IterState};
+use tfrec::example::json::{write_example_json, write_raw_json, write_sequence_example_json};
+use tfrec::example::{ExampleView, RecordKind, SequenceExampleView};
+use tfrec::index::{FrameBuf, IndexSource, IndexedFile};
+use tfrec::pipeline::{Dataset, RecordId};
 use tfrec::read::{CorruptionPolicy, Follow};
-use tfrec::{DType, Reader, TensorView};
+use tfrec::{Reader, TensorView};
 
-use crate::{inputs, Failure};
+use crate::{describe, inputs, Failure};
 
-/// Elements shown per record in the human-readable form.
-const SHOW: usize = 8;
+/// How `tfrec cat` prints records without `--jsonl` (its help's epilogue).
+pub(crate) const LINE_FORMS: &str = "\
+Each record is read as what it holds (--as forces a kind) and printed on one line:
+  tensor           FILE:INDEX<TAB>DTYPE[SHAPE]<TAB>[v0, v1, ...]
+  Example          FILE:INDEX<TAB>example<TAB>NAME=int64[3] [1, 2, 3]; NAME=float[0] []; NAME=none
+  SequenceExample  FILE:INDEX<TAB>sequence_example<TAB>context: NAME=...<TAB>feature_lists: NAME=steps[S] STEP | STEP | ...
+  anything else    FILE:INDEX<TAB>raw<TAB>N bytes<TAB>b\"...\"
+A feature is KIND[N] (int64, float, bytes; `none` when no kind is set) and its first 8 values;
+a byte string shows its first 32 bytes, a feature list its first 4 steps; names are escaped
+like Rust strings; (none) stands for no features or lists.";
 
-/// Print every record: index, dtype, shape and the first values, or one JSON
-/// object per record with `--jsonl`.
+/// Print every record, one line each, or one JSON object per record with
+/// `--jsonl`.
 #[derive(clap::Args)]
 pub(crate) struct Args {
-    /// One JSON object per record: {"file", "index", "offset", "dtype",
-    /// "shape", "data"} with data as base64 of the little-endian bytes
-    /// (string tensors: "strings", a list of base64 strings).
+    /// One JSON object per record, "file", "index" and "offset" first.
+    /// Tensors: "dtype", "shape", "data" (base64 of the little-endian
+    /// bytes; string tensors "strings", a list of base64). Examples:
+    /// "features": {NAME: {"int64_list": [ints]} | {"float_list": [numbers,
+    /// "nan", "inf", "-inf"]} | {"bytes_list": [base64, ...]} | {}}.
+    /// SequenceExamples: "context" (like "features") and "feature_lists":
+    /// {NAME: [feature, ...]}. Anything else: "raw", base64 of the payload.
     #[arg(long)]
     jsonl: bool,
+    /// Read every record as this kind instead of detecting it; a record
+    /// that is not one is an error (with --skip-corrupt: reported and
+    /// skipped). Detection calls a record a tensor only if it is a valid
+    /// TensorProto, an Example or SequenceExample only if it has no unknown
+    /// fields, and anything else raw.
+    #[arg(long = "as", value_enum, value_name = "KIND")]
+    as_kind: Option<AsKind>,
     /// Print the records in the order a dataset of these files shuffled
     /// with SEED visits them (a global permutation per epoch; compressed
     /// files stream through a shuffle buffer).
@@ -37,8 +59,9 @@ pub(crate) struct Args {
     shard: Option<(usize, usize)>,
     /// Skip damaged records instead of stopping at the first: go on at the
     /// next sound frame. Each skipped stretch (and each record that is not
-    /// a valid tensor) is reported on stderr with its file, offset, size and
-    /// reason; the exit status stays 0 unless --max-skipped is exceeded.
+    /// the kind --as asks for) is reported on stderr with its file, offset,
+    /// size and reason; the exit status stays 0 unless --max-skipped is
+    /// exceeded.
     #[arg(long, conflicts_with_all = ["shuffle", "shard", "epoch"])]
     skip_corrupt: bool,
     /// With --skip-corrupt: fail (exit 1) once more than N damaged stretches
@@ -58,6 +81,19 @@ pub(crate) struct Args {
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin.
     #[arg(required = true)]
     files: Vec<String>,
+}
+
+/// The kinds `--as` can force.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum AsKind {
+    /// A `TensorProto` (`tf.io.serialize_tensor`).
+    Tensor,
+    /// A `tf.train.Example`.
+    Example,
+    /// A `tf.train.SequenceExample`.
+    Sequence,
+    /// Opaque bytes.
+    Raw,
 }
 
 fn parse_shard(text: &str) -> Result<(usize, usize), String> {
@@ -89,26 +125,95 @@ fn cat_all(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
         let mut reader = open(args, name)?;
         while let Some(record) = reader.next_record() {
             let record = record?;
-            let tensor = match record.decode() {
-                Ok(tensor) => tensor,
-                Err(e) if args.skip_corrupt => {
-                    out.flush()?;
-                    crate::warn(&format!("tfrec: {}", e.with_path(name)));
-                    continue;
-                }
-                Err(e) => return Err(e.with_path(name).into()),
-            };
-            if args.jsonl {
-                tfrec::json::write_record_json(out, name, record.index, record.offset, &tensor)?;
-            } else {
-                line.clear();
-                describe(&mut line, name, record.index, &tensor);
-                out.write_all(line.as_bytes())?;
-            }
+            print_record(
+                args,
+                out,
+                &mut line,
+                name,
+                record.index,
+                record.offset,
+                &record.payload,
+            )?;
             if args.follow {
                 out.flush()?;
             }
         }
+    }
+    Ok(())
+}
+
+/// One record read as what `--as` asks for, or as what it holds.
+enum Shown<'a> {
+    Tensor(TensorView<'a>),
+    Example(ExampleView<'a>),
+    SequenceExample(SequenceExampleView<'a>),
+    Raw(&'a [u8]),
+}
+
+fn read_as(payload: &[u8], as_kind: Option<AsKind>) -> tfrec::Result<Shown<'_>> {
+    let kind = match as_kind {
+        Some(AsKind::Tensor) => return TensorView::decode(payload).map(Shown::Tensor),
+        Some(AsKind::Example) => return ExampleView::parse(payload).map(Shown::Example),
+        Some(AsKind::Sequence) => {
+            return SequenceExampleView::parse(payload).map(Shown::SequenceExample)
+        }
+        Some(AsKind::Raw) => return Ok(Shown::Raw(payload)),
+        None => RecordKind::detect(payload),
+    };
+    // Detection parsed the payload already; should a second parse fail
+    // all the same, the record is shown raw rather than lost.
+    let shown = match kind {
+        RecordKind::Tensor => TensorView::decode(payload).ok().map(Shown::Tensor),
+        RecordKind::Example => ExampleView::parse(payload).ok().map(Shown::Example),
+        RecordKind::SequenceExample => SequenceExampleView::parse(payload)
+            .ok()
+            .map(Shown::SequenceExample),
+        RecordKind::Raw => None,
+    };
+    Ok(shown.unwrap_or(Shown::Raw(payload)))
+}
+
+/// Prints one record, or with --skip-corrupt reports one that is not the
+/// kind asked for.
+fn print_record(
+    args: &Args,
+    out: &mut impl Write,
+    line: &mut String,
+    name: &str,
+    index: u64,
+    offset: u64,
+    payload: &[u8],
+) -> Result<(), Failure> {
+    let shown = match read_as(payload, args.as_kind) {
+        Ok(shown) => shown,
+        Err(e) => {
+            let e = e.at_record(offset, index).with_path(name);
+            if args.skip_corrupt {
+                out.flush()?;
+                crate::warn(&format!("tfrec: {e}"));
+                return Ok(());
+            }
+            return Err(e.into());
+        }
+    };
+    if args.jsonl {
+        match &shown {
+            Shown::Tensor(t) => tfrec::json::write_record_json(out, name, index, offset, t)?,
+            Shown::Example(ex) => write_example_json(out, name, index, offset, ex)?,
+            Shown::SequenceExample(seq) => {
+                write_sequence_example_json(out, name, index, offset, seq)?
+            }
+            Shown::Raw(bytes) => write_raw_json(out, name, index, offset, bytes)?,
+        }
+    } else {
+        line.clear();
+        match &shown {
+            Shown::Tensor(t) => describe::tensor(line, name, index, t),
+            Shown::Example(ex) => describe::example(line, name, index, ex),
+            Shown::SequenceExample(seq) => describe::sequence_example(line, name, index, seq),
+            Shown::Raw(bytes) => describe::raw(line, name, index, bytes),
+        }
+        out.write_all(line.as_bytes())?;
     }
     Ok(())
 }
@@ -160,85 +265,107 @@ fn cat_ordered(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
             ));
         }
     }
+    let mut records = Payloads::new(&ds, &args.files)?;
     let mut line = String::new();
-    for sample in ds.samples(IterState::epoch_start(args.epoch.unwrap_or(0)))? {
-        let sample = sample?;
-        let name = &args.files[sample.id.file];
-        if args.jsonl {
-            tfrec::json::write_record_json(
-                out,
-                name,
-                sample.id.index,
-                sample.offset,
-                &sample.tensor,
-            )?;
-        } else {
-            line.clear();
-            describe(&mut line, name, sample.id.index, &sample.tensor);
-            out.write_all(line.as_bytes())?;
-        }
+    for id in ds.order(args.epoch.unwrap_or(0)) {
+        let name = args.files.get(id.file).map_or("", String::as_str);
+        let (offset, payload) = records.get(id)?;
+        print_record(args, out, &mut line, name, id.index, offset, &payload)?;
     }
     Ok(())
 }
 
-/// `FILE:INDEX  DTYPE[SHAPE]  [v0, v1, ...]`
-fn describe(line: &mut String, name: &str, index: u64, t: &TensorView<'_>) {
-    let shape: Vec<String> = t.shape().iter().map(|d| d.to_string()).collect();
-    let _ = write!(line, "{name}:{index}\t{}[{}]\t", t.dtype(), shape.join(","));
-    let n = t.num_elements();
-    let shown = n.min(SHOW);
-    let values = first_values(t, shown);
-    if t.rank() == 0 {
-        line.push_str(values.first().map(String::as_str).unwrap_or(""));
-    } else {
-        line.push('[');
-        line.push_str(&values.join(", "));
-        if n > shown {
-            let _ = write!(line, ", ... ({n} values)");
-        }
-        line.push(']');
-    }
-    line.push('\n');
+/// Record payloads fetched in any order: by index from uncompressed files,
+/// by reading ahead in compressed ones (keeping what was read past until it
+/// is asked for; a dataset's order strays from the files' order by at most
+/// its shuffle buffer).
+enum Payloads {
+    Indexed {
+        files: Vec<IndexedFile>,
+        buf: FrameBuf,
+    },
+    Streamed {
+        names: Vec<String>,
+        readers: Vec<Option<Reader>>,
+        ahead: HashMap<RecordId, (u64, Vec<u8>)>,
+    },
 }
 
-fn first_values(t: &TensorView<'_>, k: usize) -> Vec<String> {
-    use half::{bf16, f16};
-    fn fmt_all<T: tfrec::Element>(
-        t: &TensorView<'_>,
-        k: usize,
-        f: impl Fn(&T) -> String,
-    ) -> Vec<String> {
-        t.values::<T>()
-            .map(|v| v.iter().take(k).map(f).collect())
-            .unwrap_or_default()
+impl Payloads {
+    fn new(ds: &Dataset, names: &[String]) -> Result<Payloads, Failure> {
+        if !ds.is_random_access() {
+            return Ok(Payloads::Streamed {
+                names: names.to_vec(),
+                readers: names.iter().map(|_| None).collect(),
+                ahead: HashMap::new(),
+            });
+        }
+        let mut files = Vec::with_capacity(names.len());
+        for (i, path) in ds.paths().iter().enumerate() {
+            let Some(index) = ds.index(i) else {
+                return Err(Failure::Error(format!("{}: no index", path.display())));
+            };
+            let mut file = IndexedFile::with_index(path, index.clone())?;
+            if inputs::mmap() {
+                file = file.mapped()?;
+            }
+            files.push(file);
+        }
+        Ok(Payloads::Indexed {
+            files,
+            buf: FrameBuf::new(),
+        })
     }
-    match t.dtype() {
-        DType::F16 => fmt_all::<f16>(t, k, |v| v.to_string()),
-        DType::BF16 => fmt_all::<bf16>(t, k, |v| v.to_string()),
-        DType::F32 => fmt_all::<f32>(t, k, |v| v.to_string()),
-        DType::F64 => fmt_all::<f64>(t, k, |v| v.to_string()),
-        DType::I8 => fmt_all::<i8>(t, k, |v| v.to_string()),
-        DType::I16 => fmt_all::<i16>(t, k, |v| v.to_string()),
-        DType::I32 => fmt_all::<i32>(t, k, |v| v.to_string()),
-        DType::I64 => fmt_all::<i64>(t, k, |v| v.to_string()),
-        DType::U8 => fmt_all::<u8>(t, k, |v| v.to_string()),
-        DType::U16 => fmt_all::<u16>(t, k, |v| v.to_string()),
-        DType::U32 => fmt_all::<u32>(t, k, |v| v.to_string()),
-        DType::U64 => fmt_all::<u64>(t, k, |v| v.to_string()),
-        DType::Complex64 => fmt_all::<tfrec::Complex32>(t, k, |v| format!("{}{:+}j", v.re, v.im)),
-        DType::Complex128 => fmt_all::<tfrec::Complex64>(t, k, |v| format!("{}{:+}j", v.re, v.im)),
-        DType::Bool => t
-            .to_bools()
-            .map(|v| v.iter().take(k).map(|b| b.to_string()).collect())
-            .unwrap_or_default(),
-        DType::String => t
-            .strings()
-            .map(|s| {
-                s.take(k)
-                    .map(|b| format!("b\"{}\"", b.escape_ascii()))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
+
+    /// The offset and payload of record `id`.
+    fn get(&mut self, id: RecordId) -> Result<(u64, Cow<'_, [u8]>), Failure> {
+        match self {
+            Payloads::Indexed { files, buf } => {
+                let Some(file) = files.get(id.file) else {
+                    return Err(Failure::Error(format!("no file {}", id.file)));
+                };
+                let index = usize::try_from(id.index)
+                    .map_err(|_| Failure::Error(format!("record {} out of reach", id.index)))?;
+                let record = file.record(index, buf)?;
+                Ok((record.offset, record.payload))
+            }
+            Payloads::Streamed {
+                names,
+                readers,
+                ahead,
+            } => {
+                if let Some((offset, payload)) = ahead.remove(&id) {
+                    return Ok((offset, Cow::Owned(payload)));
+                }
+                let (Some(name), Some(slot)) = (names.get(id.file), readers.get_mut(id.file))
+                else {
+                    return Err(Failure::Error(format!("no file {}", id.file)));
+                };
+                if slot.is_none() {
+                    *slot = Some(inputs::open(name, inputs::options())?);
+                }
+                let Some(reader) = slot.as_mut() else {
+                    return Err(Failure::Error(format!("{name}: not open")));
+                };
+                loop {
+                    let Some(record) = reader.next_record() else {
+                        return Err(Failure::Error(format!(
+                            "{name}: record {} is missing: the file ended",
+                            id.index
+                        )));
+                    };
+                    let record = record?;
+                    let payload = record.payload.into_owned();
+                    if record.index == id.index {
+                        return Ok((record.offset, Cow::Owned(payload)));
+                    }
+                    let seen = RecordId {
+                        file: id.file,
+                        index: record.index,
+                    };
+                    ahead.insert(seen, (record.offset, payload));
+                }
+            }
+        }
     }
 }

@@ -1,8 +1,10 @@
-//! `tfrec`: inspect, pack, count and verify TFRecord files of tensors.
+//! `tfrec`: inspect, pack, count and verify TFRecord files of tensors and
+//! `tf.train.Example`s.
 
 mod cat;
 mod convert;
 mod count;
+mod describe;
 mod index;
 mod inputs;
 mod pack;
@@ -30,15 +32,20 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Print records: index, dtype, shape and first values, or JSON lines.
+    /// Print records (tensors, Examples, SequenceExamples, raw bytes): one
+    /// line each with the first values, or JSON lines.
+    #[command(after_help = cat::LINE_FORMS)]
     Cat(cat::Args),
-    /// Write tensors from .npy or JSON-lines files into a TFRecord file.
+    /// Write tensors from .npy files, and tensors, Examples,
+    /// SequenceExamples or raw records from JSON-lines files, into a
+    /// TFRecord file.
     Pack(pack::Args),
     /// Count records by walking the frame headers.
     Count(count::Args),
     /// Check every frame, both CRCs, and that every payload is a valid tensor.
     Verify(verify::Args),
-    /// Decode every tensor and report counts, sums, ranges and shapes.
+    /// Report records per kind; per dtype the tensors' counts, sums, ranges
+    /// and shapes; per Example feature its kind and value counts.
     Stats(stats::Args),
     /// Write a `FILE.idx` sidecar (offset and length of every record).
     Index(index::Args),

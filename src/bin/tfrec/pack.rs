@@ -4,14 +4,18 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 
+use tfrec::example::json::JsonRecord;
 use tfrec::write::sharded::{ShardOptions, ShardedWriter};
 use tfrec::{AtomicFile, Compression, Tensor, Writer};
 
 use crate::convert::ShardingArgs;
 use crate::Failure;
 
-/// Write tensors into a TFRecord file, one record each, byte-identical to
-/// `tf.io.serialize_tensor`. The output appears only once complete.
+/// Write records into a TFRecord file, one per tensor or JSON line:
+/// tensors byte-identical to `tf.io.serialize_tensor`, Examples and
+/// SequenceExamples to TensorFlow's `SerializeToString(deterministic=True)`
+/// (map entries sorted by name), raw records as given. The output appears
+/// only once complete.
 ///
 /// With `--out-dir` the records go into shards instead, exactly as
 /// `tfrec convert` writes them (sidecars, manifest, same options), and one
@@ -32,8 +36,11 @@ pub(crate) struct Args {
     #[arg(long, value_enum, default_value = "none")]
     compression: CompressionArg,
     /// `.npy` files (one tensor each) or JSON-lines files in the
-    /// `tfrec cat --jsonl` schema (one tensor per line); `-` for stdin.
-    /// Recognised by content.
+    /// `tfrec cat --jsonl` schemas, one record per line, its kind told by
+    /// its keys: "dtype" a tensor, "features" an Example, "context" or
+    /// "feature_lists" a SequenceExample, "raw" raw bytes. Other keys (such
+    /// as "file", "index", "offset") are ignored; keys and names may come in
+    /// any order. `-` for stdin. Recognised by content.
     #[arg(required = true)]
     inputs: Vec<String>,
 }
@@ -57,36 +64,71 @@ impl From<CompressionArg> for Compression {
 
 const NPY_MAGIC: &[u8] = b"\x93NUMPY";
 
-/// Tensors gathered before a sharded writer takes them as one batch: about
+/// Records gathered before a sharded writer takes them as one batch: about
 /// this many serialized bytes...
 const BATCH_BYTES: usize = 64 << 20;
-/// ...or this many tensors.
-const BATCH_TENSORS: usize = 1 << 16;
+/// ...or this many records.
+const BATCH_RECORDS: usize = 1 << 16;
 
-/// Where packed tensors go.
+/// One record to write.
+enum Item {
+    /// Serialized by the writer, without an intermediate buffer.
+    Tensor(Tensor),
+    /// Any other record, serialized already.
+    Payload(Vec<u8>),
+}
+
+/// Where packed records go.
 enum Out {
     File(Writer<AtomicFile>),
     Shards {
         writer: ShardedWriter,
-        batch: Vec<Tensor>,
+        /// Records in input order waiting for the writer: tensors or
+        /// payloads, never both (a change of kind sends the batch).
+        tensors: Vec<Tensor>,
+        payloads: Vec<Vec<u8>>,
         bytes: usize,
     },
 }
 
 impl Out {
-    fn put(&mut self, tensor: Tensor) -> Result<(), Failure> {
+    fn put(&mut self, item: Item) -> Result<(), Failure> {
         match self {
-            Out::File(w) => w.write_tensor(&tensor)?,
+            Out::File(w) => match &item {
+                Item::Tensor(tensor) => w.write_tensor(tensor)?,
+                Item::Payload(payload) => w.write_record(payload)?,
+            },
             Out::Shards {
                 writer,
-                batch,
+                tensors,
+                payloads,
                 bytes,
             } => {
-                *bytes += tfrec::proto::tensor::encoded_len(&tensor);
-                batch.push(tensor);
-                if *bytes >= BATCH_BYTES || batch.len() >= BATCH_TENSORS {
-                    writer.write_tensors(batch)?;
-                    batch.clear();
+                match item {
+                    Item::Tensor(tensor) => {
+                        if !payloads.is_empty() {
+                            writer.write_batch(payloads)?;
+                            payloads.clear();
+                            *bytes = 0;
+                        }
+                        *bytes += tfrec::proto::tensor::encoded_len(&tensor);
+                        tensors.push(tensor);
+                    }
+                    Item::Payload(payload) => {
+                        if !tensors.is_empty() {
+                            writer.write_tensors(tensors)?;
+                            tensors.clear();
+                            *bytes = 0;
+                        }
+                        *bytes += payload.len();
+                        payloads.push(payload);
+                    }
+                }
+                if *bytes >= BATCH_BYTES || tensors.len() + payloads.len() >= BATCH_RECORDS {
+                    writer.write_tensors(tensors)?;
+                    writer.write_batch(payloads)?;
+                    tensors.clear();
+                    payloads.clear();
                     *bytes = 0;
                 }
             }
@@ -109,7 +151,8 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
             let options = ShardOptions::new(args.sharding.sharding()).compression(compression);
             Out::Shards {
                 writer: args.sharding.writer(dir, &stem, options)?,
-                batch: Vec::new(),
+                tensors: Vec::new(),
+                payloads: Vec::new(),
                 bytes: 0,
             }
         }
@@ -136,7 +179,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
                 .read_to_end(&mut bytes)
                 .map_err(|e| format!("{name}: {e}"))?;
             let tensor = tfrec::npy::read_npy(&bytes).map_err(|e| e.with_path(name))?;
-            out.put(tensor)?;
+            out.put(Item::Tensor(tensor))?;
         } else {
             pack_jsonl(name, input, &mut out)?;
         }
@@ -149,9 +192,14 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
             Ok(())
         }
         Out::Shards {
-            mut writer, batch, ..
+            mut writer,
+            tensors,
+            payloads,
+            ..
         } => {
-            writer.write_tensors(&batch)?;
+            // At most one of the two holds records.
+            writer.write_tensors(&tensors)?;
+            writer.write_batch(&payloads)?;
             let dir = writer.dir().to_path_buf();
             let manifest = writer.finish()?;
             crate::convert::report(&dir, &manifest)
@@ -165,9 +213,13 @@ fn pack_jsonl(name: &str, input: Box<dyn BufRead>, out: &mut Out) -> Result<(), 
         if line.trim().is_empty() {
             continue;
         }
-        let tensor: Tensor = tfrec::json::tensor_from_json_line(&line)
+        let record = JsonRecord::from_json_line(&line)
             .map_err(|e| format!("{name}: line {}: {e}", lineno + 1))?;
-        out.put(tensor)?;
+        out.put(match record {
+            JsonRecord::Tensor(tensor) => Item::Tensor(tensor),
+            JsonRecord::Raw(bytes) => Item::Payload(bytes),
+            other => Item::Payload(other.to_payload()),
+        })?;
     }
     Ok(())
 }
