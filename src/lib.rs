@@ -11,6 +11,10 @@
 //!   and ZLIB files recognised by content and streamed; any `Read` too.
 //! - **Writing**: to any `Write`, or atomically to a file that appears only
 //!   when complete.
+//! - **Examples**: `tf.train.Example` and `SequenceExample` records read in
+//!   place ([`example::ExampleView`]) and written byte for byte as
+//!   TensorFlow serializes them ([`example::encode`]), with a JSON form and
+//!   detection of what a record holds ([`example::RecordKind`]).
 //!
 //! ## Quick start
 //! ```

@@ -2,6 +2,7 @@
 
 use super::view::{ExampleView, SequenceExampleView};
 use crate::proto::tensor::{decode_with, DecodeLimits};
+use crate::tensor::TensorView;
 
 /// What a record's payload holds, as far as its bytes tell.
 ///
@@ -60,21 +61,7 @@ impl RecordKind {
     /// assert_eq!(RecordKind::detect(b""), RecordKind::Raw);
     /// ```
     pub fn detect(payload: &[u8]) -> RecordKind {
-        if payload.is_empty() {
-            return RecordKind::Raw;
-        }
-        // The default limits: whatever `TensorView::decode` accepts is a
-        // tensor, and they bound the work relative to the payload.
-        if decode_with(payload, &DecodeLimits::default()).is_ok() {
-            return RecordKind::Tensor;
-        }
-        if ExampleView::parse_with(payload, true).is_ok() {
-            return RecordKind::Example;
-        }
-        match SequenceExampleView::parse_with(payload, true) {
-            Ok(seq) if seq.has_feature_lists() => RecordKind::SequenceExample,
-            _ => RecordKind::Raw,
-        }
+        detect_parsed(payload).kind()
     }
 
     /// A short stable name: `tensor`, `example`, `sequence_example` or `raw`.
@@ -85,6 +72,44 @@ impl RecordKind {
             RecordKind::SequenceExample => "sequence_example",
             RecordKind::Raw => "raw",
         }
+    }
+}
+
+/// A payload as [`RecordKind::detect`] finds it, parsed.
+pub(crate) enum Detected<'a> {
+    Tensor(TensorView<'a>),
+    Example(ExampleView<'a>),
+    SequenceExample(SequenceExampleView<'a>),
+    Raw,
+}
+
+impl Detected<'_> {
+    pub(crate) fn kind(&self) -> RecordKind {
+        match self {
+            Detected::Tensor(_) => RecordKind::Tensor,
+            Detected::Example(_) => RecordKind::Example,
+            Detected::SequenceExample(_) => RecordKind::SequenceExample,
+            Detected::Raw => RecordKind::Raw,
+        }
+    }
+}
+
+/// [`RecordKind::detect`], keeping what it parsed.
+pub(crate) fn detect_parsed(payload: &[u8]) -> Detected<'_> {
+    if payload.is_empty() {
+        return Detected::Raw;
+    }
+    // The default limits: whatever `TensorView::decode` accepts is a tensor,
+    // and they bound the work relative to the payload.
+    if let Ok(t) = decode_with(payload, &DecodeLimits::default()) {
+        return Detected::Tensor(t);
+    }
+    if let Ok(ex) = ExampleView::parse_with(payload, true) {
+        return Detected::Example(ex);
+    }
+    match SequenceExampleView::parse_with(payload, true) {
+        Ok(seq) if seq.has_feature_lists() => Detected::SequenceExample(seq),
+        _ => Detected::Raw,
     }
 }
 

@@ -16,7 +16,10 @@
 //!   `{"bytes_list": [...]}`, or `{}` when no kind is set.
 //! - Integers are JSON integers, exact over the whole `int64` range.
 //! - Floats are printed in the shortest form that reads back as the same
-//!   `f32` (`0.1`, `1e-7`, `-0.0`); NaN and the infinities are the strings
+//!   `f32` (`0.1`, `1e-7`, `-0.0`) through a reader that parses the nearest
+//!   `f64` and rounds it to `f32`, as this module, Python and TensorFlow
+//!   do (for a few values that is the `f64` form: `7.038531e-26` prints as
+//!   `7.038530691851209e-26`); NaN and the infinities are the strings
 //!   `"nan"`, `"inf"` and `"-inf"` (every NaN prints as `"nan"` and reads
 //!   back as the canonical quiet NaN, `0x7fc00000`).
 //! - Byte strings are standard, padded base64.
@@ -43,12 +46,13 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::{Map, Value};
 
+use super::detect::{detect_parsed, Detected};
 use super::view::{FeatureKind, FeatureListView, FeatureView, FeaturesView};
 use super::{encode, Example, ExampleView, Feature, FeatureList, FeatureLists, Features};
 use super::{RecordKind, SequenceExample, SequenceExampleView};
 use crate::error::{Error, Result};
 use crate::json::{kind as json_kind, write_base64};
-use crate::tensor::{Tensor, TensorView};
+use crate::tensor::Tensor;
 
 fn write_head<W: Write + ?Sized>(
     out: &mut W,
@@ -67,9 +71,26 @@ fn write_float<W: Write + ?Sized>(out: &mut W, v: f32) -> io::Result<()> {
     } else if v.is_infinite() {
         out.write_all(if v > 0.0 { b"\"inf\"" } else { b"\"-inf\"" })
     } else {
-        // `Debug` is the shortest representation that reads back as `v`,
-        // always with a `.` or an exponent (so `-0.0` keeps its sign).
-        write!(out, "{v:?}")
+        // `Debug` is the shortest representation that reads back as `v`
+        // when read as an `f32`, always with a `.` or an exponent (so
+        // `-0.0` keeps its sign). JSON readers, ours included, read a
+        // number as the nearest `f64` and round that to `f32`, and for a
+        // few values the two roundings land on a neighbour (`7.038531e-26`
+        // is one): those are printed as the `f64` equal to `v` instead.
+        let mut buf = [0u8; 64];
+        let mut cursor = io::Cursor::new(&mut buf[..]);
+        write!(cursor, "{v:?}")?;
+        let len = cursor.position() as usize;
+        let text = buf.get(..len).unwrap_or_default();
+        let reads_back = std::str::from_utf8(text)
+            .ok()
+            .and_then(|t| t.parse::<f64>().ok())
+            .is_some_and(|wide| (wide as f32).to_bits() == v.to_bits());
+        if reads_back {
+            out.write_all(text)
+        } else {
+            write!(out, "{:?}", f64::from(v))
+        }
     }
 }
 
@@ -252,32 +273,16 @@ pub fn write_detected_json<W: Write + ?Sized>(
     offset: u64,
     payload: &[u8],
 ) -> io::Result<RecordKind> {
-    // Detection parsed the payload already; should a second parse fail
-    // all the same, the record is written raw rather than lost.
-    let kind = RecordKind::detect(payload);
-    match kind {
-        RecordKind::Tensor => {
-            if let Ok(t) = TensorView::decode(payload) {
-                crate::json::write_record_json(out, file, index, offset, &t)?;
-                return Ok(kind);
-            }
+    let detected = detect_parsed(payload);
+    match &detected {
+        Detected::Tensor(t) => crate::json::write_record_json(out, file, index, offset, t)?,
+        Detected::Example(ex) => write_example_json(out, file, index, offset, ex)?,
+        Detected::SequenceExample(seq) => {
+            write_sequence_example_json(out, file, index, offset, seq)?
         }
-        RecordKind::Example => {
-            if let Ok(ex) = ExampleView::parse(payload) {
-                write_example_json(out, file, index, offset, &ex)?;
-                return Ok(kind);
-            }
-        }
-        RecordKind::SequenceExample => {
-            if let Ok(seq) = SequenceExampleView::parse(payload) {
-                write_sequence_example_json(out, file, index, offset, &seq)?;
-                return Ok(kind);
-            }
-        }
-        RecordKind::Raw => {}
+        Detected::Raw => write_raw_json(out, file, index, offset, payload)?,
     }
-    write_raw_json(out, file, index, offset, payload)?;
-    Ok(RecordKind::Raw)
+    Ok(detected.kind())
 }
 
 // ---------------------------------------------------------------------------
@@ -725,6 +730,17 @@ mod tests {
     }
 
     #[test]
+    fn floats_that_double_rounding_would_change_print_as_f64() {
+        let v = f32::from_bits(363_742_205);
+        assert_eq!(format!("{v:?}"), "7.038531e-26");
+        let wide: f64 = "7.038531e-26".parse().unwrap();
+        assert_ne!((wide as f32).to_bits(), v.to_bits());
+        let mut text = Vec::new();
+        write_float(&mut text, v).unwrap();
+        assert_eq!(text, b"7.038530691851209e-26");
+    }
+
+    #[test]
     fn keys_in_any_order_and_floats_as_integers() {
         let value = json!({
             "features": {"b": {"float_list": [1, -2, 3.5, "nan", "inf"]}, "a": {}},
@@ -830,6 +846,8 @@ mod tests {
     fn floats_read_back_exactly() {
         // A spread of bit patterns through every exponent, and the edges.
         let mut bits: Vec<u32> = (0..=u32::MAX).step_by(65_521).collect();
+        // Shortest f32 forms that an f64 reader rounds to a neighbour.
+        bits.extend([363_742_205, 2_511_225_853]);
         bits.extend([
             0,
             1,

@@ -1570,6 +1570,13 @@ mod tests {
     }
 
     #[test]
+    fn index_entries_stay_small() {
+        // The bound the docs of `ExampleView` promise.
+        assert_eq!(std::mem::size_of::<Entry>(), 28);
+        assert_eq!(std::mem::size_of::<ListEntry>(), 20);
+    }
+
+    #[test]
     fn packed_unpacked_and_mixed_scalars() {
         let float_list = [
             packed_floats(&[1.0, 2.0]),
