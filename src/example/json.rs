@@ -48,8 +48,8 @@ use serde_json::{Map, Value};
 
 use super::detect::{detect_parsed, Detected};
 use super::view::{FeatureKind, FeatureListView, FeatureView, FeaturesView};
-use super::{encode, Example, ExampleView, Feature, FeatureList, FeatureLists, Features};
-use super::{RecordKind, SequenceExample, SequenceExampleView};
+use super::{encode_with, MapOrder, RecordKind, SequenceExample, SequenceExampleView};
+use super::{Example, ExampleView, Feature, FeatureList, FeatureLists, Features};
 use crate::error::{Error, Result};
 use crate::json::{kind as json_kind, write_base64};
 use crate::tensor::Tensor;
@@ -627,10 +627,16 @@ impl JsonRecord {
     /// The record payload: the tensor as `tf.io.serialize_tensor` writes
     /// it, the examples as [`encode`] does, raw bytes as they are.
     pub fn to_payload(&self) -> Vec<u8> {
+        self.to_payload_with(MapOrder::default())
+    }
+
+    /// [`to_payload`](Self::to_payload) with the examples' feature names in
+    /// `order`.
+    pub fn to_payload_with(&self, order: MapOrder) -> Vec<u8> {
         match self {
             JsonRecord::Tensor(t) => t.to_proto_bytes(),
-            JsonRecord::Example(ex) => encode(ex),
-            JsonRecord::SequenceExample(seq) => encode(seq),
+            JsonRecord::Example(ex) => encode_with(ex, order),
+            JsonRecord::SequenceExample(seq) => encode_with(seq, order),
             JsonRecord::Raw(bytes) => bytes.clone(),
         }
     }
@@ -639,6 +645,7 @@ impl JsonRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::example::encode;
     use crate::ErrorKind;
     use serde_json::json;
 

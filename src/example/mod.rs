@@ -50,7 +50,7 @@ mod view;
 mod wire;
 
 pub use detect::RecordKind;
-pub use owned::{encode, Deterministic};
+pub use owned::{encode, encode_with, Deterministic, MapOrder};
 pub use view::{
     BytesValues, ExampleView, FeatureKind, FeatureListIter, FeatureListView, FeatureListsIter,
     FeatureListsView, FeatureView, FeaturesIter, FeaturesView, FloatValues, Int64Values,

@@ -7,6 +7,9 @@
 //! floats and integers packed (and left out when empty), a set message
 //! field written even when empty.
 
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
 use super::{BytesList, Example, Feature, FeatureList, FeatureLists, Features, FloatList};
 use super::{Int64List, Kind, SequenceExample};
 use crate::proto::wire::{put_key, put_varint, varint_len, LEN};
@@ -18,17 +21,33 @@ pub trait Deterministic: sealed::Sealed {
     fn deterministic_len(&self) -> usize;
 
     /// Appends the serialization to `out`.
-    fn encode_deterministic(&self, out: &mut Vec<u8>);
+    fn encode_deterministic(&self, out: &mut Vec<u8>, order: MapOrder);
 }
 
 mod sealed {
     pub trait Sealed {}
 }
 
-/// Serializes `message` byte for byte as TensorFlow's C++ protobuf does
-/// with deterministic serialization (`SerializeToString(deterministic=True)`
-/// in Python, up to one difference in Python's default backend described
-/// below).
+/// How [`encode_with`] orders map entries (feature names). The two orders
+/// differ only where one name in a map is a prefix of another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MapOrder {
+    /// The order of TensorFlow's Python, whose default protobuf backend
+    /// (upb) sorts names by their bytes, but puts a name *after* the names
+    /// it is a prefix of (`"ab"`, `"a"`, `"b"`, `""`). What
+    /// `SerializeToString(deterministic=True)` gives in a Python with
+    /// TensorFlow installed, and so the default.
+    #[default]
+    Python,
+    /// The order of C++ protobuf (and Python's pure-Python backend): by
+    /// name bytes, a name before the names it is a prefix of (`""`, `"a"`,
+    /// `"ab"`, `"b"`).
+    Cpp,
+}
+
+/// Serializes `message` byte for byte as TensorFlow's Python does with
+/// `SerializeToString(deterministic=True)`: see [`MapOrder::Python`] and
+/// [`encode_with`].
 ///
 /// ```
 /// use tfrec::example::{self, Example, ExampleView};
@@ -41,16 +60,54 @@ mod sealed {
 /// assert_eq!(names, ["a", "b"]);
 /// # Ok::<(), tfrec::Error>(())
 /// ```
-///
-/// Map entries are sorted by name bytes, shorter first where one name is a
-/// prefix of another (`"a" < "ab"`), as C++ protobuf and Python's pure
-/// implementation sort them. Python's default `upb` backend writes a name
-/// before its own prefixes (`"ab"` before `"a"`, `""` last): for such names
-/// only, the entry order differs from what `SerializeToString` gives there.
 pub fn encode<M: Deterministic + ?Sized>(message: &M) -> Vec<u8> {
+    encode_with(message, MapOrder::default())
+}
+
+/// Serializes `message` deterministically with map entries in `order`:
+/// fields in number order, each map entry with both its key and its value
+/// (even an empty name, even a `Feature` with no kind), repeated floats and
+/// integers packed (and left out when empty), a set message field written
+/// even when empty.
+///
+/// ```
+/// use tfrec::example::{self, Example, ExampleView, MapOrder};
+///
+/// let ex = Example::default().int64("a", [1]).int64("ab", [2]);
+/// let names = |bytes: &[u8]| -> Vec<String> {
+///     ExampleView::parse(bytes).unwrap().iter().map(|(n, _)| n.to_string()).collect()
+/// };
+/// assert_eq!(names(&example::encode_with(&ex, MapOrder::Python)), ["ab", "a"]);
+/// assert_eq!(names(&example::encode_with(&ex, MapOrder::Cpp)), ["a", "ab"]);
+/// ```
+pub fn encode_with<M: Deterministic + ?Sized>(message: &M, order: MapOrder) -> Vec<u8> {
     let mut out = Vec::with_capacity(message.deterministic_len());
-    message.encode_deterministic(&mut out);
+    message.encode_deterministic(&mut out, order);
     out
+}
+
+/// The entries of `map` in `order`. A `BTreeMap` iterates in C++ order;
+/// Python's differs only when some name is a prefix of another, and then
+/// some name is a prefix of the next one in C++ order (any name between a
+/// name and its extension starts with that name too).
+fn ordered<V>(map: &BTreeMap<String, V>, order: MapOrder) -> Vec<(&String, &V)> {
+    let mut entries: Vec<(&String, &V)> = map.iter().collect();
+    let prefixed = entries
+        .windows(2)
+        .any(|w| w[1].0.as_bytes().starts_with(w[0].0.as_bytes()));
+    if order == MapOrder::Python && prefixed {
+        entries.sort_by(|(a, _), (b, _)| python_order(a.as_bytes(), b.as_bytes()));
+    }
+    entries
+}
+
+/// upb's comparison of map keys: bytes of the common prefix, then the
+/// longer key first.
+fn python_order(a: &[u8], b: &[u8]) -> Ordering {
+    let common = a.len().min(b.len());
+    a[..common]
+        .cmp(&b[..common])
+        .then_with(|| b.len().cmp(&a.len()))
 }
 
 /// Length of a length-delimited field of `len` bytes, key included (all
@@ -70,7 +127,7 @@ impl Deterministic for BytesList {
         self.value.iter().map(|v| delimited(v.len())).sum()
     }
 
-    fn encode_deterministic(&self, out: &mut Vec<u8>) {
+    fn encode_deterministic(&self, out: &mut Vec<u8>, _: MapOrder) {
         for v in &self.value {
             put_delimited_head(out, 1, v.len());
             out.extend_from_slice(v);
@@ -87,7 +144,7 @@ impl Deterministic for FloatList {
         }
     }
 
-    fn encode_deterministic(&self, out: &mut Vec<u8>) {
+    fn encode_deterministic(&self, out: &mut Vec<u8>, _: MapOrder) {
         if self.value.is_empty() {
             return;
         }
@@ -111,7 +168,7 @@ impl Deterministic for Int64List {
         }
     }
 
-    fn encode_deterministic(&self, out: &mut Vec<u8>) {
+    fn encode_deterministic(&self, out: &mut Vec<u8>, _: MapOrder) {
         if self.value.is_empty() {
             return;
         }
@@ -137,20 +194,20 @@ impl Deterministic for Feature {
         }
     }
 
-    fn encode_deterministic(&self, out: &mut Vec<u8>) {
+    fn encode_deterministic(&self, out: &mut Vec<u8>, order: MapOrder) {
         match &self.kind {
             None => {}
             Some(Kind::BytesList(l)) => {
                 put_delimited_head(out, 1, l.deterministic_len());
-                l.encode_deterministic(out);
+                l.encode_deterministic(out, order);
             }
             Some(Kind::FloatList(l)) => {
                 put_delimited_head(out, 2, l.deterministic_len());
-                l.encode_deterministic(out);
+                l.encode_deterministic(out, order);
             }
             Some(Kind::Int64List(l)) => {
                 put_delimited_head(out, 3, l.deterministic_len());
-                l.encode_deterministic(out);
+                l.encode_deterministic(out, order);
             }
         }
     }
@@ -161,12 +218,12 @@ fn entry_len<V: Deterministic>(name: &str, value: &V) -> usize {
     delimited(name.len()) + delimited(value.deterministic_len())
 }
 
-fn put_entry<V: Deterministic>(out: &mut Vec<u8>, name: &str, value: &V) {
+fn put_entry<V: Deterministic>(out: &mut Vec<u8>, name: &str, value: &V, order: MapOrder) {
     put_delimited_head(out, 1, entry_len(name, value));
     put_delimited_head(out, 1, name.len());
     out.extend_from_slice(name.as_bytes());
     put_delimited_head(out, 2, value.deterministic_len());
-    value.encode_deterministic(out);
+    value.encode_deterministic(out, order);
 }
 
 impl sealed::Sealed for Features {}
@@ -179,9 +236,9 @@ impl Deterministic for Features {
             .sum()
     }
 
-    fn encode_deterministic(&self, out: &mut Vec<u8>) {
-        for (name, f) in &self.feature {
-            put_entry(out, name, f);
+    fn encode_deterministic(&self, out: &mut Vec<u8>, order: MapOrder) {
+        for (name, f) in ordered(&self.feature, order) {
+            put_entry(out, name, f, order);
         }
     }
 }
@@ -195,10 +252,10 @@ impl Deterministic for FeatureList {
             .sum()
     }
 
-    fn encode_deterministic(&self, out: &mut Vec<u8>) {
+    fn encode_deterministic(&self, out: &mut Vec<u8>, order: MapOrder) {
         for f in &self.feature {
             put_delimited_head(out, 1, f.deterministic_len());
-            f.encode_deterministic(out);
+            f.encode_deterministic(out, order);
         }
     }
 }
@@ -212,9 +269,9 @@ impl Deterministic for FeatureLists {
             .sum()
     }
 
-    fn encode_deterministic(&self, out: &mut Vec<u8>) {
-        for (name, l) in &self.feature_list {
-            put_entry(out, name, l);
+    fn encode_deterministic(&self, out: &mut Vec<u8>, order: MapOrder) {
+        for (name, l) in ordered(&self.feature_list, order) {
+            put_entry(out, name, l, order);
         }
     }
 }
@@ -227,10 +284,10 @@ impl Deterministic for Example {
             .map_or(0, |f| delimited(f.deterministic_len()))
     }
 
-    fn encode_deterministic(&self, out: &mut Vec<u8>) {
+    fn encode_deterministic(&self, out: &mut Vec<u8>, order: MapOrder) {
         if let Some(f) = &self.features {
             put_delimited_head(out, 1, f.deterministic_len());
-            f.encode_deterministic(out);
+            f.encode_deterministic(out, order);
         }
     }
 }
@@ -247,14 +304,14 @@ impl Deterministic for SequenceExample {
                 .map_or(0, |l| delimited(l.deterministic_len()))
     }
 
-    fn encode_deterministic(&self, out: &mut Vec<u8>) {
+    fn encode_deterministic(&self, out: &mut Vec<u8>, order: MapOrder) {
         if let Some(f) = &self.context {
             put_delimited_head(out, 1, f.deterministic_len());
-            f.encode_deterministic(out);
+            f.encode_deterministic(out, order);
         }
         if let Some(l) = &self.feature_lists {
             put_delimited_head(out, 2, l.deterministic_len());
-            l.encode_deterministic(out);
+            l.encode_deterministic(out, order);
         }
     }
 }
@@ -404,17 +461,25 @@ mod tests {
         // tf.train.Example(features=tf.train.Features(feature={
         //   '': Feature(), 'b': Feature(float_list=FloatList()),
         //   'a': Feature(int64_list=Int64List(value=[1, -1]))}))
-        // .SerializeToString(deterministic=True), entries in name order.
+        // .SerializeToString(deterministic=True): with the pure-Python
+        // backend (C++ order) '' comes first, with the default one last.
         let ex = Example::default()
             .with_feature("", Feature::default())
             .float("b", [])
             .int64("a", [1, -1]);
         assert_eq!(
-            hex(&encode(&ex)),
+            hex(&encode_with(&ex, MapOrder::Cpp)),
             "0a25\
              0a040a001200\
              0a140a0161120f1a0d0a0b01ffffffffffffffffff01\
              0a070a016212021200"
+        );
+        assert_eq!(
+            hex(&encode(&ex)),
+            "0a25\
+             0a140a0161120f1a0d0a0b01ffffffffffffffffff01\
+             0a070a016212021200\
+             0a040a001200"
         );
         // FloatList(value=[nan, -0.0, inf])
         let floats = FloatList {
@@ -449,7 +514,7 @@ mod tests {
     }
 
     #[test]
-    fn names_sort_by_bytes_prefix_first() {
+    fn names_sort_in_either_order() {
         let ex = Example::default()
             .int64("ab", [])
             .int64("b", [])
@@ -457,9 +522,12 @@ mod tests {
             .int64("a", [])
             .int64("\u{e9}", [])
             .int64("Z", []);
-        let bytes = encode(&ex);
-        let view = super::super::ExampleView::parse(&bytes).unwrap();
-        let names: Vec<&str> = view.iter().map(|(n, _)| n).collect();
-        assert_eq!(names, ["", "Z", "a", "ab", "b", "\u{e9}"]);
+        let names = |order| -> Vec<String> {
+            let bytes = encode_with(&ex, order);
+            let view = super::super::ExampleView::parse(&bytes).unwrap();
+            view.iter().map(|(n, _)| n.to_string()).collect()
+        };
+        assert_eq!(names(MapOrder::Cpp), ["", "Z", "a", "ab", "b", "\u{e9}"]);
+        assert_eq!(names(MapOrder::Python), ["Z", "ab", "a", "b", "\u{e9}", ""]);
     }
 }

@@ -186,7 +186,7 @@ impl<S: Sink> Writer<S> {
     ) -> Result<()> {
         let mut scratch = std::mem::take(&mut self.scratch);
         scratch.clear();
-        message.encode_deterministic(&mut scratch);
+        message.encode_deterministic(&mut scratch, crate::example::MapOrder::default());
         let result = self.write_record(&scratch);
         self.scratch = scratch;
         result

@@ -5,6 +5,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 
 use tfrec::example::json::JsonRecord;
+use tfrec::example::MapOrder;
 use tfrec::write::sharded::{ShardOptions, ShardedWriter};
 use tfrec::{AtomicFile, Compression, Tensor, Writer};
 
@@ -35,6 +36,14 @@ pub(crate) struct Args {
     /// Compression of the output.
     #[arg(long, value_enum, default_value = "none")]
     compression: CompressionArg,
+    /// Order of feature names in Examples and SequenceExamples. `python`:
+    /// what `SerializeToString(deterministic=True)` gives in TensorFlow's
+    /// Python (its default protobuf backend puts a name after the names it
+    /// is a prefix of: "ab", "a", "b", ""); `cpp`: C++ protobuf's (and the
+    /// pure-Python backend's) plain byte order ("", "a", "ab", "b"). The two
+    /// differ only when one name is a prefix of another.
+    #[arg(long, value_enum, default_value = "python")]
+    map_order: MapOrderArg,
     /// `.npy` files (one tensor each) or JSON-lines files in the
     /// `tfrec cat --jsonl` schemas, one record per line, its kind told by
     /// its keys: "dtype" a tensor, "features" an Example, "context" or
@@ -43,6 +52,21 @@ pub(crate) struct Args {
     /// any order. `-` for stdin. Recognised by content.
     #[arg(required = true)]
     inputs: Vec<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum MapOrderArg {
+    Python,
+    Cpp,
+}
+
+impl From<MapOrderArg> for MapOrder {
+    fn from(order: MapOrderArg) -> MapOrder {
+        match order {
+            MapOrderArg::Python => MapOrder::Python,
+            MapOrderArg::Cpp => MapOrder::Cpp,
+        }
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -181,7 +205,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
             let tensor = tfrec::npy::read_npy(&bytes).map_err(|e| e.with_path(name))?;
             out.put(Item::Tensor(tensor))?;
         } else {
-            pack_jsonl(name, input, &mut out)?;
+            pack_jsonl(name, input, &mut out, args.map_order.into())?;
         }
     }
     // Dropping the writer on an error above removes the temporary files.
@@ -207,7 +231,12 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     }
 }
 
-fn pack_jsonl(name: &str, input: Box<dyn BufRead>, out: &mut Out) -> Result<(), Failure> {
+fn pack_jsonl(
+    name: &str,
+    input: Box<dyn BufRead>,
+    out: &mut Out,
+    order: MapOrder,
+) -> Result<(), Failure> {
     for (lineno, line) in input.lines().enumerate() {
         let line = line.map_err(|e| format!("{name}: {e}"))?;
         if line.trim().is_empty() {
@@ -218,7 +247,7 @@ fn pack_jsonl(name: &str, input: Box<dyn BufRead>, out: &mut Out) -> Result<(), 
         out.put(match record {
             JsonRecord::Tensor(tensor) => Item::Tensor(tensor),
             JsonRecord::Raw(bytes) => Item::Payload(bytes),
-            other => Item::Payload(other.to_payload()),
+            other => Item::Payload(other.to_payload_with(order)),
         })?;
     }
     Ok(())
