@@ -625,7 +625,7 @@ impl JsonRecord {
     }
 
     /// The record payload: the tensor as `tf.io.serialize_tensor` writes
-    /// it, the examples as [`encode`] does, raw bytes as they are.
+    /// it, the examples as [`encode`](super::encode) does, raw bytes as they are.
     pub fn to_payload(&self) -> Vec<u8> {
         self.to_payload_with(MapOrder::default())
     }

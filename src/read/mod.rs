@@ -3,7 +3,7 @@
 //! [`Reader::open`] maps an uncompressed file and hands out payloads borrowed
 //! from the map; GZIP and ZLIB files (recognised by their content, not their
 //! name) are decompressed as a stream. [`Reader::from_read`] reads any
-//! [`Read`](std::io::Read), such as stdin. [`SliceReader`] reads bytes already
+//! [`Read`], such as stdin. [`SliceReader`] reads bytes already
 //! in memory.
 
 mod aligned;
