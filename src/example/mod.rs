@@ -44,11 +44,13 @@
 
 mod detect;
 mod owned;
+mod spec;
 mod view;
 mod wire;
 
 pub use detect::RecordKind;
 pub use owned::{encode, Deterministic};
+pub use spec::{Column, DefaultValue, ParseSpec, Parsed, ParsedBatch, SparseTensor, Strings};
 pub use view::{
     BytesValues, ExampleView, FeatureKind, FeatureListIter, FeatureListView, FeatureListsIter,
     FeatureListsView, FeatureView, FeaturesIter, FeaturesView, FloatValues, Int64Values,

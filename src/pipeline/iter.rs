@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::index::FrameBuf;
 use crate::tensor::{num_elements, Dims, Tensor, TensorView};
 
-use super::batch::{Batch, Data, RecordId, Slab};
+use super::batch::{Batch, Data, Pool, RecordId, Slab};
 use super::dataset::{Files, Inner, Stacking};
 use super::state::IterState;
 use super::stream::{Item, Streamer};
@@ -28,6 +28,43 @@ pub(crate) struct BatchSpec {
     stacking: Stacking,
 }
 
+/// How an epoch's records are cut into batches.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Batching {
+    pub(crate) size: usize,
+    pub(crate) drop_last: bool,
+}
+
+/// Puts the records of one batch together: stacks tensors ([`Batches`]),
+/// or parses `Example`s ([`ExampleBatches`](super::ExampleBatches)). The
+/// producer finds the records and their payloads; this does the rest, on
+/// the dataset's pool.
+pub(crate) trait Assemble: Send + Sync + 'static {
+    /// A batch's reusable buffers, its record ids and offsets among them.
+    type Parts: Send;
+    /// A finished batch.
+    type Output: Send + 'static;
+
+    /// Buffers for the next batch, from a pool when one is free, with no
+    /// ids or offsets.
+    fn parts(&self) -> Self::Parts;
+
+    /// Where the batch's record ids and frame offsets go.
+    fn positions(parts: &mut Self::Parts) -> (&mut Vec<RecordId>, &mut Vec<u64>);
+
+    /// Builds the batch of the records in `parts`, reading their payloads
+    /// from `payloads`. Errors name the file and record.
+    fn assemble(
+        &self,
+        inner: &Inner,
+        payloads: &Payloads<'_>,
+        parts: Self::Parts,
+    ) -> Result<Self::Output>;
+
+    /// Records in a batch.
+    fn len(output: &Self::Output) -> usize;
+}
+
 enum Source {
     /// Global positions, in this rank's order.
     Indexed { order: Vec<u64> },
@@ -38,25 +75,31 @@ enum Source {
 }
 
 /// Makes the batches of one epoch, in order.
-struct Producer {
+struct Producer<A> {
     inner: Arc<Inner>,
-    spec: BatchSpec,
+    size: usize,
+    assembler: A,
     source: Source,
     next: u64,
     end: u64,
 }
 
 /// The end of the records an epoch's batches cover.
-fn batch_end(len: u64, spec: &BatchSpec) -> u64 {
-    if spec.drop_last {
-        len - len % spec.size as u64
+fn batch_end(len: u64, batching: Batching) -> u64 {
+    if batching.drop_last {
+        len - len % batching.size as u64
     } else {
         len
     }
 }
 
-impl Producer {
-    fn new(inner: Arc<Inner>, spec: BatchSpec, state: IterState) -> Result<Producer> {
+impl<A: Assemble> Producer<A> {
+    fn new(
+        inner: Arc<Inner>,
+        batching: Batching,
+        assembler: A,
+        state: IterState,
+    ) -> Result<Producer<A>> {
         let len = inner.shard_len();
         if state.position > len {
             return Err(Error::invalid_input(format!(
@@ -64,7 +107,7 @@ impl Producer {
                 state.position, state.epoch
             )));
         }
-        let end = batch_end(len, &spec);
+        let end = batch_end(len, batching);
         let source = match inner.files {
             Files::Indexed(_) => Source::Indexed {
                 order: inner.positions(state.epoch),
@@ -87,27 +130,28 @@ impl Producer {
         };
         Ok(Producer {
             inner,
-            spec,
+            size: batching.size,
+            assembler,
             source,
             next: state.position,
             end,
         })
     }
 
-    fn next_batch(&mut self) -> Option<Result<Batch>> {
+    fn next_batch(&mut self) -> Option<Result<A::Output>> {
         if self.next >= self.end {
             return None;
         }
-        let n = (self.end - self.next).min(self.spec.size as u64) as usize;
+        let n = (self.end - self.next).min(self.size as u64) as usize;
         let inner = &*self.inner;
-        let mut slab = inner.slabs.take();
+        let mut parts = self.assembler.parts();
+        let (ids, offsets) = A::positions(&mut parts);
         let payloads = match (&mut self.source, &inner.files) {
             (Source::Indexed { order }, Files::Indexed(files)) => {
                 let start = self.next as usize;
                 let positions = order.get(start..start + n).unwrap_or_default();
-                slab.ids.extend(positions.iter().map(|&p| inner.id_of(p)));
-                let ids = &slab.ids;
-                slab.offsets.extend(ids.iter().map(|id| {
+                ids.extend(positions.iter().map(|&p| inner.id_of(p)));
+                offsets.extend(ids.iter().map(|id| {
                     files[id.file]
                         .index()
                         .get(id.index as usize)
@@ -130,23 +174,51 @@ impl Producer {
                         }
                     }
                 }
-                slab.ids.extend(loaded.iter().map(|it| it.id));
-                slab.offsets.extend(loaded.iter().map(|it| it.offset));
+                ids.extend(loaded.iter().map(|it| it.id));
+                offsets.extend(loaded.iter().map(|it| it.offset));
                 Payloads::Loaded(loaded)
             }
             (Source::Indexed { .. }, Files::Streamed) => return None,
         };
-        let spec = &self.spec;
+        let assembler = &self.assembler;
         let result = inner
             .threads
-            .install(|| assemble(inner, spec, &payloads, &mut slab));
+            .install(|| assembler.assemble(inner, &payloads, parts));
         self.next += n as u64;
-        Some(result.map(|data| Batch::new(slab, data, inner.slabs.clone())))
+        Some(result)
+    }
+}
+
+/// Stacks tensors: the assembly step of [`Batches`].
+struct Stack {
+    stacking: Stacking,
+    pool: Arc<Pool>,
+}
+
+impl Assemble for Stack {
+    type Parts = Slab;
+    type Output = Batch;
+
+    fn parts(&self) -> Slab {
+        self.pool.take()
+    }
+
+    fn positions(slab: &mut Slab) -> (&mut Vec<RecordId>, &mut Vec<u64>) {
+        (&mut slab.ids, &mut slab.offsets)
+    }
+
+    fn assemble(&self, inner: &Inner, payloads: &Payloads<'_>, mut slab: Slab) -> Result<Batch> {
+        let data = assemble(inner, &self.stacking, payloads, &mut slab)?;
+        Ok(Batch::new(slab, data, self.pool.clone()))
+    }
+
+    fn len(batch: &Batch) -> usize {
+        batch.len()
     }
 }
 
 /// Where the payloads of a batch come from.
-enum Payloads<'a> {
+pub(crate) enum Payloads<'a> {
     Indexed(&'a [crate::index::IndexedFile]),
     Loaded(&'a [Item]),
 }
@@ -295,7 +367,7 @@ fn describe(inner: &Inner, id: RecordId) -> String {
 /// Decodes the records of `slab.ids` into the batch's data.
 fn assemble(
     inner: &Inner,
-    spec: &BatchSpec,
+    stacking: &Stacking,
     payloads: &Payloads<'_>,
     slab: &mut Slab,
 ) -> Result<Data> {
@@ -308,7 +380,7 @@ fn assemble(
     let (ids, offsets) = (&ids[..], &offsets[..]);
     let n = ids.len();
     shapes.resize(n, Dims::new());
-    let pad = match &spec.stacking {
+    let pad = match stacking {
         Stacking::Ragged => {
             let tensors = (0..n)
                 .into_par_iter()
@@ -433,42 +505,35 @@ fn stack_strings(
     Ok(Data::Strings(Tensor::from_strings(&strings, &shape)?))
 }
 
-enum Engine {
-    Inline(Box<Producer>),
+enum Engine<A: Assemble> {
+    Inline(Box<Producer<A>>),
     Background {
-        rx: Option<Receiver<Result<Batch>>>,
+        rx: Option<Receiver<Result<A::Output>>>,
         stop: Arc<AtomicBool>,
         handle: Option<JoinHandle<()>>,
     },
 }
 
-/// The batches of one epoch, from a given state on; see
-/// [`Dataset::batches`](super::Dataset::batches).
-///
-/// Ends after the epoch's last batch, or after the first error (which names
-/// the file and record). Dropping it stops the background thread.
-pub struct Batches {
-    engine: Engine,
+/// The batches of one epoch from a given state on, whatever they are made
+/// of: the prefetch engine and the state to resume from.
+pub(crate) struct Run<A: Assemble> {
+    engine: Engine<A>,
     state: IterState,
     len: u64,
     done: bool,
     failed: bool,
 }
 
-impl Batches {
+impl<A: Assemble> Run<A> {
     pub(crate) fn new(
         inner: Arc<Inner>,
         state: IterState,
-        spec: Option<BatchSpec>,
-    ) -> Result<Batches> {
-        let spec = spec.unwrap_or_else(|| BatchSpec {
-            size: inner.cfg.batch_size,
-            drop_last: inner.cfg.drop_last,
-            stacking: inner.cfg.stacking.clone(),
-        });
-        let end = batch_end(inner.shard_len(), &spec);
+        batching: Batching,
+        assembler: A,
+    ) -> Result<Run<A>> {
+        let end = batch_end(inner.shard_len(), batching);
         let prefetch = inner.cfg.prefetch;
-        let mut producer = Producer::new(inner, spec, state)?;
+        let mut producer = Producer::new(inner, batching, assembler, state)?;
         let engine = if prefetch == 0 {
             Engine::Inline(Box::new(producer))
         } else {
@@ -496,7 +561,7 @@ impl Batches {
                 handle: Some(handle),
             }
         };
-        Ok(Batches {
+        Ok(Run {
             engine,
             state,
             len: end,
@@ -506,21 +571,17 @@ impl Batches {
     }
 
     /// The state to save: resuming from it yields the batch after the last
-    /// one this iterator returned. After the epoch's last batch it is the
-    /// start of the next epoch.
-    pub fn state(&self) -> IterState {
+    /// one returned. After the epoch's last batch it is the start of the
+    /// next epoch.
+    pub(crate) fn state(&self) -> IterState {
         if self.done && !self.failed {
             IterState::epoch_start(self.state.epoch + 1)
         } else {
             self.state
         }
     }
-}
 
-impl Iterator for Batches {
-    type Item = Result<Batch>;
-
-    fn next(&mut self) -> Option<Result<Batch>> {
+    pub(crate) fn next(&mut self) -> Option<Result<A::Output>> {
         if self.done || self.failed {
             return None;
         }
@@ -530,7 +591,7 @@ impl Iterator for Batches {
         };
         match item {
             Some(Ok(batch)) => {
-                self.state.position += batch.len() as u64;
+                self.state.position += A::len(&batch) as u64;
                 self.done = self.state.position >= self.len;
                 Some(Ok(batch))
             }
@@ -547,7 +608,7 @@ impl Iterator for Batches {
     }
 }
 
-impl Drop for Batches {
+impl<A: Assemble> Drop for Run<A> {
     fn drop(&mut self) {
         if let Engine::Background { rx, stop, handle } = &mut self.engine {
             stop.store(true, Ordering::Relaxed);
@@ -556,6 +617,55 @@ impl Drop for Batches {
                 let _ = h.join();
             }
         }
+    }
+}
+
+/// The batches of one epoch, from a given state on; see
+/// [`Dataset::batches`](super::Dataset::batches).
+///
+/// Ends after the epoch's last batch, or after the first error (which names
+/// the file and record). Dropping it stops the background thread.
+pub struct Batches {
+    run: Run<Stack>,
+}
+
+impl Batches {
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        state: IterState,
+        spec: Option<BatchSpec>,
+    ) -> Result<Batches> {
+        let spec = spec.unwrap_or_else(|| BatchSpec {
+            size: inner.cfg.batch_size,
+            drop_last: inner.cfg.drop_last,
+            stacking: inner.cfg.stacking.clone(),
+        });
+        let batching = Batching {
+            size: spec.size,
+            drop_last: spec.drop_last,
+        };
+        let stack = Stack {
+            stacking: spec.stacking,
+            pool: inner.slabs.clone(),
+        };
+        Ok(Batches {
+            run: Run::new(inner, state, batching, stack)?,
+        })
+    }
+
+    /// The state to save: resuming from it yields the batch after the last
+    /// one this iterator returned. After the epoch's last batch it is the
+    /// start of the next epoch.
+    pub fn state(&self) -> IterState {
+        self.run.state()
+    }
+}
+
+impl Iterator for Batches {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Result<Batch>> {
+        self.run.next()
     }
 }
 
