@@ -909,3 +909,106 @@ impl IndexedFile {
         Ok(tensor.into_owned())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sequential(bytes: &[u8]) -> Result<Vec<u64>> {
+        walk_headers(bytes.len() as u64, DEFAULT_MAX_RECORD_LEN, |pos, _| {
+            Ok(bytes
+                .get(pos as usize..)
+                .and_then(|r| r.first_chunk::<HEADER_LEN>().copied()))
+        })
+    }
+
+    /// A file of 3-byte to 64 KiB records over 2 × 8 MiB, some of whose
+    /// payloads are whole frames themselves: boundaries a segment search can
+    /// mistake for real ones.
+    fn tricky_file() -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut x = 7u64;
+        let mut i = 0u64;
+        while out.len() < (2 * SEGMENT_SCAN_MIN + (3 << 20)) as usize {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let payload = if i % 3 == 0 {
+                // A payload that is itself a run of frames.
+                let mut inner = Vec::new();
+                for k in 0..(x >> 60) + 1 {
+                    framing::encode_frame(&vec![k as u8; (x >> 40) as usize % 3000], &mut inner);
+                }
+                inner
+            } else {
+                vec![i as u8; 3 + (x >> 33) as usize % (64 << 10)]
+            };
+            framing::encode_frame(&payload, &mut out);
+            i += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn segmented_scans_equal_the_sequential_walk() {
+        let bytes = tricky_file();
+        let want = sequential(&bytes).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let got = pool
+            .install(|| scan_mapped(&bytes, DEFAULT_MAX_RECORD_LEN))
+            .unwrap();
+        assert_eq!(got, want);
+        let segmented = pool.install(|| scan_segments(&bytes, DEFAULT_MAX_RECORD_LEN));
+        assert_eq!(segmented.as_deref(), Some(&want[..]));
+        // A damaged header late in the file: the segments do not chain, and
+        // the error is the sequential walk's.
+        let mut bad = bytes.clone();
+        let at = want[want.len() * 3 / 4] as usize;
+        bad[at] ^= 1;
+        let seq = sequential(&bad).unwrap_err();
+        let got = pool
+            .install(|| scan_mapped(&bad, DEFAULT_MAX_RECORD_LEN))
+            .unwrap_err();
+        assert_eq!(got.kind(), seq.kind());
+        assert_eq!(
+            (got.offset(), got.record_index()),
+            (seq.offset(), seq.record_index())
+        );
+        // Cut short inside the last frame.
+        let cut = &bytes[..bytes.len() - 5];
+        let seq = sequential(cut).unwrap_err();
+        let got = pool
+            .install(|| scan_mapped(cut, DEFAULT_MAX_RECORD_LEN))
+            .unwrap_err();
+        assert_eq!((got.kind(), got.offset()), (seq.kind(), seq.offset()));
+    }
+
+    #[test]
+    fn datasets_of_mapped_files_index_in_the_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.tfrecord");
+        let bytes = tricky_file();
+        std::fs::write(&path, &bytes).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mapped = pool
+            .install(|| IndexedFile::open_mapped(&path, &IndexOptions::default()))
+            .unwrap();
+        let plain = IndexedFile::open(&path).unwrap();
+        assert!(mapped.is_mapped() && !plain.is_mapped());
+        assert_eq!(mapped.index(), plain.index());
+        let last = mapped.len() - 1;
+        assert_eq!(
+            mapped.mapped_payload(last).unwrap().unwrap(),
+            &plain.record(last, &mut FrameBuf::new()).unwrap().payload[..]
+        );
+        assert!(plain.mapped_payload(0).is_none());
+        let err = mapped.mapped_payload(mapped.len()).unwrap().unwrap_err();
+        assert_eq!(err.path(), Some(path.as_path()));
+    }
+}
