@@ -499,8 +499,19 @@ fn check_headers(
     Ok(())
 }
 
-/// Walks the frame headers of a file with positioned reads.
+/// Walks the frame headers of a file with positioned reads. Large files
+/// are walked in segments on the pool's threads when called on one (as
+/// datasets index their files), like [`scan_mapped`].
 fn scan(file: &File, len: u64, max_record_len: u64) -> Result<Vec<u64>> {
+    if len >= 2 * SEGMENT_SCAN_MIN
+        && rayon::current_thread_index().is_some()
+        && rayon::current_num_threads() > 1
+    {
+        let input = crate::read::segments::Input::File(file);
+        if let Some(offsets) = scan_segments(input, len, max_record_len) {
+            return Ok(offsets);
+        }
+    }
     let mut window = Window::new();
     walk_headers(len, max_record_len, |pos, last_frame_len| {
         if window.from(pos).len() < HEADER_LEN {
@@ -520,8 +531,10 @@ fn scan(file: &File, len: u64, max_record_len: u64) -> Result<Vec<u64>> {
 /// current rayon pool's threads when the segments chain up exactly, and
 /// in one sequential walk otherwise (whose offsets and errors they equal).
 fn scan_mapped(map: &[u8], max_record_len: u64) -> Result<Vec<u64>> {
-    if map.len() as u64 >= 2 * SEGMENT_SCAN_MIN && rayon::current_num_threads() > 1 {
-        if let Some(offsets) = scan_segments(map, max_record_len) {
+    let len = map.len() as u64;
+    if len >= 2 * SEGMENT_SCAN_MIN && rayon::current_num_threads() > 1 {
+        let input = crate::read::segments::Input::Mapped(map);
+        if let Some(offsets) = scan_segments(input, len, max_record_len) {
             return Ok(offsets);
         }
     }
@@ -536,15 +549,17 @@ fn scan_mapped(map: &[u8], max_record_len: u64) -> Result<Vec<u64>> {
 /// The smallest segment a mapped file is cut into for a parallel scan.
 const SEGMENT_SCAN_MIN: u64 = 8 << 20;
 
-/// Every frame offset of a mapped file, from segments walked in parallel;
-/// `None` when a segment's walk fails or does not end exactly where the
-/// next segment starts (a false boundary inside a payload).
-fn scan_segments(map: &[u8], max_record_len: u64) -> Option<Vec<u64>> {
-    use crate::read::segments::{self, Input};
+/// Every frame offset of a file of `len` bytes, from segments walked in
+/// parallel; `None` when a segment's walk fails or does not end exactly
+/// where the next segment starts (a false boundary inside a payload).
+fn scan_segments(
+    input: crate::read::segments::Input<'_>,
+    len: u64,
+    max_record_len: u64,
+) -> Option<Vec<u64>> {
+    use crate::read::segments;
     use rayon::prelude::*;
 
-    let len = map.len() as u64;
-    let input = Input::Mapped(map);
     let check = FrameCheck {
         data_crc: false,
         max_record_len,
@@ -854,6 +869,35 @@ impl IndexedFile {
         Some(payload.map_err(|e| e.with_path(&self.path)))
     }
 
+    /// Reads `dst.len()` bytes at `offset` (a run of whole frames, read at
+    /// once), from the map or with one positioned read. Errors carry the
+    /// path.
+    pub(crate) fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<()> {
+        let read = match &self.access {
+            Access::Positioned(file) => read_exact_at(file, dst, offset).map_err(Error::from),
+            Access::Mapped(map) => usize::try_from(offset)
+                .ok()
+                .and_then(|start| map.get(start..start.checked_add(dst.len())?))
+                .map(|bytes| dst.copy_from_slice(bytes))
+                .ok_or_else(|| Error::invalid_input("the mapped file is shorter than its index")),
+        };
+        read.map_err(|e| e.with_path(&self.path))
+    }
+
+    /// Checks record `i`'s frame, read by the caller into `frame`, and
+    /// returns its payload. Errors carry the path and the record's position.
+    pub(crate) fn checked_payload<'a>(&self, i: usize, frame: &'a [u8]) -> Result<&'a [u8]> {
+        let payload = self.locate(i).and_then(|(entry, len)| {
+            match self.check_frame(i, entry, len, frame)?.payload {
+                std::borrow::Cow::Borrowed(payload) => Ok(payload),
+                std::borrow::Cow::Owned(_) => Err(Error::invalid_input(
+                    "internal: a frame read into a buffer was copied",
+                )),
+            }
+        });
+        payload.map_err(|e| e.with_path(&self.path))
+    }
+
     /// Record `i`'s index entry and frame length.
     fn locate(&self, i: usize) -> Result<(Entry, usize)> {
         let Some(entry) = self.index.get(i) else {
@@ -961,7 +1005,9 @@ mod tests {
             .install(|| scan_mapped(&bytes, DEFAULT_MAX_RECORD_LEN))
             .unwrap();
         assert_eq!(got, want);
-        let segmented = pool.install(|| scan_segments(&bytes, DEFAULT_MAX_RECORD_LEN));
+        let input = crate::read::segments::Input::Mapped(&bytes);
+        let segmented =
+            pool.install(|| scan_segments(input, bytes.len() as u64, DEFAULT_MAX_RECORD_LEN));
         assert_eq!(segmented.as_deref(), Some(&want[..]));
         // A damaged header late in the file: the segments do not chain, and
         // the error is the sequential walk's.
@@ -1002,6 +1048,9 @@ mod tests {
         let plain = IndexedFile::open(&path).unwrap();
         assert!(mapped.is_mapped() && !plain.is_mapped());
         assert_eq!(mapped.index(), plain.index());
+        // Positioned reads on a pool's thread scan in segments too.
+        let on_pool = pool.install(|| IndexedFile::open(&path)).unwrap();
+        assert_eq!(on_pool.index(), plain.index());
         let last = mapped.len() - 1;
         assert_eq!(
             mapped.mapped_payload(last).unwrap().unwrap(),

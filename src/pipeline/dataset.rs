@@ -339,7 +339,7 @@ impl DatasetBuilder {
                 let file = if mmap {
                     threads.install(|| IndexedFile::open_mapped(path, &index_options))?
                 } else {
-                    IndexedFile::open_with(path, &index_options)?
+                    threads.install(|| IndexedFile::open_with(path, &index_options))?
                 }
                 .verify_data_crc(cfg.verify_data_crc);
                 counts.push(file.len() as u64);

@@ -1,6 +1,7 @@
 //! Iterating a dataset: assembling batches on the decoding pool, on a
 //! background thread when prefetching.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
@@ -52,13 +53,20 @@ pub(crate) trait Assemble: Send + Sync + 'static {
     /// Where the batch's record ids and frame offsets go.
     fn positions(parts: &mut Self::Parts) -> (&mut Vec<RecordId>, &mut Vec<u64>);
 
+    /// Whether batches of indexed files are better assembled whole, one
+    /// per pool thread and several at once, than one at a time, each spread
+    /// over the pool.
+    const WHOLE_BATCHES: bool = false;
+
     /// Builds the batch of the records in `parts`, reading their payloads
-    /// from `payloads`. Errors name the file and record.
+    /// from `payloads`, on the pool's threads when `spread` (on the current
+    /// thread alone otherwise). Errors name the file and record.
     fn assemble(
         &self,
         inner: &Inner,
         payloads: &Payloads<'_>,
         parts: Self::Parts,
+        spread: bool,
     ) -> Result<Self::Output>;
 
     /// Records in a batch.
@@ -78,7 +86,7 @@ enum Source {
 struct Producer<A> {
     inner: Arc<Inner>,
     size: usize,
-    assembler: A,
+    assembler: Arc<A>,
     source: Source,
     next: u64,
     end: u64,
@@ -131,7 +139,7 @@ impl<A: Assemble> Producer<A> {
         Ok(Producer {
             inner,
             size: batching.size,
-            assembler,
+            assembler: Arc::new(assembler),
             source,
             next: state.position,
             end,
@@ -183,9 +191,51 @@ impl<A: Assemble> Producer<A> {
         let assembler = &self.assembler;
         let result = inner
             .threads
-            .install(|| assembler.assemble(inner, &payloads, parts));
+            .install(|| assembler.assemble(inner, &payloads, parts, true));
         self.next += n as u64;
         Some(result)
+    }
+
+    /// Starts assembling the next batch of an indexed dataset on one of the
+    /// pool's threads; the receiver gets the batch.
+    fn spawn_next(&mut self) -> Option<Receiver<Result<A::Output>>> {
+        if self.next >= self.end {
+            return None;
+        }
+        let n = (self.end - self.next).min(self.size as u64) as usize;
+        let Source::Indexed { order } = &self.source else {
+            return None;
+        };
+        let inner = &self.inner;
+        let mut parts = self.assembler.parts();
+        let (ids, offsets) = A::positions(&mut parts);
+        let start = self.next as usize;
+        let positions = order.get(start..start + n).unwrap_or_default();
+        ids.extend(positions.iter().map(|&p| inner.id_of(p)));
+        if let Files::Indexed(files) = &inner.files {
+            offsets.extend(ids.iter().map(|id| {
+                files[id.file]
+                    .index()
+                    .get(id.index as usize)
+                    .map_or(0, |e| e.offset)
+            }));
+        }
+        self.next += n as u64;
+        let (tx, rx) = mpsc::sync_channel(1);
+        let (inner, assembler) = (inner.clone(), self.assembler.clone());
+        self.inner.threads.spawn(move || {
+            let result = match &inner.files {
+                Files::Indexed(files) => {
+                    assembler.assemble(&inner, &Payloads::Indexed(files), parts, false)
+                }
+                Files::Streamed => Err(Error::invalid_input(
+                    "internal: a streamed dataset has no random access",
+                )),
+            };
+            // The receiver is gone when the iterator was dropped.
+            let _ = tx.send(result);
+        });
+        Some(rx)
     }
 }
 
@@ -207,7 +257,13 @@ impl Assemble for Stack {
         (&mut slab.ids, &mut slab.offsets)
     }
 
-    fn assemble(&self, inner: &Inner, payloads: &Payloads<'_>, mut slab: Slab) -> Result<Batch> {
+    fn assemble(
+        &self,
+        inner: &Inner,
+        payloads: &Payloads<'_>,
+        mut slab: Slab,
+        _spread: bool,
+    ) -> Result<Batch> {
         let data = assemble(inner, &self.stacking, payloads, &mut slab)?;
         Ok(Batch::new(slab, data, self.pool.clone()))
     }
@@ -507,6 +563,13 @@ fn stack_strings(
 
 enum Engine<A: Assemble> {
     Inline(Box<Producer<A>>),
+    /// Up to `window` batches of an indexed dataset assembled at once, each
+    /// whole on one pool thread, started from the caller's thread.
+    Whole {
+        producer: Box<Producer<A>>,
+        in_flight: VecDeque<Receiver<Result<A::Output>>>,
+        window: usize,
+    },
     Background {
         rx: Option<Receiver<Result<A::Output>>>,
         stop: Arc<AtomicBool>,
@@ -533,9 +596,16 @@ impl<A: Assemble> Run<A> {
     ) -> Result<Run<A>> {
         let end = batch_end(inner.shard_len(), batching);
         let prefetch = inner.cfg.prefetch;
+        let whole = A::WHOLE_BATCHES && matches!(inner.files, Files::Indexed(_));
         let mut producer = Producer::new(inner, batching, assembler, state)?;
         let engine = if prefetch == 0 {
             Engine::Inline(Box::new(producer))
+        } else if whole {
+            Engine::Whole {
+                producer: Box::new(producer),
+                in_flight: VecDeque::with_capacity(prefetch + 1),
+                window: prefetch,
+            }
         } else {
             // A queue of k - 1 plus the batch being filled: k in flight.
             let (tx, rx) = mpsc::sync_channel(prefetch - 1);
@@ -587,6 +657,28 @@ impl<A: Assemble> Run<A> {
         }
         let item = match &mut self.engine {
             Engine::Inline(p) => p.next_batch(),
+            Engine::Whole {
+                producer,
+                in_flight,
+                window,
+            } => {
+                let next = in_flight.pop_front().or_else(|| producer.spawn_next());
+                // Keep `window` batches in the making while the caller
+                // works on this one.
+                while in_flight.len() < *window {
+                    let Some(rx) = producer.spawn_next() else {
+                        break;
+                    };
+                    in_flight.push_back(rx);
+                }
+                next.map(|rx| {
+                    rx.recv().unwrap_or_else(|_| {
+                        Err(Error::invalid_input(
+                            "internal: a batch was dropped before it was assembled",
+                        ))
+                    })
+                })
+            }
             Engine::Background { rx, .. } => rx.as_ref().and_then(|rx| rx.recv().ok()),
         };
         match item {
