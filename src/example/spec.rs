@@ -1,85 +1,5 @@
-//! Parsing `Example`s into tensors by a spec, as `tf.io.parse_example` does.
-//!
-//! A [`ParseSpec`] names the features to take from each `Example` and what
-//! they must hold:
-//!
-//! - **fixed** features ([`ParseSpec::fixed`], TensorFlow's
-//!   `tf.io.FixedLenFeature`): a dtype, a shape, and an optional default;
-//!   every record gives exactly one value of that shape, and a batch stacks
-//!   them into one tensor `[n, ...shape]`;
-//! - **variable-length** features ([`ParseSpec::var_len`],
-//!   `tf.io.VarLenFeature`): any number of values per record, batched as the
-//!   values of all records one after another plus row splits (what
-//!   `tf.io.RaggedFeature` gives), convertible to TensorFlow's `SparseTensor`
-//!   triple or to a padded dense tensor;
-//! - **tensor** features ([`ParseSpec::tensor`]): a `bytes_list` holding one
-//!   serialized `TensorProto` per record (what `tf.io.serialize_tensor`
-//!   writes, a common way to store arrays in an `Example`), decoded by the
-//!   crate's tensor decoder and stacked.
-//!
-//! [`ParseSpec::parse`] parses one record, like `tf.io.parse_single_example`;
-//! [`ParseSpec::parse_batch`] parses many into one [`ParsedBatch`], like
-//! `tf.io.parse_example`, writing every value straight into the batch's
-//! buffers (values of fixed features into their slot of one stacked buffer,
-//! strings into one contiguous byte buffer with offsets) and spreading the
-//! records over rayon's threads when there are many.
-//! [`Dataset::example_batches`](crate::pipeline::Dataset::example_batches)
-//! does the same for the batches of a dataset.
-//!
-//! ```
-//! use tfrec::example::{self, DefaultValue, Example, ParseSpec};
-//! use tfrec::DType;
-//!
-//! let spec = ParseSpec::new()
-//!     .fixed("label", DType::I64, &[], None)
-//!     .fixed("x", DType::F32, &[2], Some(DefaultValue::from([0.0f32, 0.0])))
-//!     .var_len("tokens", DType::I64);
-//! let records = [
-//!     example::encode(&Example::default().int64("label", [1]).float("x", [0.5, 1.5]).int64("tokens", [7, 8, 9])),
-//!     example::encode(&Example::default().int64("label", [0])), // x takes its default, no tokens
-//! ];
-//! let payloads: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
-//! let batch = spec.parse_batch(&payloads)?;
-//!
-//! let x = batch.get("x").unwrap();
-//! assert_eq!(x.shape(), [2, 2]);
-//! assert_eq!(&*x.values::<f32>().unwrap(), [0.5, 1.5, 0.0, 0.0]);
-//! let tokens = batch.get("tokens").unwrap();
-//! assert_eq!(&*tokens.values::<i64>().unwrap(), [7, 8, 9]);
-//! assert_eq!(tokens.row_splits().unwrap(), [0, 3, 3]);
-//! let sparse = tokens.to_sparse().unwrap();    // as tf.io.VarLenFeature gives it
-//! assert_eq!(sparse.indices, [0, 0, 0, 1, 0, 2]);
-//! assert_eq!(sparse.dense_shape, [2, 3]);
-//! # Ok::<(), tfrec::Error>(())
-//! ```
-//!
-//! # Rules
-//!
-//! These are TensorFlow's (checked against `tf.io.parse_example` and
-//! `tf.io.parse_single_example` in the test suite):
-//!
-//! - dtypes of fixed and variable-length features are [`DType::F32`]
-//!   (`float_list`), [`DType::I64`] (`int64_list`) and [`DType::String`]
-//!   (`bytes_list`); a feature holding another kind of list is an error,
-//!   even an empty list, and even when a default is given;
-//! - a feature that is absent, or present with no kind set
-//!   (`tf.train.Feature()`), is *missing*: a fixed feature then takes its
-//!   default, or is an error without one; a variable-length feature has no
-//!   values;
-//! - a fixed feature that is present must hold exactly as many values as its
-//!   shape has elements — an empty list counts as present, so it is an
-//!   error (the default is not used) unless the shape has no elements;
-//! - a default must hold exactly as many values as the shape has elements,
-//!   in any layout (TensorFlow reshapes it); a single value is not broadcast
-//!   to a larger shape. Integer defaults of float features are converted;
-//! - when the same feature name occurs twice in one `Example`, the last
-//!   occurrence wins (protobuf map merging; see [`ExampleView`]).
-//!
-//! Errors are [`ErrorKind::InvalidExample`](crate::ErrorKind::InvalidExample)
-//! naming the feature and what it holds; a spec that cannot be right (a
-//! duplicate name, a default of the wrong size or dtype, no features at
-//! all) is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput),
-//! reported by [`ParseSpec::check`] and by every parse.
+//! Parsing `Example`s into tensors by a spec, as `tf.io.parse_example`
+//! does; see [`ParseSpec`].
 
 use std::sync::Arc;
 
@@ -240,6 +160,8 @@ pub(crate) enum EntryKind {
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub(crate) name: String,
+    /// The name's first bytes as a word, for the scan's comparisons.
+    key: u64,
     pub(crate) dtype: DType,
     pub(crate) kind: EntryKind,
     /// Shape of one record's value (fixed and tensor entries).
@@ -293,8 +215,91 @@ impl Entry {
     }
 }
 
-/// Which features to take from each `Example`, and how; see the
-/// [module documentation](self).
+/// Which features to take from each `Example`, and how: the spec of
+/// `tf.io.parse_example`.
+///
+/// A spec names the features to take from each `Example` and what
+/// they must hold:
+///
+/// - **fixed** features ([`ParseSpec::fixed`], TensorFlow's
+///   `tf.io.FixedLenFeature`): a dtype, a shape, and an optional default;
+///   every record gives exactly one value of that shape, and a batch stacks
+///   them into one tensor `[n, ...shape]`;
+/// - **variable-length** features ([`ParseSpec::var_len`],
+///   `tf.io.VarLenFeature`): any number of values per record, batched as the
+///   values of all records one after another plus row splits (what
+///   `tf.io.RaggedFeature` gives), convertible to TensorFlow's `SparseTensor`
+///   triple or to a padded dense tensor;
+/// - **tensor** features ([`ParseSpec::tensor`]): a `bytes_list` holding one
+///   serialized `TensorProto` per record (what `tf.io.serialize_tensor`
+///   writes, a common way to store arrays in an `Example`), decoded by the
+///   crate's tensor decoder and stacked.
+///
+/// [`ParseSpec::parse`] parses one record, like `tf.io.parse_single_example`;
+/// [`ParseSpec::parse_batch`] parses many into one [`ParsedBatch`], like
+/// `tf.io.parse_example`, writing every value straight into the batch's
+/// buffers (values of fixed features into their slot of one stacked buffer,
+/// strings into one contiguous byte buffer with offsets) and spreading the
+/// records over rayon's threads when there are many.
+/// [`Dataset::example_batches`](crate::pipeline::Dataset::example_batches)
+/// does the same for the batches of a dataset.
+///
+/// ```
+/// use tfrec::example::{self, DefaultValue, Example, ParseSpec};
+/// use tfrec::DType;
+///
+/// let spec = ParseSpec::new()
+///     .fixed("label", DType::I64, &[], None)
+///     .fixed("x", DType::F32, &[2], Some(DefaultValue::from([0.0f32, 0.0])))
+///     .var_len("tokens", DType::I64);
+/// let records = [
+///     example::encode(&Example::default().int64("label", [1]).float("x", [0.5, 1.5]).int64("tokens", [7, 8, 9])),
+///     example::encode(&Example::default().int64("label", [0])), // x takes its default, no tokens
+/// ];
+/// let payloads: Vec<&[u8]> = records.iter().map(Vec::as_slice).collect();
+/// let batch = spec.parse_batch(&payloads)?;
+///
+/// let x = batch.get("x").unwrap();
+/// assert_eq!(x.shape(), [2, 2]);
+/// assert_eq!(&*x.values::<f32>().unwrap(), [0.5, 1.5, 0.0, 0.0]);
+/// let tokens = batch.get("tokens").unwrap();
+/// assert_eq!(&*tokens.values::<i64>().unwrap(), [7, 8, 9]);
+/// assert_eq!(tokens.row_splits().unwrap(), [0, 3, 3]);
+/// let sparse = tokens.to_sparse().unwrap();    // as tf.io.VarLenFeature gives it
+/// assert_eq!(sparse.indices, [0, 0, 0, 1, 0, 2]);
+/// assert_eq!(sparse.dense_shape, [2, 3]);
+/// # Ok::<(), tfrec::Error>(())
+/// ```
+///
+/// # Rules
+///
+/// These are TensorFlow's (checked against `tf.io.parse_example` and
+/// `tf.io.parse_single_example` in the test suite):
+///
+/// - dtypes of fixed and variable-length features are [`DType::F32`]
+///   (`float_list`), [`DType::I64`] (`int64_list`) and [`DType::String`]
+///   (`bytes_list`); a feature holding another kind of list is an error,
+///   even an empty list, and even when a default is given;
+/// - a feature that is absent, or present with no kind set
+///   (`tf.train.Feature()`), is *missing*: a fixed feature then takes its
+///   default, or is an error without one; a variable-length feature has no
+///   values;
+/// - a fixed feature that is present must hold exactly as many values as its
+///   shape has elements — an empty list counts as present, so it is an
+///   error (the default is not used) unless the shape has no elements;
+/// - a default must hold exactly as many values as the shape has elements,
+///   in any layout (TensorFlow reshapes it); a single value is not broadcast
+///   to a larger shape. Integer defaults of float features are converted;
+/// - when the same feature name occurs twice in one `Example`, the last
+///   occurrence wins (protobuf map merging; see [`ExampleView`]).
+///
+/// Errors are [`ErrorKind::InvalidExample`](crate::ErrorKind::InvalidExample)
+/// naming the feature and what it holds; a spec that cannot be right (a
+/// duplicate name, a default of the wrong size or dtype, no features at
+/// all) is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput),
+/// reported by [`ParseSpec::check`] and by every parse.
+///
+/// # Building
 ///
 /// Built by chaining [`fixed`](ParseSpec::fixed),
 /// [`var_len`](ParseSpec::var_len) and [`tensor`](ParseSpec::tensor). A
@@ -903,6 +908,7 @@ fn make_entry(
         _ => 0,
     };
     Ok(Entry {
+        key: scan::name_key(name.as_bytes()),
         name,
         dtype,
         kind,
@@ -1192,6 +1198,31 @@ mod tests {
             batch.get("x").unwrap().values::<f32>(),
             Some(Cow::Borrowed(_))
         ));
+    }
+
+    #[test]
+    fn long_names_sharing_a_prefix_are_told_apart() {
+        let spec = ParseSpec::new()
+            .fixed("embedding/a", DType::I64, &[], None)
+            .fixed("embedding/b", DType::I64, &[], None)
+            .fixed("embeddin", DType::I64, &[], None);
+        let payload = encode(
+            &Example::default()
+                .int64("embedding/b", [2])
+                .int64("embedding/a", [1])
+                .int64("embedding/c", [9])
+                .int64("embeddin", [3])
+                .int64("embedding", [8]),
+        );
+        assert!(scan(&payload, &spec.entries, &mut [None; 3]));
+        let got = spec.parse(&payload).unwrap();
+        for (name, want) in [("embedding/a", 1), ("embedding/b", 2), ("embeddin", 3)] {
+            assert_eq!(
+                got.get(name).unwrap().to_vec::<i64>().unwrap(),
+                [want],
+                "{name}"
+            );
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Iterating a dataset: assembling batches on the decoding pool, on a
-//! background thread when prefetching.
+//! background thread when prefetching, or, for batches that are best made
+//! whole (parsed examples of indexed files), several at once on the pool's
+//! threads, one batch per thread.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -156,15 +158,7 @@ impl<A: Assemble> Producer<A> {
         let (ids, offsets) = A::positions(&mut parts);
         let payloads = match (&mut self.source, &inner.files) {
             (Source::Indexed { order }, Files::Indexed(files)) => {
-                let start = self.next as usize;
-                let positions = order.get(start..start + n).unwrap_or_default();
-                ids.extend(positions.iter().map(|&p| inner.id_of(p)));
-                offsets.extend(ids.iter().map(|id| {
-                    files[id.file]
-                        .index()
-                        .get(id.index as usize)
-                        .map_or(0, |e| e.offset)
-                }));
+                indexed_positions(inner, files, order, self.next as usize, n, ids, offsets);
                 Payloads::Indexed(files)
             }
             (Source::Streamed { streamer, loaded }, _) => {
@@ -203,23 +197,14 @@ impl<A: Assemble> Producer<A> {
             return None;
         }
         let n = (self.end - self.next).min(self.size as u64) as usize;
-        let Source::Indexed { order } = &self.source else {
+        let (Source::Indexed { order }, Files::Indexed(files)) = (&self.source, &self.inner.files)
+        else {
             return None;
         };
         let inner = &self.inner;
         let mut parts = self.assembler.parts();
         let (ids, offsets) = A::positions(&mut parts);
-        let start = self.next as usize;
-        let positions = order.get(start..start + n).unwrap_or_default();
-        ids.extend(positions.iter().map(|&p| inner.id_of(p)));
-        if let Files::Indexed(files) = &inner.files {
-            offsets.extend(ids.iter().map(|id| {
-                files[id.file]
-                    .index()
-                    .get(id.index as usize)
-                    .map_or(0, |e| e.offset)
-            }));
-        }
+        indexed_positions(inner, files, order, self.next as usize, n, ids, offsets);
         self.next += n as u64;
         let (tx, rx) = mpsc::sync_channel(1);
         let (inner, assembler) = (inner.clone(), self.assembler.clone());
@@ -237,6 +222,27 @@ impl<A: Assemble> Producer<A> {
         });
         Some(rx)
     }
+}
+
+/// Appends the ids and frame offsets of the `n` records of an indexed
+/// epoch's `order` from `start` on.
+fn indexed_positions(
+    inner: &Inner,
+    files: &[crate::index::IndexedFile],
+    order: &[u64],
+    start: usize,
+    n: usize,
+    ids: &mut Vec<RecordId>,
+    offsets: &mut Vec<u64>,
+) {
+    let positions = order.get(start..start + n).unwrap_or_default();
+    ids.extend(positions.iter().map(|&p| inner.id_of(p)));
+    offsets.extend(ids.iter().map(|id| {
+        files[id.file]
+            .index()
+            .get(id.index as usize)
+            .map_or(0, |e| e.offset)
+    }));
 }
 
 /// Stacks tensors: the assembly step of [`Batches`].

@@ -89,7 +89,10 @@
 //! each batch by a [`ParseSpec`](crate::example::ParseSpec) (fixed-length,
 //! variable-length and serialized-tensor features, as `tf.io.parse_example`
 //! takes them) instead of stacking tensors; order, shards, batch sizes,
-//! prefetching and resumption are the same.
+//! prefetching and resumption are the same. Batches of indexed files are
+//! each parsed whole by one of the pool's threads, up to `prefetch` of them
+//! at once ahead of the caller (rather than one at a time, spread over the
+//! pool: far fewer hand-offs between threads for small records).
 //!
 //! # Resuming
 //!

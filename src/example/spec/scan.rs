@@ -135,9 +135,12 @@ pub(super) fn scan<'a>(
         let Some(f) = scan_feature(feature) else {
             return false;
         };
+        let key = name_key(name);
         let matched = entries.iter().position(|e| {
-            let want = e.name.as_bytes();
-            want.len() == name.len() && want == name
+            // The key settles names of up to 8 bytes alone.
+            e.key == key
+                && e.name.len() == name.len()
+                && (name.len() <= 8 || e.name.as_bytes() == name)
         });
         match matched {
             Some(e) => match found.get_mut(e) {
@@ -152,6 +155,17 @@ pub(super) fn scan<'a>(
         }
     }
     true
+}
+
+/// A name's first 8 bytes (zero-padded) as a word, to compare names
+/// without a call to `memcmp`.
+pub(super) fn name_key(name: &[u8]) -> u64 {
+    let mut word = [0u8; 8];
+    let n = name.len().min(8);
+    if let (Some(dst), Some(src)) = (word.get_mut(..n), name.get(..n)) {
+        dst.copy_from_slice(src);
+    }
+    u64::from_le_bytes(word)
 }
 
 /// A `Feature` message in the layout scanned.
