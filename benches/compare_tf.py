@@ -12,6 +12,8 @@ into the data directory and reused on later runs:
     images.gz.tfrecord   the same records, GZIP
     small.tfrecord       200,000 float32[16] random tensors
     small.gz.tfrecord    the same records, GZIP
+    examples.tfrecord    200,000 tf.train.Example: "label" int64, "x" 16
+                         random floats, "img" 1 KiB of random bytes (~230 MB)
 
 --small divides the record counts by 10 (and keeps its files in a "small"
 subdirectory of the data directory) for a quick smoke run.
@@ -22,6 +24,10 @@ the best wall time of --repeat runs is taken for
     .batch(256) to the end in eager mode, timed in-process;
   - tfrec: the whole `tfrec SUBCOMMAND FILE` process, stdout discarded,
     exit code checked.
+Rows marked tf="parse_example" time TensorFlow's
+TFRecordDataset(...).batch(256).map(lambda b: tf.io.parse_example(b, SPEC))
+iterated to the end, against a tfrec example program that parses the same
+batches with the same spec through a Dataset.
 Rows marked tf="copy" (convert) time TensorFlow's read -> write loop instead:
 every record of TFRecordDataset written with tf.io.TFRecordWriter to a new
 file next to the input; tfrec writes into a fresh directory there ("{out}").
@@ -76,7 +82,40 @@ DATA = {d.name: d for d in [
     DataFile("small.tfrecord", "float32", (16,), 200_000, ""),
     DataFile("images.gz.tfrecord", "uint8", (128, 128, 3), 10_000, "GZIP", "images.tfrecord"),
     DataFile("small.gz.tfrecord", "float32", (16,), 200_000, "GZIP", "small.tfrecord"),
+    # dtype "example": tf.train.Example records of EXAMPLE_SPEC's features.
+    DataFile("examples.tfrecord", "example", (), 200_000, ""),
 ]}
+
+EXAMPLE_BYTES = 1024
+EXAMPLE_FLOATS = 16
+
+
+def example_spec():
+    """The parse spec of examples.tfrecord, as tf.io.parse_example takes it."""
+    return {
+        "label": tf.io.FixedLenFeature([], tf.int64),
+        "x": tf.io.FixedLenFeature([EXAMPLE_FLOATS], tf.float32),
+        "img": tf.io.FixedLenFeature([], tf.string),
+    }
+
+
+def serialized_examples(spec, count, chunk=1000):
+    """Yield serialized tf.train.Examples: a random int64 label, 16 random
+    floats and 1 KiB of random bytes each."""
+    rng = np.random.default_rng([SEED, sum(spec.name.encode())])
+    done = 0
+    while done < count:
+        n = min(chunk, count - done)
+        labels = rng.integers(0, 1000, size=n)
+        floats = rng.standard_normal((n, EXAMPLE_FLOATS), dtype=np.float32)
+        blobs = rng.integers(0, 256, size=(n, EXAMPLE_BYTES), dtype=np.uint8)
+        for i in range(n):
+            yield tf.train.Example(features=tf.train.Features(feature={
+                "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(labels[i])])),
+                "x": tf.train.Feature(float_list=tf.train.FloatList(value=floats[i])),
+                "img": tf.train.Feature(bytes_list=tf.train.BytesList(value=[blobs[i].tobytes()])),
+            })).SerializeToString()
+        done += n
 
 
 def random_chunks(spec, count, chunk=1000):
@@ -116,6 +155,8 @@ def ensure_file(data_dir, name, scale):
     if spec.source:
         src = ensure_file(data_dir, spec.source, scale)
         payloads = (r.numpy() for r in tf.data.TFRecordDataset(src, buffer_size=TF_BUFFER_SIZE))
+    elif spec.dtype == "example":
+        payloads = serialized_examples(spec, count)
     else:
         payloads = serialized(spec, count)
     log(f"generating {path} ({count} records) ...")
@@ -150,8 +191,10 @@ class Bench:
     # Another executable instead of tfrec (path relative to the repository).
     program: str = ""
     # TensorFlow's side: "read" iterates the records, "parse" also decodes
-    # each with tf.io.parse_tensor (time_tf_parse), "copy" writes every
-    # record read to a new file with TFRecordWriter (time_tf_copy).
+    # each with tf.io.parse_tensor (time_tf_parse), "parse_example" parses
+    # batches of Examples with tf.io.parse_example (time_tf_parse_example),
+    # "copy" writes every record read to a new file with TFRecordWriter
+    # (time_tf_copy).
     tf: str = "read"
     result: dict = field(default_factory=dict)
 
@@ -167,6 +210,12 @@ BENCHES = [
     Bench("convert images --shards 4", "images.tfrecord",
           ["convert", "--shards", "4", "--no-fsync", "--out-dir", "{out}"], 5.0,
           notes="no fsync", tf="copy"),
+    # Examples parsed into batched tensors (label int64[256], x
+    # float32[256,16], img string[256]) through a Dataset by
+    # examples/parse_examples.rs, against TFRecordDataset.batch(256)
+    # .map(tf.io.parse_example).
+    Bench("parse examples", "examples.tfrecord", [], 20.0,
+          program="target/release/examples/parse_examples", tf="parse_example"),
     # Reference, not a tfrec command: bare parallel pread + CRC32C of every
     # byte (examples/read_floor.rs), the most any checking reader can do.
     Bench("floor: pread+crc32c only", "images.tfrecord", [], 0.0,
@@ -196,6 +245,19 @@ def time_tf_parse(path, compression, dtype):
                                   buffer_size=TF_BUFFER_SIZE)
           .map(lambda r: tf.io.parse_tensor(r, out_type), num_parallel_calls=tf.data.AUTOTUNE)
           .batch(TF_BATCH))
+    t0 = time.perf_counter()
+    for _ in ds:
+        pass
+    return time.perf_counter() - t0
+
+
+def time_tf_parse_example(path, compression):
+    """TFRecordDataset.batch(256).map(parse_example), iterated to the end."""
+    spec = example_spec()
+    ds = (tf.data.TFRecordDataset(path, compression_type=compression,
+                                  buffer_size=TF_BUFFER_SIZE)
+          .batch(TF_BATCH)
+          .map(lambda b: tf.io.parse_example(b, spec)))
     t0 = time.perf_counter()
     for _ in ds:
         pass
@@ -247,6 +309,8 @@ def run_bench(bench, path, tfrec, repeat):
     log(f"{bench.name}: TensorFlow x{repeat} ...")
     if bench.tf == "parse":
         r["tf_s"] = best_of(repeat, time_tf_parse, path, spec.compression, spec.dtype)
+    elif bench.tf == "parse_example":
+        r["tf_s"] = best_of(repeat, time_tf_parse_example, path, spec.compression)
     elif bench.tf == "copy":
         r["tf_s"] = best_of(repeat, time_tf_copy, path, spec.compression)
     else:
@@ -342,28 +406,41 @@ def main():
     if args.repeat < 1:
         ap.error("--repeat must be at least 1")
 
-    tfrec = None
-    if not args.tf_only:
-        tfrec = os.path.abspath(args.tfrec)
-        if not (os.path.isfile(tfrec) and os.access(tfrec, os.X_OK)):
-            sys.exit(f"error: {tfrec} is not an executable; build it with "
-                     "`cargo build --release` or pass --tfrec PATH (or --tf-only)")
-
-    scale = 10 if args.small else 1
-    data_dir = os.path.join(args.data_dir, "small") if args.small else args.data_dir
-    os.makedirs(data_dir, exist_ok=True)
-
     benches = [b for b in BENCHES
                if not args.only or any(w in b.name for w in args.only)]
     if not benches:
         sys.exit("error: --only matched no benchmark; names: " + ", ".join(b.name for b in BENCHES))
+
+    def executable(path):
+        return os.path.isfile(path) and os.access(path, os.X_OK)
+
+    tfrec = None
+    if not args.tf_only:
+        tfrec = os.path.abspath(args.tfrec)
+        # Only the programs the selected rows run need to exist.
+        if any(not b.program for b in benches) and not executable(tfrec):
+            sys.exit(f"error: {tfrec} is not an executable; build it with "
+                     "`cargo build --release` or pass --tfrec PATH (or --tf-only)")
+        missing = [b for b in benches
+                   if b.program and not executable(os.path.join(REPO, b.program))]
+        for b in missing:
+            how = (f"{b.program} is not built "
+                   f"(`cargo build --release --example {os.path.basename(b.program)}`)")
+            if args.only:
+                sys.exit(f"error: {how}")
+            log(f"skipping {b.name!r}: {how}")
+        benches = [b for b in benches if b not in missing]
+
+    scale = 10 if args.small else 1
+    data_dir = os.path.join(args.data_dir, "small") if args.small else args.data_dir
+    os.makedirs(data_dir, exist_ok=True)
     paths = {b.file: ensure_file(data_dir, b.file, scale) for b in benches}
 
     for b in benches:
         run_bench(b, paths[b.file], tfrec, args.repeat)
 
     print(f"TensorFlow {tf.__version__} (eager, TFRecordDataset buffer_size=8 MiB, batch {TF_BATCH})")
-    if tfrec:
+    if tfrec and executable(tfrec):
         print(f"tfrec: {tfrec} ({tfrec_version(tfrec)})")
     print(f"CPU: {cpu_model()}")
     print(f"cores: {core_count()}")

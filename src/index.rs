@@ -340,6 +340,12 @@ fn parse_u64(field: &[u8]) -> Option<u64> {
 }
 
 fn open_inner(path: &Path, options: &IndexOptions) -> Result<Index> {
+    open_indexed(path, options, false).map(|(index, _)| index)
+}
+
+/// The index of `path` and, when `map` is asked for and the index had to be
+/// scanned, the map the headers were scanned in.
+fn open_indexed(path: &Path, options: &IndexOptions, map: bool) -> Result<(Index, Option<Mmap>)> {
     let file = File::open(path)?;
     let meta = file.metadata()?;
     if !meta.is_file() {
@@ -362,22 +368,32 @@ fn open_inner(path: &Path, options: &IndexOptions) -> Result<Index> {
     if options.use_sidecar {
         match read_sidecar(path, &file, len, options) {
             Ok(Some(offsets)) => {
-                return Ok(Index {
+                let index = Index {
                     offsets,
                     file_len: len,
                     source: IndexSource::Sidecar,
-                })
+                };
+                return Ok((index, None));
             }
             Ok(None) => {}
             Err(reason) => source = IndexSource::SidecarRejected { reason },
         }
     }
-    let offsets = scan(&file, len, options.max_record_len)?;
-    Ok(Index {
+    let (offsets, mapped) = if map && len > 0 {
+        let mapped = Mmap::map(&file)?;
+        if mapped.len() as u64 != len {
+            return Err(Error::invalid_input("the file changed size while opened"));
+        }
+        (scan_mapped(&mapped, options.max_record_len)?, Some(mapped))
+    } else {
+        (scan(&file, len, options.max_record_len)?, None)
+    };
+    let index = Index {
         offsets,
         file_len: len,
         source,
-    })
+    };
+    Ok((index, mapped))
 }
 
 /// The sidecar's offsets if it exists and is consistent; `Err(reason)` when
@@ -483,27 +499,120 @@ fn check_headers(
     Ok(())
 }
 
-/// Walks the frame headers of a file with positioned reads.
+/// Walks the frame headers of a file with positioned reads. Large files
+/// are walked in segments on the pool's threads when called on one (as
+/// datasets index their files), like [`scan_mapped`].
 fn scan(file: &File, len: u64, max_record_len: u64) -> Result<Vec<u64>> {
-    let mut offsets = Vec::new();
+    if len >= 2 * SEGMENT_SCAN_MIN
+        && rayon::current_thread_index().is_some()
+        && rayon::current_num_threads() > 1
+    {
+        let input = crate::read::segments::Input::File(file);
+        if let Some(offsets) = scan_segments(input, len, max_record_len) {
+            return Ok(offsets);
+        }
+    }
     let mut window = Window::new();
+    walk_headers(len, max_record_len, |pos, last_frame_len| {
+        if window.from(pos).len() < HEADER_LEN {
+            let chunk = if last_frame_len > SKIP_OVER {
+                0
+            } else {
+                SCAN_CHUNK
+            };
+            window.fill(file, len, pos, HEADER_LEN, chunk)?;
+        }
+        Ok(window.from(pos).first_chunk::<HEADER_LEN>().copied())
+    })
+}
+
+/// Walks the frame headers of a mapped file: only the header bytes are
+/// touched, nothing is copied. Large files are walked in segments on the
+/// current rayon pool's threads when the segments chain up exactly, and
+/// in one sequential walk otherwise (whose offsets and errors they equal).
+fn scan_mapped(map: &[u8], max_record_len: u64) -> Result<Vec<u64>> {
+    let len = map.len() as u64;
+    if len >= 2 * SEGMENT_SCAN_MIN && rayon::current_num_threads() > 1 {
+        let input = crate::read::segments::Input::Mapped(map);
+        if let Some(offsets) = scan_segments(input, len, max_record_len) {
+            return Ok(offsets);
+        }
+    }
+    walk_headers(map.len() as u64, max_record_len, |pos, _| {
+        Ok(usize::try_from(pos)
+            .ok()
+            .and_then(|p| map.get(p..))
+            .and_then(|rest| rest.first_chunk::<HEADER_LEN>().copied()))
+    })
+}
+
+/// The smallest segment a mapped file is cut into for a parallel scan.
+const SEGMENT_SCAN_MIN: u64 = 8 << 20;
+
+/// Every frame offset of a file of `len` bytes, from segments walked in
+/// parallel; `None` when a segment's walk fails or does not end exactly
+/// where the next segment starts (a false boundary inside a payload).
+fn scan_segments(
+    input: crate::read::segments::Input<'_>,
+    len: u64,
+    max_record_len: u64,
+) -> Option<Vec<u64>> {
+    use crate::read::segments;
+    use rayon::prelude::*;
+
+    let check = FrameCheck {
+        data_crc: false,
+        max_record_len,
+    };
+    let starts = segments::segment_starts(
+        input,
+        len,
+        &segments::even_splits(len, SEGMENT_SCAN_MIN),
+        check,
+    );
+    let parts: Vec<Option<Vec<u64>>> = starts
+        .par_iter()
+        .enumerate()
+        .map(|(k, &from)| {
+            let to = starts.get(k + 1).copied().unwrap_or(len);
+            let mut offsets = Vec::new();
+            let walk = segments::walk(input, len, from, to, check, false, |_, pos, _| {
+                offsets.push(pos);
+                Ok(())
+            });
+            (walk.error.is_none() && walk.end == to).then_some(offsets)
+        })
+        .collect();
+    let total = parts.iter().map(|p| p.as_ref().map_or(0, Vec::len)).sum();
+    let mut offsets = Vec::with_capacity(total);
+    for part in parts {
+        offsets.extend_from_slice(&part?);
+    }
+    Some(offsets)
+}
+
+/// Walks the frame headers of `len` bytes, each read by `header_at(offset,
+/// length of the frame before)`, which gives `None` when fewer than a
+/// header's bytes remain.
+fn walk_headers(
+    len: u64,
+    max_record_len: u64,
+    mut header_at: impl FnMut(u64, u64) -> io::Result<Option<[u8; HEADER_LEN]>>,
+) -> Result<Vec<u64>> {
+    let mut offsets = Vec::new();
     let mut pos = 0u64;
-    let mut chunk = SCAN_CHUNK;
+    let mut frame_len = 0u64;
     while pos < len {
         let index = offsets.len() as u64;
-        if window.from(pos).len() < HEADER_LEN {
-            window
-                .fill(file, len, pos, HEADER_LEN, chunk)
-                .map_err(|e| Error::from(e).at_record(pos, index))?;
-        }
-        let Some(header) = window.from(pos).first_chunk::<HEADER_LEN>() else {
+        let header = header_at(pos, frame_len).map_err(|e| Error::from(e).at_record(pos, index))?;
+        let Some(header) = header else {
             return Err(Error::new(ErrorKind::TruncatedRecord {
                 needed: HEADER_LEN as u64,
                 available: len - pos,
             })
             .at_record(pos, index));
         };
-        let payload_len = framing::parse_header(header).map_err(|e| e.at_record(pos, index))?;
+        let payload_len = framing::parse_header(&header).map_err(|e| e.at_record(pos, index))?;
         if payload_len > max_record_len {
             return Err(Error::new(ErrorKind::RecordTooLarge {
                 length: payload_len,
@@ -511,7 +620,7 @@ fn scan(file: &File, len: u64, max_record_len: u64) -> Result<Vec<u64>> {
             })
             .at_record(pos, index));
         }
-        let frame_len = framing::frame_len(payload_len).unwrap_or(u64::MAX);
+        frame_len = framing::frame_len(payload_len).unwrap_or(u64::MAX);
         if frame_len > len - pos {
             return Err(Error::new(ErrorKind::TruncatedRecord {
                 needed: frame_len,
@@ -521,7 +630,6 @@ fn scan(file: &File, len: u64, max_record_len: u64) -> Result<Vec<u64>> {
         }
         offsets.push(pos);
         pos += frame_len;
-        chunk = if frame_len > SKIP_OVER { 0 } else { SCAN_CHUNK };
     }
     Ok(offsets)
 }
@@ -628,6 +736,25 @@ impl IndexedFile {
         IndexedFile::with_index(path, index)
     }
 
+    /// Opens `path` with index options, read through a memory map (see
+    /// [`mapped`](IndexedFile::mapped)); without a usable sidecar the frame
+    /// headers are scanned in the map, which copies nothing.
+    pub(crate) fn open_mapped(
+        path: impl AsRef<Path>,
+        options: &IndexOptions,
+    ) -> Result<IndexedFile> {
+        let path = path.as_ref();
+        let (index, map) = open_indexed(path, options, true).map_err(|e| e.with_path(path))?;
+        let mut file = IndexedFile::with_index(path, index)?;
+        match map {
+            Some(map) => {
+                file.access = Access::Mapped(map);
+                Ok(file)
+            }
+            None => file.mapped(),
+        }
+    }
+
     /// Opens `path` with an index obtained elsewhere. The index must match
     /// the file's current length.
     pub fn with_index(path: impl AsRef<Path>, index: Index) -> Result<IndexedFile> {
@@ -708,30 +835,103 @@ impl IndexedFile {
     }
 
     fn record_inner<'a>(&'a self, i: usize, buf: &'a mut FrameBuf) -> Result<Record<'a>> {
+        let (entry, len) = self.locate(i)?;
+        let bytes: &[u8] = match &self.access {
+            Access::Positioned(file) => buf
+                .read_at(file, entry.offset, len)
+                .map_err(|e| Error::from(e).at_record(entry.offset, i as u64))?,
+            Access::Mapped(map) => self.in_map(map, i, entry, len)?,
+        };
+        self.check_frame(i, entry, len, bytes)
+    }
+
+    /// Whether records are read through a memory map.
+    pub(crate) fn is_mapped(&self) -> bool {
+        matches!(self.access, Access::Mapped(_))
+    }
+
+    /// Record `i`'s payload borrowed from the map, both CRCs checked;
+    /// `None` when the file is read with positioned reads. Errors carry the
+    /// path and the record's position.
+    pub(crate) fn mapped_payload(&self, i: usize) -> Option<Result<&[u8]>> {
+        let Access::Mapped(map) = &self.access else {
+            return None;
+        };
+        let payload = self.locate(i).and_then(|(entry, len)| {
+            let bytes = self.in_map(map, i, entry, len)?;
+            match self.check_frame(i, entry, len, bytes)?.payload {
+                std::borrow::Cow::Borrowed(payload) => Ok(payload),
+                std::borrow::Cow::Owned(_) => {
+                    Err(Error::invalid_input("internal: a mapped record was copied"))
+                }
+            }
+        });
+        Some(payload.map_err(|e| e.with_path(&self.path)))
+    }
+
+    /// Reads `dst.len()` bytes at `offset` (a run of whole frames, read at
+    /// once), from the map or with one positioned read. Errors carry the
+    /// path.
+    pub(crate) fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<()> {
+        let read = match &self.access {
+            Access::Positioned(file) => read_exact_at(file, dst, offset).map_err(Error::from),
+            Access::Mapped(map) => usize::try_from(offset)
+                .ok()
+                .and_then(|start| map.get(start..start.checked_add(dst.len())?))
+                .map(|bytes| dst.copy_from_slice(bytes))
+                .ok_or_else(|| Error::invalid_input("the mapped file is shorter than its index")),
+        };
+        read.map_err(|e| e.with_path(&self.path))
+    }
+
+    /// Checks record `i`'s frame, read by the caller into `frame`, and
+    /// returns its payload. Errors carry the path and the record's position.
+    pub(crate) fn checked_payload<'a>(&self, i: usize, frame: &'a [u8]) -> Result<&'a [u8]> {
+        let payload = self.locate(i).and_then(|(entry, len)| {
+            match self.check_frame(i, entry, len, frame)?.payload {
+                std::borrow::Cow::Borrowed(payload) => Ok(payload),
+                std::borrow::Cow::Owned(_) => Err(Error::invalid_input(
+                    "internal: a frame read into a buffer was copied",
+                )),
+            }
+        });
+        payload.map_err(|e| e.with_path(&self.path))
+    }
+
+    /// Record `i`'s index entry and frame length.
+    fn locate(&self, i: usize) -> Result<(Entry, usize)> {
         let Some(entry) = self.index.get(i) else {
             return Err(Error::invalid_input(format!(
                 "record {i} does not exist: the file has {} records",
                 self.index.len()
             )));
         };
-        let at = |e: Error| e.at_record(entry.offset, i as u64);
         // The index was checked against the file's length, so the frame is
         // within it and its length fits in memory that a read can fill.
-        let len = usize::try_from(entry.len)
-            .map_err(|_| at(Error::invalid_input("frame too large for this platform")))?;
-        let bytes: &[u8] = match &self.access {
-            Access::Positioned(file) => buf
-                .read_at(file, entry.offset, len)
-                .map_err(|e| at(Error::from(e)))?,
-            Access::Mapped(map) => {
-                let start = entry.offset as usize;
-                map.get(start..start + len).ok_or_else(|| {
-                    at(Error::invalid_input(
-                        "the mapped file is shorter than its index",
-                    ))
-                })?
-            }
-        };
+        let len = usize::try_from(entry.len).map_err(|_| {
+            Error::invalid_input("frame too large for this platform")
+                .at_record(entry.offset, i as u64)
+        })?;
+        Ok((entry, len))
+    }
+
+    fn in_map<'a>(&self, map: &'a Mmap, i: usize, entry: Entry, len: usize) -> Result<&'a [u8]> {
+        let start = entry.offset as usize;
+        map.get(start..start + len).ok_or_else(|| {
+            Error::invalid_input("the mapped file is shorter than its index")
+                .at_record(entry.offset, i as u64)
+        })
+    }
+
+    /// Checks the frame of record `i` read into `bytes`.
+    fn check_frame<'a>(
+        &self,
+        i: usize,
+        entry: Entry,
+        len: usize,
+        bytes: &'a [u8],
+    ) -> Result<Record<'a>> {
+        let at = |e: Error| e.at_record(entry.offset, i as u64);
         match framing::parse_frame(bytes, self.check) {
             Ok(Some(frame)) if frame.frame_len == len => Ok(Record {
                 payload: std::borrow::Cow::Borrowed(frame.payload),
@@ -751,5 +951,113 @@ impl IndexedFile {
         let record = self.record(i, &mut buf)?;
         let tensor = record.decode().map_err(|e| e.with_path(&self.path))?;
         Ok(tensor.into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sequential(bytes: &[u8]) -> Result<Vec<u64>> {
+        walk_headers(bytes.len() as u64, DEFAULT_MAX_RECORD_LEN, |pos, _| {
+            Ok(bytes
+                .get(pos as usize..)
+                .and_then(|r| r.first_chunk::<HEADER_LEN>().copied()))
+        })
+    }
+
+    /// A file of 3-byte to 64 KiB records over 2 × 8 MiB, some of whose
+    /// payloads are whole frames themselves: boundaries a segment search can
+    /// mistake for real ones.
+    fn tricky_file() -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut x = 7u64;
+        let mut i = 0u64;
+        while out.len() < (2 * SEGMENT_SCAN_MIN + (3 << 20)) as usize {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let payload = if i % 3 == 0 {
+                // A payload that is itself a run of frames.
+                let mut inner = Vec::new();
+                for k in 0..(x >> 60) + 1 {
+                    framing::encode_frame(&vec![k as u8; (x >> 40) as usize % 3000], &mut inner);
+                }
+                inner
+            } else {
+                vec![i as u8; 3 + (x >> 33) as usize % (64 << 10)]
+            };
+            framing::encode_frame(&payload, &mut out);
+            i += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn segmented_scans_equal_the_sequential_walk() {
+        let bytes = tricky_file();
+        let want = sequential(&bytes).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(4)
+            .build()
+            .unwrap();
+        let got = pool
+            .install(|| scan_mapped(&bytes, DEFAULT_MAX_RECORD_LEN))
+            .unwrap();
+        assert_eq!(got, want);
+        let input = crate::read::segments::Input::Mapped(&bytes);
+        let segmented =
+            pool.install(|| scan_segments(input, bytes.len() as u64, DEFAULT_MAX_RECORD_LEN));
+        assert_eq!(segmented.as_deref(), Some(&want[..]));
+        // A damaged header late in the file: the segments do not chain, and
+        // the error is the sequential walk's.
+        let mut bad = bytes.clone();
+        let at = want[want.len() * 3 / 4] as usize;
+        bad[at] ^= 1;
+        let seq = sequential(&bad).unwrap_err();
+        let got = pool
+            .install(|| scan_mapped(&bad, DEFAULT_MAX_RECORD_LEN))
+            .unwrap_err();
+        assert_eq!(got.kind(), seq.kind());
+        assert_eq!(
+            (got.offset(), got.record_index()),
+            (seq.offset(), seq.record_index())
+        );
+        // Cut short inside the last frame.
+        let cut = &bytes[..bytes.len() - 5];
+        let seq = sequential(cut).unwrap_err();
+        let got = pool
+            .install(|| scan_mapped(cut, DEFAULT_MAX_RECORD_LEN))
+            .unwrap_err();
+        assert_eq!((got.kind(), got.offset()), (seq.kind(), seq.offset()));
+    }
+
+    #[test]
+    fn datasets_of_mapped_files_index_in_the_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.tfrecord");
+        let bytes = tricky_file();
+        std::fs::write(&path, &bytes).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let mapped = pool
+            .install(|| IndexedFile::open_mapped(&path, &IndexOptions::default()))
+            .unwrap();
+        let plain = IndexedFile::open(&path).unwrap();
+        assert!(mapped.is_mapped() && !plain.is_mapped());
+        assert_eq!(mapped.index(), plain.index());
+        // Positioned reads on a pool's thread scan in segments too.
+        let on_pool = pool.install(|| IndexedFile::open(&path)).unwrap();
+        assert_eq!(on_pool.index(), plain.index());
+        let last = mapped.len() - 1;
+        assert_eq!(
+            mapped.mapped_payload(last).unwrap().unwrap(),
+            &plain.record(last, &mut FrameBuf::new()).unwrap().payload[..]
+        );
+        assert!(plain.mapped_payload(0).is_none());
+        let err = mapped.mapped_payload(mapped.len()).unwrap().unwrap_err();
+        assert_eq!(err.path(), Some(path.as_path()));
     }
 }

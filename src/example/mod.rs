@@ -46,11 +46,13 @@
 mod detect;
 pub mod json;
 mod owned;
+mod spec;
 mod view;
 mod wire;
 
 pub use detect::RecordKind;
 pub use owned::{encode, encode_with, Deterministic, MapOrder};
+pub use spec::{Column, DefaultValue, ParseSpec, Parsed, ParsedBatch, SparseTensor, Strings};
 pub use view::{
     BytesValues, ExampleView, FeatureKind, FeatureListIter, FeatureListView, FeatureListsIter,
     FeatureListsView, FeatureView, FeaturesIter, FeaturesView, FloatValues, Int64Values,

@@ -320,6 +320,12 @@ impl DatasetBuilder {
         for path in &paths {
             compressed |= detect(path)? != Compression::None;
         }
+        // The pool first: indexing mapped files runs on it.
+        let threads = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("tfrec-decode-{i}"))
+            .build()
+            .map_err(|e| Error::invalid_input(format!("cannot start decoding threads: {e}")))?;
         let mut counts = Vec::with_capacity(paths.len());
         let files = if compressed {
             for path in &paths {
@@ -330,11 +336,12 @@ impl DatasetBuilder {
         } else {
             let mut files = Vec::with_capacity(paths.len());
             for path in &paths {
-                let mut file = IndexedFile::open_with(path, &index_options)?
-                    .verify_data_crc(cfg.verify_data_crc);
-                if mmap {
-                    file = file.mapped()?;
+                let file = if mmap {
+                    threads.install(|| IndexedFile::open_mapped(path, &index_options))?
+                } else {
+                    threads.install(|| IndexedFile::open_with(path, &index_options))?
                 }
+                .verify_data_crc(cfg.verify_data_crc);
                 counts.push(file.len() as u64);
                 files.push(file);
             }
@@ -347,11 +354,6 @@ impl DatasetBuilder {
             total += c;
             starts.push(total);
         }
-        let threads = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .thread_name(|i| format!("tfrec-decode-{i}"))
-            .build()
-            .map_err(|e| Error::invalid_input(format!("cannot start decoding threads: {e}")))?;
         let slabs = Pool::new(cfg.prefetch + 2);
         Ok(Dataset {
             inner: Arc::new(Inner {

@@ -1,6 +1,9 @@
 //! Iterating a dataset: assembling batches on the decoding pool, on a
-//! background thread when prefetching.
+//! background thread when prefetching, or, for batches that are best made
+//! whole (parsed examples of indexed files), several at once on the pool's
+//! threads, one batch per thread.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
@@ -13,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::index::FrameBuf;
 use crate::tensor::{num_elements, Dims, Tensor, TensorView};
 
-use super::batch::{Batch, Data, RecordId, Slab};
+use super::batch::{Batch, Data, Pool, RecordId, Slab};
 use super::dataset::{Files, Inner, Stacking};
 use super::state::IterState;
 use super::stream::{Item, Streamer};
@@ -28,6 +31,50 @@ pub(crate) struct BatchSpec {
     stacking: Stacking,
 }
 
+/// How an epoch's records are cut into batches.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Batching {
+    pub(crate) size: usize,
+    pub(crate) drop_last: bool,
+}
+
+/// Puts the records of one batch together: stacks tensors ([`Batches`]),
+/// or parses `Example`s ([`ExampleBatches`](super::ExampleBatches)). The
+/// producer finds the records and their payloads; this does the rest, on
+/// the dataset's pool.
+pub(crate) trait Assemble: Send + Sync + 'static {
+    /// A batch's reusable buffers, its record ids and offsets among them.
+    type Parts: Send;
+    /// A finished batch.
+    type Output: Send + 'static;
+
+    /// Buffers for the next batch, from a pool when one is free, with no
+    /// ids or offsets.
+    fn parts(&self) -> Self::Parts;
+
+    /// Where the batch's record ids and frame offsets go.
+    fn positions(parts: &mut Self::Parts) -> (&mut Vec<RecordId>, &mut Vec<u64>);
+
+    /// Whether batches of indexed files are better assembled whole, one
+    /// per pool thread and several at once, than one at a time, each spread
+    /// over the pool.
+    const WHOLE_BATCHES: bool = false;
+
+    /// Builds the batch of the records in `parts`, reading their payloads
+    /// from `payloads`, on the pool's threads when `spread` (on the current
+    /// thread alone otherwise). Errors name the file and record.
+    fn assemble(
+        &self,
+        inner: &Inner,
+        payloads: &Payloads<'_>,
+        parts: Self::Parts,
+        spread: bool,
+    ) -> Result<Self::Output>;
+
+    /// Records in a batch.
+    fn len(output: &Self::Output) -> usize;
+}
+
 enum Source {
     /// Global positions, in this rank's order.
     Indexed { order: Vec<u64> },
@@ -38,25 +85,31 @@ enum Source {
 }
 
 /// Makes the batches of one epoch, in order.
-struct Producer {
+struct Producer<A> {
     inner: Arc<Inner>,
-    spec: BatchSpec,
+    size: usize,
+    assembler: Arc<A>,
     source: Source,
     next: u64,
     end: u64,
 }
 
 /// The end of the records an epoch's batches cover.
-fn batch_end(len: u64, spec: &BatchSpec) -> u64 {
-    if spec.drop_last {
-        len - len % spec.size as u64
+fn batch_end(len: u64, batching: Batching) -> u64 {
+    if batching.drop_last {
+        len - len % batching.size as u64
     } else {
         len
     }
 }
 
-impl Producer {
-    fn new(inner: Arc<Inner>, spec: BatchSpec, state: IterState) -> Result<Producer> {
+impl<A: Assemble> Producer<A> {
+    fn new(
+        inner: Arc<Inner>,
+        batching: Batching,
+        assembler: A,
+        state: IterState,
+    ) -> Result<Producer<A>> {
         let len = inner.shard_len();
         if state.position > len {
             return Err(Error::invalid_input(format!(
@@ -64,7 +117,7 @@ impl Producer {
                 state.position, state.epoch
             )));
         }
-        let end = batch_end(len, &spec);
+        let end = batch_end(len, batching);
         let source = match inner.files {
             Files::Indexed(_) => Source::Indexed {
                 order: inner.positions(state.epoch),
@@ -87,32 +140,25 @@ impl Producer {
         };
         Ok(Producer {
             inner,
-            spec,
+            size: batching.size,
+            assembler: Arc::new(assembler),
             source,
             next: state.position,
             end,
         })
     }
 
-    fn next_batch(&mut self) -> Option<Result<Batch>> {
+    fn next_batch(&mut self) -> Option<Result<A::Output>> {
         if self.next >= self.end {
             return None;
         }
-        let n = (self.end - self.next).min(self.spec.size as u64) as usize;
+        let n = (self.end - self.next).min(self.size as u64) as usize;
         let inner = &*self.inner;
-        let mut slab = inner.slabs.take();
+        let mut parts = self.assembler.parts();
+        let (ids, offsets) = A::positions(&mut parts);
         let payloads = match (&mut self.source, &inner.files) {
             (Source::Indexed { order }, Files::Indexed(files)) => {
-                let start = self.next as usize;
-                let positions = order.get(start..start + n).unwrap_or_default();
-                slab.ids.extend(positions.iter().map(|&p| inner.id_of(p)));
-                let ids = &slab.ids;
-                slab.offsets.extend(ids.iter().map(|id| {
-                    files[id.file]
-                        .index()
-                        .get(id.index as usize)
-                        .map_or(0, |e| e.offset)
-                }));
+                indexed_positions(inner, files, order, self.next as usize, n, ids, offsets);
                 Payloads::Indexed(files)
             }
             (Source::Streamed { streamer, loaded }, _) => {
@@ -130,23 +176,111 @@ impl Producer {
                         }
                     }
                 }
-                slab.ids.extend(loaded.iter().map(|it| it.id));
-                slab.offsets.extend(loaded.iter().map(|it| it.offset));
+                ids.extend(loaded.iter().map(|it| it.id));
+                offsets.extend(loaded.iter().map(|it| it.offset));
                 Payloads::Loaded(loaded)
             }
             (Source::Indexed { .. }, Files::Streamed) => return None,
         };
-        let spec = &self.spec;
+        let assembler = &self.assembler;
         let result = inner
             .threads
-            .install(|| assemble(inner, spec, &payloads, &mut slab));
+            .install(|| assembler.assemble(inner, &payloads, parts, true));
         self.next += n as u64;
-        Some(result.map(|data| Batch::new(slab, data, inner.slabs.clone())))
+        Some(result)
+    }
+
+    /// Starts assembling the next batch of an indexed dataset on one of the
+    /// pool's threads; the receiver gets the batch.
+    fn spawn_next(&mut self) -> Option<Receiver<Result<A::Output>>> {
+        if self.next >= self.end {
+            return None;
+        }
+        let n = (self.end - self.next).min(self.size as u64) as usize;
+        let (Source::Indexed { order }, Files::Indexed(files)) = (&self.source, &self.inner.files)
+        else {
+            return None;
+        };
+        let inner = &self.inner;
+        let mut parts = self.assembler.parts();
+        let (ids, offsets) = A::positions(&mut parts);
+        indexed_positions(inner, files, order, self.next as usize, n, ids, offsets);
+        self.next += n as u64;
+        let (tx, rx) = mpsc::sync_channel(1);
+        let (inner, assembler) = (inner.clone(), self.assembler.clone());
+        self.inner.threads.spawn(move || {
+            let result = match &inner.files {
+                Files::Indexed(files) => {
+                    assembler.assemble(&inner, &Payloads::Indexed(files), parts, false)
+                }
+                Files::Streamed => Err(Error::invalid_input(
+                    "internal: a streamed dataset has no random access",
+                )),
+            };
+            // The receiver is gone when the iterator was dropped.
+            let _ = tx.send(result);
+        });
+        Some(rx)
+    }
+}
+
+/// Appends the ids and frame offsets of the `n` records of an indexed
+/// epoch's `order` from `start` on.
+fn indexed_positions(
+    inner: &Inner,
+    files: &[crate::index::IndexedFile],
+    order: &[u64],
+    start: usize,
+    n: usize,
+    ids: &mut Vec<RecordId>,
+    offsets: &mut Vec<u64>,
+) {
+    let positions = order.get(start..start + n).unwrap_or_default();
+    ids.extend(positions.iter().map(|&p| inner.id_of(p)));
+    offsets.extend(ids.iter().map(|id| {
+        files[id.file]
+            .index()
+            .get(id.index as usize)
+            .map_or(0, |e| e.offset)
+    }));
+}
+
+/// Stacks tensors: the assembly step of [`Batches`].
+struct Stack {
+    stacking: Stacking,
+    pool: Arc<Pool>,
+}
+
+impl Assemble for Stack {
+    type Parts = Slab;
+    type Output = Batch;
+
+    fn parts(&self) -> Slab {
+        self.pool.take()
+    }
+
+    fn positions(slab: &mut Slab) -> (&mut Vec<RecordId>, &mut Vec<u64>) {
+        (&mut slab.ids, &mut slab.offsets)
+    }
+
+    fn assemble(
+        &self,
+        inner: &Inner,
+        payloads: &Payloads<'_>,
+        mut slab: Slab,
+        _spread: bool,
+    ) -> Result<Batch> {
+        let data = assemble(inner, &self.stacking, payloads, &mut slab)?;
+        Ok(Batch::new(slab, data, self.pool.clone()))
+    }
+
+    fn len(batch: &Batch) -> usize {
+        batch.len()
     }
 }
 
 /// Where the payloads of a batch come from.
-enum Payloads<'a> {
+pub(crate) enum Payloads<'a> {
     Indexed(&'a [crate::index::IndexedFile]),
     Loaded(&'a [Item]),
 }
@@ -295,7 +429,7 @@ fn describe(inner: &Inner, id: RecordId) -> String {
 /// Decodes the records of `slab.ids` into the batch's data.
 fn assemble(
     inner: &Inner,
-    spec: &BatchSpec,
+    stacking: &Stacking,
     payloads: &Payloads<'_>,
     slab: &mut Slab,
 ) -> Result<Data> {
@@ -308,7 +442,7 @@ fn assemble(
     let (ids, offsets) = (&ids[..], &offsets[..]);
     let n = ids.len();
     shapes.resize(n, Dims::new());
-    let pad = match &spec.stacking {
+    let pad = match stacking {
         Stacking::Ragged => {
             let tensors = (0..n)
                 .into_par_iter()
@@ -433,44 +567,51 @@ fn stack_strings(
     Ok(Data::Strings(Tensor::from_strings(&strings, &shape)?))
 }
 
-enum Engine {
-    Inline(Box<Producer>),
+enum Engine<A: Assemble> {
+    Inline(Box<Producer<A>>),
+    /// Up to `window` batches of an indexed dataset assembled at once, each
+    /// whole on one pool thread, started from the caller's thread.
+    Whole {
+        producer: Box<Producer<A>>,
+        in_flight: VecDeque<Receiver<Result<A::Output>>>,
+        window: usize,
+    },
     Background {
-        rx: Option<Receiver<Result<Batch>>>,
+        rx: Option<Receiver<Result<A::Output>>>,
         stop: Arc<AtomicBool>,
         handle: Option<JoinHandle<()>>,
     },
 }
 
-/// The batches of one epoch, from a given state on; see
-/// [`Dataset::batches`](super::Dataset::batches).
-///
-/// Ends after the epoch's last batch, or after the first error (which names
-/// the file and record). Dropping it stops the background thread.
-pub struct Batches {
-    engine: Engine,
+/// The batches of one epoch from a given state on, whatever they are made
+/// of: the prefetch engine and the state to resume from.
+pub(crate) struct Run<A: Assemble> {
+    engine: Engine<A>,
     state: IterState,
     len: u64,
     done: bool,
     failed: bool,
 }
 
-impl Batches {
+impl<A: Assemble> Run<A> {
     pub(crate) fn new(
         inner: Arc<Inner>,
         state: IterState,
-        spec: Option<BatchSpec>,
-    ) -> Result<Batches> {
-        let spec = spec.unwrap_or_else(|| BatchSpec {
-            size: inner.cfg.batch_size,
-            drop_last: inner.cfg.drop_last,
-            stacking: inner.cfg.stacking.clone(),
-        });
-        let end = batch_end(inner.shard_len(), &spec);
+        batching: Batching,
+        assembler: A,
+    ) -> Result<Run<A>> {
+        let end = batch_end(inner.shard_len(), batching);
         let prefetch = inner.cfg.prefetch;
-        let mut producer = Producer::new(inner, spec, state)?;
+        let whole = A::WHOLE_BATCHES && matches!(inner.files, Files::Indexed(_));
+        let mut producer = Producer::new(inner, batching, assembler, state)?;
         let engine = if prefetch == 0 {
             Engine::Inline(Box::new(producer))
+        } else if whole {
+            Engine::Whole {
+                producer: Box::new(producer),
+                in_flight: VecDeque::with_capacity(prefetch + 1),
+                window: prefetch,
+            }
         } else {
             // A queue of k - 1 plus the batch being filled: k in flight.
             let (tx, rx) = mpsc::sync_channel(prefetch - 1);
@@ -496,7 +637,7 @@ impl Batches {
                 handle: Some(handle),
             }
         };
-        Ok(Batches {
+        Ok(Run {
             engine,
             state,
             len: end,
@@ -506,31 +647,49 @@ impl Batches {
     }
 
     /// The state to save: resuming from it yields the batch after the last
-    /// one this iterator returned. After the epoch's last batch it is the
-    /// start of the next epoch.
-    pub fn state(&self) -> IterState {
+    /// one returned. After the epoch's last batch it is the start of the
+    /// next epoch.
+    pub(crate) fn state(&self) -> IterState {
         if self.done && !self.failed {
             IterState::epoch_start(self.state.epoch + 1)
         } else {
             self.state
         }
     }
-}
 
-impl Iterator for Batches {
-    type Item = Result<Batch>;
-
-    fn next(&mut self) -> Option<Result<Batch>> {
+    pub(crate) fn next(&mut self) -> Option<Result<A::Output>> {
         if self.done || self.failed {
             return None;
         }
         let item = match &mut self.engine {
             Engine::Inline(p) => p.next_batch(),
+            Engine::Whole {
+                producer,
+                in_flight,
+                window,
+            } => {
+                let next = in_flight.pop_front().or_else(|| producer.spawn_next());
+                // Keep `window` batches in the making while the caller
+                // works on this one.
+                while in_flight.len() < *window {
+                    let Some(rx) = producer.spawn_next() else {
+                        break;
+                    };
+                    in_flight.push_back(rx);
+                }
+                next.map(|rx| {
+                    rx.recv().unwrap_or_else(|_| {
+                        Err(Error::invalid_input(
+                            "internal: a batch was dropped before it was assembled",
+                        ))
+                    })
+                })
+            }
             Engine::Background { rx, .. } => rx.as_ref().and_then(|rx| rx.recv().ok()),
         };
         match item {
             Some(Ok(batch)) => {
-                self.state.position += batch.len() as u64;
+                self.state.position += A::len(&batch) as u64;
                 self.done = self.state.position >= self.len;
                 Some(Ok(batch))
             }
@@ -547,7 +706,7 @@ impl Iterator for Batches {
     }
 }
 
-impl Drop for Batches {
+impl<A: Assemble> Drop for Run<A> {
     fn drop(&mut self) {
         if let Engine::Background { rx, stop, handle } = &mut self.engine {
             stop.store(true, Ordering::Relaxed);
@@ -556,6 +715,55 @@ impl Drop for Batches {
                 let _ = h.join();
             }
         }
+    }
+}
+
+/// The batches of one epoch, from a given state on; see
+/// [`Dataset::batches`](super::Dataset::batches).
+///
+/// Ends after the epoch's last batch, or after the first error (which names
+/// the file and record). Dropping it stops the background thread.
+pub struct Batches {
+    run: Run<Stack>,
+}
+
+impl Batches {
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        state: IterState,
+        spec: Option<BatchSpec>,
+    ) -> Result<Batches> {
+        let spec = spec.unwrap_or_else(|| BatchSpec {
+            size: inner.cfg.batch_size,
+            drop_last: inner.cfg.drop_last,
+            stacking: inner.cfg.stacking.clone(),
+        });
+        let batching = Batching {
+            size: spec.size,
+            drop_last: spec.drop_last,
+        };
+        let stack = Stack {
+            stacking: spec.stacking,
+            pool: inner.slabs.clone(),
+        };
+        Ok(Batches {
+            run: Run::new(inner, state, batching, stack)?,
+        })
+    }
+
+    /// The state to save: resuming from it yields the batch after the last
+    /// one this iterator returned. After the epoch's last batch it is the
+    /// start of the next epoch.
+    pub fn state(&self) -> IterState {
+        self.run.state()
+    }
+}
+
+impl Iterator for Batches {
+    type Item = Result<Batch>;
+
+    fn next(&mut self) -> Option<Result<Batch>> {
+        self.run.next()
     }
 }
 
