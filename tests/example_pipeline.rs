@@ -477,3 +477,31 @@ fn example_batches_and_views_agree_on_a_written_file() {
         }
     }
 }
+
+#[test]
+fn iterators_move_between_threads_and_stop_when_dropped() {
+    fn send<T: Send>(_: &T) {}
+    let dir = tempfile::tempdir().unwrap();
+    let (paths, _) = write_files(dir.path(), &[300, 200], Compression::None);
+    let ds = Dataset::builder()
+        .files(&paths)
+        .shuffle(4)
+        .batch(16)
+        .prefetch(3)
+        .build()
+        .unwrap();
+    let mut it = ds.example_batches(&spec(), IterState::default()).unwrap();
+    send(&it);
+    let first = it.next().unwrap().unwrap();
+    send(&first);
+    let state = it.state();
+    // Dropped with batches in the making: they finish first.
+    drop(it);
+    let handle = std::thread::spawn(move || {
+        check_batch(&first);
+        first.len()
+    });
+    assert_eq!(handle.join().unwrap(), 16);
+    let rest: Vec<RecordId> = example_ids(&ds, state);
+    assert_eq!(rest, ds.order(0)[16..]);
+}

@@ -708,12 +708,22 @@ impl<A: Assemble> Run<A> {
 
 impl<A: Assemble> Drop for Run<A> {
     fn drop(&mut self) {
-        if let Engine::Background { rx, stop, handle } = &mut self.engine {
-            stop.store(true, Ordering::Relaxed);
-            drop(rx.take());
-            if let Some(h) = handle.take() {
-                let _ = h.join();
+        match &mut self.engine {
+            Engine::Background { rx, stop, handle } => {
+                stop.store(true, Ordering::Relaxed);
+                drop(rx.take());
+                if let Some(h) = handle.take() {
+                    let _ = h.join();
+                }
             }
+            // Nothing of the iterator's goes on running once it is dropped:
+            // wait for the batches still being made (at most `prefetch`).
+            Engine::Whole { in_flight, .. } => {
+                for rx in in_flight.drain(..) {
+                    let _ = rx.recv();
+                }
+            }
+            Engine::Inline(_) => {}
         }
     }
 }
