@@ -51,11 +51,18 @@ fn logger(log: &Log) -> impl FnMut(&Skipped) + Send + 'static {
 }
 
 fn drain(reader: &mut Reader, log: &Log) -> Outcome {
-    let mut records = Vec::new();
+    drain_records(reader.records(), log)
+}
+
+fn drain_records<'a>(
+    records: impl Iterator<Item = tfrec::Result<tfrec::Record<'a>>>,
+    log: &Log,
+) -> Outcome {
+    let mut kept = Vec::new();
     let mut error = None;
-    for r in reader.records() {
+    for r in records {
         match r {
-            Ok(r) => records.push((r.index, r.offset, r.payload.into_owned())),
+            Ok(r) => kept.push((r.index, r.offset, r.payload.into_owned())),
             Err(e) => {
                 error = Some((e.offset(), e.record_index(), e.kind().name()));
                 break;
@@ -64,7 +71,7 @@ fn drain(reader: &mut Reader, log: &Log) -> Outcome {
     }
     let skips = log.lock().unwrap().clone();
     Outcome {
-        records,
+        records: kept,
         skips,
         error,
     }
@@ -79,27 +86,8 @@ fn read_every_way(dir: &Path, bytes: &[u8], options: ReadOptions) -> Outcome {
     let mut outcomes = Vec::new();
 
     let log = Log::default();
-    let mut slice = SliceReader::with_options(bytes, &options).on_skip(logger(&log));
-    let mut records = Vec::new();
-    let mut error = None;
-    for r in slice.by_ref() {
-        match r {
-            Ok(r) => records.push((r.index, r.offset, r.payload.into_owned())),
-            Err(e) => {
-                error = Some((e.offset(), e.record_index(), e.kind().name()));
-                break;
-            }
-        }
-    }
-    let skips = log.lock().unwrap().clone();
-    outcomes.push((
-        "slice",
-        Outcome {
-            records,
-            skips,
-            error,
-        },
-    ));
+    let slice = SliceReader::with_options(bytes, &options).on_skip(logger(&log));
+    outcomes.push(("slice", drain_records(slice, &log)));
 
     for (what, opts) in [("mmap", options), ("plain reads", options.mmap(false))] {
         let log = Log::default();
