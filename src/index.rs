@@ -354,10 +354,7 @@ fn open_indexed(path: &Path, options: &IndexOptions, map: bool) -> Result<(Index
         ));
     }
     let len = meta.len();
-    let mut prefix = Vec::with_capacity(Compression::DETECT_LEN);
-    (&file)
-        .take(Compression::DETECT_LEN as u64)
-        .read_to_end(&mut prefix)?;
+    let prefix = crate::read::peek(&mut &file, Compression::DETECT_LEN)?;
     let compression = Compression::detect(&prefix);
     if compression != Compression::None {
         return Err(Error::invalid_input(format!(

@@ -11,21 +11,6 @@ use std::path::Path;
 use common::*;
 use tfrec::{Compression, Error, ErrorKind, ReadOptions, Reader, Tensor, Writer};
 
-/// The test file: six tensors of mixed dtypes, and where each frame starts
-/// (with the file length last).
-fn test_file() -> (Vec<Tensor>, Vec<u8>, Vec<u64>) {
-    let tensors = mixed_tensors();
-    let mut w = Writer::new(Vec::new());
-    for t in &tensors {
-        w.write_tensor(t).unwrap();
-    }
-    let bytes = w.finish().unwrap();
-    let lens: Vec<usize> = tensors.iter().map(|t| t.to_proto_bytes().len()).collect();
-    let offsets = frame_offsets(&lens);
-    assert_eq!(*offsets.last().unwrap(), bytes.len() as u64);
-    (tensors, bytes, offsets)
-}
-
 /// Reads every record and decodes it, stopping at the first error.
 fn read_all(reader: &mut Reader) -> (Vec<Tensor>, Option<Error>) {
     let mut tensors = Vec::new();
@@ -92,7 +77,7 @@ fn check_flip(
 
 #[test]
 fn every_bit_flip_is_caught_at_its_record() {
-    let (tensors, bytes, offsets) = test_file();
+    let (tensors, bytes, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flipped.tfrecord");
     let streamed = ReadOptions::default().mmap(false);
@@ -161,7 +146,7 @@ fn every_bit_flip_is_caught_at_its_record() {
 
 #[test]
 fn every_truncation_ends_cleanly_or_is_reported() {
-    let (tensors, bytes, offsets) = test_file();
+    let (tensors, bytes, offsets) = mixed_file();
     let lens: Vec<u64> = offsets.windows(2).map(|w| w[1] - w[0]).collect();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("cut.tfrecord");
@@ -224,7 +209,7 @@ fn every_truncation_ends_cleanly_or_is_reported() {
 /// a truncated plain file.
 #[test]
 fn truncated_record_streams_inside_compression() {
-    let (tensors, bytes, offsets) = test_file();
+    let (tensors, bytes, offsets) = mixed_file();
     for cut in [1, 11, 12, offsets[1] as usize + 13, bytes.len() - 1] {
         for c in [Compression::Gzip, Compression::Zlib] {
             let compressed = compress(&bytes[..cut], c);
@@ -241,7 +226,7 @@ fn truncated_record_streams_inside_compression() {
 /// Cutting a compressed file short anywhere is an error, never a clean end.
 #[test]
 fn every_truncation_of_a_compressed_file_is_an_error() {
-    let (tensors, bytes, _) = test_file();
+    let (tensors, bytes, _) = mixed_file();
     for c in [Compression::Gzip, Compression::Zlib] {
         let compressed = compress(&bytes, c);
         for cut in 1..compressed.len() {
@@ -371,7 +356,7 @@ fn max_record_len_is_inclusive() {
 /// Decode errors name the record they come from.
 #[test]
 fn decode_errors_carry_the_record_position() {
-    let (_, mut bytes, offsets) = test_file();
+    let (_, mut bytes, offsets) = mixed_file();
     let payload = b"\x08\x01\x12\x02\x12\x00\x22\x03abc".to_vec(); // float [0] with content
     bytes.extend(frame_all(&[payload]));
     let dir = tempfile::tempdir().unwrap();
@@ -418,7 +403,7 @@ fn undetectable_gzip_header_flips() -> BTreeSet<(usize, u8)> {
 
 #[test]
 fn every_bit_flip_in_a_compressed_file_is_caught() {
-    let (tensors, bytes, _) = test_file();
+    let (tensors, bytes, _) = mixed_file();
     for c in [Compression::Gzip, Compression::Zlib] {
         let compressed = compress(&bytes, c);
         let mut w = Writer::with_compression(Vec::new(), c);
@@ -499,7 +484,7 @@ fn every_bit_flip_in_a_compressed_file_is_caught() {
 /// streamed and compressed files alike.
 #[test]
 fn errors_carry_the_path() {
-    let (_, bytes, offsets) = test_file();
+    let (_, bytes, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     let mut damaged = bytes.clone();
     damaged[offsets[2] as usize + 14] ^= 4;
@@ -564,7 +549,7 @@ fn damaged_plain_file_is_not_taken_for_zlib() {
 /// do, for mapped and streamed files alike.
 #[test]
 fn count_errors_carry_the_path() {
-    let (_, mut bytes, offsets) = test_file();
+    let (_, mut bytes, offsets) = mixed_file();
     bytes[offsets[3] as usize + 2] ^= 1;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad-length.tfrecord");

@@ -18,18 +18,6 @@ fn skip() -> ReadOptions {
     ReadOptions::default().corruption(CorruptionPolicy::Skip)
 }
 
-/// Mixed tensors, their file, and frame offsets (file length last).
-fn test_file() -> (Vec<Tensor>, Vec<u8>, Vec<u64>) {
-    let tensors = mixed_tensors();
-    let mut w = Writer::new(Vec::new());
-    for t in &tensors {
-        w.write_tensor(t).unwrap();
-    }
-    let bytes = w.finish().unwrap();
-    let lens: Vec<usize> = tensors.iter().map(|t| t.to_proto_bytes().len()).collect();
-    (tensors, bytes, frame_offsets(&lens))
-}
-
 /// What one read of a file gave: (index, offset, payload) of each record,
 /// each skip as (offset, len, index, kind), and the error that ended it.
 #[derive(Debug, PartialEq, Eq)]
@@ -135,7 +123,7 @@ fn all_but(tensors: &[Tensor], offsets: &[u64], lost: &[usize]) -> Vec<(u64, u64
 
 #[test]
 fn skip_returns_every_other_record_after_any_single_bit_flip() {
-    let (tensors, clean, offsets) = test_file();
+    let (tensors, clean, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     for at in 0..clean.len() {
         for bit in [0u8, 3, 7] {
@@ -163,7 +151,7 @@ fn skip_returns_every_other_record_after_any_single_bit_flip() {
 
 #[test]
 fn strict_stops_at_the_damage_with_its_position() {
-    let (tensors, clean, offsets) = test_file();
+    let (tensors, clean, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = clean.clone();
     bytes[offsets[2] as usize + 14] ^= 0x20;
@@ -175,7 +163,7 @@ fn strict_stops_at_the_damage_with_its_position() {
 
 #[test]
 fn a_corrupted_length_field_is_resynced_past() {
-    let (tensors, clean, offsets) = test_file();
+    let (tensors, clean, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     // Damage the length of record 1 and the payload of record 3.
     let mut bytes = clean.clone();
@@ -199,7 +187,7 @@ fn a_corrupted_length_field_is_resynced_past() {
 
 #[test]
 fn garbage_between_records_is_one_skipped_stretch() {
-    let (tensors, clean, offsets) = test_file();
+    let (tensors, clean, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     let garbage = pseudo_random_bytes(1000, 7);
     let cut = offsets[2] as usize;
@@ -222,7 +210,7 @@ fn garbage_between_records_is_one_skipped_stretch() {
 
 #[test]
 fn a_truncated_tail_is_its_own_kind_and_skip_ends_cleanly() {
-    let (tensors, clean, offsets) = test_file();
+    let (tensors, clean, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     let last = offsets[offsets.len() - 2] as usize;
     for cut in [last + 1, last + 11, last + 12, last + 20, clean.len() - 1] {
@@ -255,7 +243,7 @@ fn a_truncated_tail_is_its_own_kind_and_skip_ends_cleanly() {
 
 #[test]
 fn the_limit_on_skipped_records_turns_into_an_error() {
-    let (tensors, clean, offsets) = test_file();
+    let (tensors, clean, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = clean.clone();
     for k in [1, 3, 4] {
@@ -289,7 +277,7 @@ fn the_limit_on_skipped_records_turns_into_an_error() {
 
 #[test]
 fn the_callback_learns_file_offset_size_and_reason() {
-    let (_, clean, offsets) = test_file();
+    let (_, clean, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("damaged.tfrecord");
     let mut bytes = clean.clone();
@@ -321,7 +309,7 @@ fn the_callback_learns_file_offset_size_and_reason() {
 
 #[test]
 fn count_in_skip_mode_counts_what_records_yields() {
-    let (_, clean, offsets) = test_file();
+    let (_, clean, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f.tfrecord");
     let mut bytes = clean.clone();
@@ -341,7 +329,7 @@ fn count_in_skip_mode_counts_what_records_yields() {
 
 #[test]
 fn verify_reports_every_problem_in_both_read_modes() {
-    let (_, clean, offsets) = test_file();
+    let (_, clean, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     // A bad length (record 1), a bad payload CRC (record 3), a record that
     // is no tensor, and a truncated tail.
@@ -391,7 +379,7 @@ fn verify_reports_every_problem_in_both_read_modes() {
 /// skips with and without memory-mapping, in both policies.
 #[test]
 fn mapped_and_plain_reads_give_identical_results() {
-    let (_, clean, offsets) = test_file();
+    let (_, clean, offsets) = mixed_file();
     let dir = tempfile::tempdir().unwrap();
     let mut variants: Vec<Vec<u8>> = vec![clean.clone(), Vec::new(), clean[..7].to_vec()];
     for at in (0..clean.len()).step_by(5) {
@@ -439,7 +427,7 @@ fn mapped_and_plain_reads_give_identical_results() {
 
 #[test]
 fn a_gzip_file_cut_anywhere_is_a_truncated_record() {
-    let (tensors, clean, _) = test_file();
+    let (tensors, clean, _) = mixed_file();
     let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&clean).unwrap();
     let gz = gz.finish().unwrap();
@@ -477,7 +465,7 @@ fn a_gzip_file_cut_anywhere_is_a_truncated_record() {
 /// increasing offset and index order, on random and mutated input.
 #[test]
 fn skip_mode_terminates_and_returns_only_sound_frames() {
-    let (_, clean, _) = test_file();
+    let (_, clean, _) = mixed_file();
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     let mut next = move || {
         seed ^= seed << 13;

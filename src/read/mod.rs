@@ -242,10 +242,7 @@ impl Reader {
         let path = path.as_ref();
         let inner = || -> Result<Reader> {
             let mut file = File::open(path)?;
-            let mut prefix = Vec::with_capacity(Compression::DETECT_LEN);
-            (&mut file)
-                .take(Compression::DETECT_LEN as u64)
-                .read_to_end(&mut prefix)?;
+            let prefix = peek(&mut file, Compression::DETECT_LEN)?;
             if Compression::detect(&prefix) != Compression::None {
                 return Err(Error::invalid_input(
                     "a compressed file cannot be followed while it is written",
@@ -465,10 +462,7 @@ pub(crate) fn open_plain_file(path: &Path) -> Result<Option<(File, u64)>> {
         if !meta.is_file() {
             return Ok(None);
         }
-        let mut prefix = Vec::with_capacity(Compression::DETECT_LEN);
-        (&file)
-            .take(Compression::DETECT_LEN as u64)
-            .read_to_end(&mut prefix)?;
+        let prefix = peek(&mut &file, Compression::DETECT_LEN)?;
         let plain = Compression::detect(&prefix) == Compression::None;
         Ok(plain.then_some((file, meta.len())))
     };
@@ -482,8 +476,9 @@ fn attach(e: Error, path: Option<&Path>) -> Error {
     }
 }
 
-/// Reads up to `n` bytes from the front of a stream without losing them.
-fn peek<R: Read>(r: &mut R, n: usize) -> io::Result<Vec<u8>> {
+/// Reads up to `n` bytes from the front of a stream, to tell its
+/// compression; callers that go on reading put them back in front.
+pub(crate) fn peek<R: Read>(r: &mut R, n: usize) -> io::Result<Vec<u8>> {
     let mut prefix = Vec::with_capacity(n);
     r.take(n as u64).read_to_end(&mut prefix)?;
     Ok(prefix)

@@ -6,7 +6,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 use proptest::test_runner::Config as ProptestConfig;
-use tfrec::{bf16, f16, Complex32, Complex64, DType, Reader, Tensor};
+use tfrec::{bf16, f16, Complex32, Complex64, DType, Reader, Tensor, Writer};
 
 /// A proptest configuration with `cases` cases that leaves no regression
 /// files behind in the source tree.
@@ -104,6 +104,21 @@ pub fn mixed_tensors() -> Vec<Tensor> {
         )
         .unwrap(),
     ]
+}
+
+/// The file of [`mixed_tensors`]: the tensors, the file's bytes, and where
+/// each frame starts (with the file length last).
+pub fn mixed_file() -> (Vec<Tensor>, Vec<u8>, Vec<u64>) {
+    let tensors = mixed_tensors();
+    let mut w = Writer::new(Vec::new());
+    for t in &tensors {
+        w.write_tensor(t).unwrap();
+    }
+    let bytes = w.finish().unwrap();
+    let lens: Vec<usize> = tensors.iter().map(|t| t.to_proto_bytes().len()).collect();
+    let offsets = frame_offsets(&lens);
+    assert_eq!(*offsets.last().unwrap(), bytes.len() as u64);
+    (tensors, bytes, offsets)
 }
 
 /// One tensor of every dtype.

@@ -9,7 +9,7 @@ use tfrec::example::json::{write_example_json, write_raw_json, write_sequence_ex
 use tfrec::example::{ExampleView, RecordKind, SequenceExampleView};
 use tfrec::index::{FrameBuf, IndexSource, IndexedFile};
 use tfrec::pipeline::{Dataset, RecordId};
-use tfrec::read::{CorruptionPolicy, Follow};
+use tfrec::read::Follow;
 use tfrec::{Reader, TensorView};
 
 use crate::{describe, inputs, Failure};
@@ -220,13 +220,7 @@ fn print_record(
 
 /// Opens one input with the policies the flags ask for.
 fn open(args: &Args, name: &str) -> Result<Reader, Failure> {
-    let mut options = inputs::options();
-    if args.skip_corrupt {
-        options = options.corruption(CorruptionPolicy::Skip);
-        if let Some(limit) = args.max_skipped {
-            options = options.max_skipped(limit);
-        }
-    }
+    let options = inputs::options_skipping(args.skip_corrupt, args.max_skipped);
     let reader = if args.follow && name != "-" {
         let mut follow = Follow::new();
         if let Some(secs) = args.idle_timeout {
@@ -238,7 +232,7 @@ fn open(args: &Args, name: &str) -> Result<Reader, Failure> {
     } else {
         inputs::open(name, options)?
     };
-    Ok(reader.on_skip(|skipped| crate::warn(&format!("tfrec: {skipped}"))))
+    Ok(inputs::report_skips(reader))
 }
 
 /// The records in a dataset's order for one rank and epoch.

@@ -165,15 +165,8 @@ fn is_regular(name: &str) -> bool {
 /// streams once, as streams, advancing `bar` (when given) by the bytes read
 /// from them.
 fn open(name: &str, bar: Option<&ProgressBar>, args: &Args) -> TfResult<Reader> {
-    let mut options = crate::inputs::options();
-    if args.skip_corrupt {
-        options = options.corruption(tfrec::read::CorruptionPolicy::Skip);
-        if let Some(limit) = args.max_skipped {
-            options = options.max_skipped(limit);
-        }
-    }
-    let warn = move |s: &tfrec::read::Skipped| crate::warn(&format!("tfrec: {s}"));
-    open_with(name, bar, options).map(|r| r.on_skip(warn))
+    let options = crate::inputs::options_skipping(args.skip_corrupt, args.max_skipped);
+    open_with(name, bar, options).map(crate::inputs::report_skips)
 }
 
 fn open_with(

@@ -3,6 +3,7 @@
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tfrec::read::CorruptionPolicy;
 use tfrec::{ReadOptions, Reader, Result};
 
 static NO_MMAP: AtomicBool = AtomicBool::new(false);
@@ -21,6 +22,25 @@ pub(crate) fn mmap() -> bool {
 /// The read options every command starts from.
 pub(crate) fn options() -> ReadOptions {
     ReadOptions::default().mmap(mmap())
+}
+
+/// The read options with the damage policy of `--skip-corrupt
+/// [--max-skipped N]`: skip and resync, or stop at the first damage.
+pub(crate) fn options_skipping(skip_corrupt: bool, max_skipped: Option<u64>) -> ReadOptions {
+    let options = options();
+    if !skip_corrupt {
+        return options;
+    }
+    let options = options.corruption(CorruptionPolicy::Skip);
+    match max_skipped {
+        Some(limit) => options.max_skipped(limit),
+        None => options,
+    }
+}
+
+/// Reports each stretch the reader skips on stderr, one line each.
+pub(crate) fn report_skips(reader: Reader) -> Reader {
+    reader.on_skip(|skipped| crate::warn(&format!("tfrec: {skipped}")))
 }
 
 /// Opens a TFRecord input: a path, or `-` for stdin. Compression is detected.
