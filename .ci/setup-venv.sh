@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Create (or reuse) the Python virtualenv at the repository root that holds
-# TensorFlow, used to generate golden test data, as the reference
-# implementation in the integration tests, and for the comparison benchmark.
+# TensorFlow (golden test data, the reference implementation in the interop
+# tests, the comparison benchmarks), PyTorch, ml_dtypes, pytest and
+# hypothesis, and build and install the `tfrec` Python package (./python)
+# into it.
 #
-# Idempotent: an existing venv with a working TensorFlow is left untouched.
+# Idempotent: an existing venv with working packages is left as it is; the
+# tfrec package is rebuilt and reinstalled every time (incremental).
 # Prints the path of the venv's python interpreter on the last line.
 set -euo pipefail
 
@@ -17,11 +20,30 @@ if [ ! -x "$py" ] || ! "$py" -m pip --version >/dev/null 2>&1; then
     python3 -m venv --clear "$venv"
 fi
 
+pip_install() {
+    "$py" -m pip install -q --disable-pip-version-check "$@" >&2
+}
+
 if ! TF_CPP_MIN_LOG_LEVEL=3 "$py" -c 'import tensorflow, numpy' >/dev/null 2>&1; then
     echo "installing tensorflow-cpu and numpy into $venv" >&2
-    "$py" -m pip install -q --disable-pip-version-check tensorflow-cpu numpy >&2
+    pip_install tensorflow-cpu numpy
     # Fail loudly here rather than later in a test.
     TF_CPP_MIN_LOG_LEVEL=3 "$py" -c 'import tensorflow, numpy' >/dev/null
 fi
+
+if ! "$py" -c 'import torch, ml_dtypes, pytest, hypothesis, mypy' >/dev/null 2>&1; then
+    echo "installing torch, ml_dtypes, pytest, hypothesis and mypy into $venv" >&2
+    pip_install torch ml_dtypes pytest hypothesis mypy
+    "$py" -c 'import torch, ml_dtypes, pytest, hypothesis, mypy' >/dev/null
+fi
+
+# The pip `tfrecord` package is only a benchmark peer; it cannot be imported
+# in a process that imported TensorFlow, so the benchmark runs it apart.
+if ! "$py" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("tfrecord") is None)' >/dev/null 2>&1; then
+    pip_install tfrecord || echo "note: the pip tfrecord package (benchmark peer only) did not install" >&2
+fi
+
+echo "building and installing the tfrec Python package (pip install ./python)" >&2
+pip_install "$repo_root/python"
 
 echo "$py"
