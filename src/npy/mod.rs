@@ -4,7 +4,14 @@
 //! orders, C and Fortran order, fixed-width byte strings (`|S<n>`) and
 //! unicode strings (`<U<n>`). [`write_npy`] writes what `numpy.save` writes:
 //! version 1.0 (2.0 when the header is too long), C order, the data starting
-//! at a multiple of 64 bytes.
+//! at a multiple of 64 bytes; [`write_npy_to`] writes the same bytes to any
+//! `Write`.
+//!
+//! [`check_lossless`] tells whether `numpy.load` gives a tensor back
+//! exactly, [`for_npy`] applies a [`Bf16As`] choice to bfloat16 tensors,
+//! [`NpyStack`] streams tensors of one dtype and shape into one stacked
+//! file, and [`NpyDir`] writes many tensors into a directory, one file each
+//! or stacked, all of them appearing together or none.
 //!
 //! Not representable and rejected with an error: object arrays (`|O`, they
 //! need pickle), void and structured dtypes (including `ml_dtypes` bfloat16
@@ -16,6 +23,18 @@ use std::borrow::Cow;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::{Tensor, TensorView, MAX_RANK};
+
+mod dir;
+mod export;
+mod stack;
+mod write;
+
+pub use dir::{NpyDir, NpyDirOptions, NpyOutput, Placement};
+pub use export::{check_lossless, for_npy, Bf16As};
+pub use stack::NpyStack;
+#[cfg(test)]
+use write::padded_len;
+pub use write::{write_npy, write_npy_to};
 
 /// The first six bytes of every `.npy` file.
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -108,133 +127,6 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
     };
     let header = parse_header(&header)?;
     decode_data(&header, data)
-}
-
-/// Writes a tensor as a `.npy` file, byte for byte as `numpy.save` would.
-///
-/// Fixed-size dtypes are written with their numpy little-endian descriptor
-/// (`<f2`, `<f4`, `<f8`, `|i1`, `<i2`, ..., `|u1`, ..., `|b1`, `<c8`,
-/// `<c16`). String tensors are written as `|S<n>` with `n` the longest
-/// element (at least 1), each element padded with NUL bytes. numpy strips
-/// trailing NUL bytes when it reads `|S` elements, so an element that ends
-/// in NUL does not survive a round trip: it comes back without them.
-///
-/// bfloat16 has no `.npy` descriptor, so [`DType::BF16`] tensors are an
-/// error.
-///
-/// ```
-/// use tfrec::{npy, Tensor};
-///
-/// let words = Tensor::from_strings(&["cat", "horse"], &[2])?;
-/// let bytes = npy::write_npy(&words)?;
-/// assert!(bytes.starts_with(b"\x93NUMPY\x01\x00"));
-/// assert_eq!(bytes.len(), 128 + 2 * 5); // header, then two `|S5` elements
-/// assert!(npy::write_npy(&Tensor::scalar(tfrec::bf16::ONE)).is_err());
-/// # Ok::<(), tfrec::Error>(())
-/// ```
-pub fn write_npy(tensor: &TensorView<'_>) -> Result<Vec<u8>> {
-    let shape = tensor.shape();
-    let (descr, string_width) = match tensor.dtype() {
-        DType::F16 => (Cow::Borrowed("<f2"), None),
-        DType::F32 => (Cow::Borrowed("<f4"), None),
-        DType::F64 => (Cow::Borrowed("<f8"), None),
-        DType::I8 => (Cow::Borrowed("|i1"), None),
-        DType::I16 => (Cow::Borrowed("<i2"), None),
-        DType::I32 => (Cow::Borrowed("<i4"), None),
-        DType::I64 => (Cow::Borrowed("<i8"), None),
-        DType::U8 => (Cow::Borrowed("|u1"), None),
-        DType::U16 => (Cow::Borrowed("<u2"), None),
-        DType::U32 => (Cow::Borrowed("<u4"), None),
-        DType::U64 => (Cow::Borrowed("<u8"), None),
-        DType::Bool => (Cow::Borrowed("|b1"), None),
-        DType::Complex64 => (Cow::Borrowed("<c8"), None),
-        DType::Complex128 => (Cow::Borrowed("<c16"), None),
-        DType::String => {
-            let width = tensor
-                .strings()
-                .and_then(|s| s.map(<[u8]>::len).max())
-                .unwrap_or(0)
-                .max(1);
-            (Cow::Owned(format!("|S{width}")), Some(width))
-        }
-        DType::BF16 => {
-            return Err(Error::invalid_input(
-                "bfloat16 cannot be written to .npy: the format has no descriptor for it",
-            ))
-        }
-    };
-
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (");
-    for (i, dim) in shape.iter().enumerate() {
-        if i > 0 {
-            dict.push_str(", ");
-        }
-        dict.push_str(&dim.to_string());
-    }
-    dict.push_str(if shape.len() == 1 { ",), }" } else { "), }" });
-    if let Some(first) = shape.first() {
-        let digits = first.to_string().len();
-        dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
-    }
-
-    let data_len = match string_width {
-        Some(width) => tensor.num_elements().checked_mul(width).ok_or_else(|| {
-            Error::invalid_input("string tensor too large for a fixed-width .npy array")
-        })?,
-        None => tensor.bytes().map_or(0, <[u8]>::len),
-    };
-
-    // The header text plus its final newline, padded so the data is aligned;
-    // version 1.0 unless its 16-bit length field cannot hold that.
-    let text_len = dict.len() + 1;
-    let v1_len = padded_len(10, text_len);
-    let (version, prefix_len, header_len) = match u16::try_from(v1_len) {
-        Ok(_) => (1u8, 10, v1_len),
-        Err(_) => (2u8, 12, padded_len(12, text_len)),
-    };
-    let too_large = || {
-        Error::invalid_input(format!(
-            "tensor too large for .npy: {data_len} bytes of data"
-        ))
-    };
-    let total = (prefix_len + header_len)
-        .checked_add(data_len)
-        .ok_or_else(too_large)?;
-    let mut out = Vec::new();
-    out.try_reserve_exact(total).map_err(|_| too_large())?;
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[version, 0]);
-    match u16::try_from(header_len) {
-        Ok(len) if version == 1 => out.extend_from_slice(&len.to_le_bytes()),
-        _ => {
-            let len = u32::try_from(header_len)
-                .map_err(|_| Error::invalid_input("tensor rank too large for a .npy header"))?;
-            out.extend_from_slice(&len.to_le_bytes());
-        }
-    }
-    out.extend_from_slice(dict.as_bytes());
-    out.resize(prefix_len + header_len - 1, b' ');
-    out.push(b'\n');
-
-    match (string_width, tensor.strings(), tensor.bytes()) {
-        (Some(width), Some(strings), _) => {
-            for s in strings {
-                out.extend_from_slice(s);
-                out.resize(out.len() + (width - s.len()), 0);
-            }
-        }
-        (_, _, Some(bytes)) => out.extend_from_slice(bytes),
-        _ => {}
-    }
-    Ok(out)
-}
-
-/// Length of the header text once padded, as numpy pads it: spaces so that
-/// prefix + text ends on an `ARRAY_ALIGN` boundary, always adding at least
-/// one.
-fn padded_len(prefix_len: usize, text_len: usize) -> usize {
-    let pad = ARRAY_ALIGN - (prefix_len + text_len) % ARRAY_ALIGN;
-    text_len + pad
 }
 
 /// The three things a `.npy` header says.
