@@ -5,6 +5,7 @@
 //! file behind.
 
 mod common;
+#[allow(dead_code)] // tf_helper: this file runs npy_helper.py instead
 #[path = "common/tf.rs"]
 mod tf;
 
@@ -141,7 +142,6 @@ fn npy_files(dir: &Path) -> Vec<PathBuf> {
 fn every_dtype_unpacks_to_what_numpy_save_writes_from_any_input_form() {
     let dir = tempfile::tempdir().unwrap();
     let tensors = npy_tensors();
-    let mut plain = Vec::new();
     for c in [Compression::None, Compression::Gzip, Compression::Zlib] {
         let suffix = match c {
             Compression::Gzip => ".gz",
@@ -162,7 +162,7 @@ fn every_dtype_unpacks_to_what_numpy_save_writes_from_any_input_form() {
             assert_eq!(&read_npy(&bytes).unwrap(), t, "{c} record {i}");
         }
         if c == Compression::None {
-            plain = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+            let plain: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
             // And from stdin, named after `data`.
             let bytes = std::fs::read(&input).unwrap();
             let piped = dir.path().join("piped");
@@ -246,7 +246,8 @@ fn stack_writes_one_file_per_dtype_and_shape_named_after_both() {
         s(&input),
     ]);
 
-    let mut groups: Vec<((DType, Vec<usize>), Vec<&Tensor>)> = Vec::new();
+    type Group<'t> = ((DType, Vec<usize>), Vec<&'t Tensor>);
+    let mut groups: Vec<Group> = Vec::new();
     for t in &tensors {
         let key = (t.dtype(), t.shape().to_vec());
         match groups.iter_mut().find(|(k, _)| *k == key) {

@@ -99,7 +99,8 @@ pub struct NpyOutput {
 ///
 /// let dir = tempfile::tempdir()?;
 /// let mut out = NpyDir::create(dir.path(), "train", NpyDirOptions::new())?;
-/// out.write(&Tensor::from_slice(&[1.0f32, 2.0], &[2])?)?;
+/// let pair = Tensor::from_slice(&[1.0f32, 2.0], &[2])?;
+/// out.write(&pair)?;
 /// out.write(&Tensor::scalar(7i64))?;
 /// let files = out.finish()?;
 /// let names: Vec<_> = files.iter().map(|f| f.path.file_name().unwrap()).collect();

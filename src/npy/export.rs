@@ -32,8 +32,10 @@ pub enum Bf16As {
 /// ```
 /// use tfrec::{npy, Tensor};
 ///
-/// assert!(npy::check_lossless(&Tensor::from_strings(&["a\0b", ""], &[2])?).is_ok());
-/// let err = npy::check_lossless(&Tensor::from_strings(&["ok", "nul\0"], &[2])?).unwrap_err();
+/// let inner_nul = Tensor::from_strings(&["a\0b", ""], &[2])?;
+/// assert!(npy::check_lossless(&inner_nul).is_ok());
+/// let trailing_nul = Tensor::from_strings(&["ok", "nul\0"], &[2])?;
+/// let err = npy::check_lossless(&trailing_nul).unwrap_err();
 /// assert!(err.to_string().contains("string element 1 ends in a NUL byte"));
 /// # Ok::<(), tfrec::Error>(())
 /// ```

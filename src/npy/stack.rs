@@ -33,9 +33,11 @@ pub(crate) const STACK_BUFFER: usize = 64 << 10;
 /// let dir = tempfile::tempdir()?;
 /// let path = dir.path().join("rows.npy");
 /// let mut stack = NpyStack::create(&path, DType::I32, &[2])?;
-/// stack.push(&Tensor::from_slice(&[1i32, 2], &[2])?)?;
-/// stack.push(&Tensor::from_slice(&[3i32, 4], &[2])?)?;
-/// assert!(stack.push(&Tensor::from_slice(&[5i32], &[1])?).is_err()); // another shape
+/// let (first, second) = (Tensor::from_slice(&[1i32, 2], &[2])?, Tensor::from_slice(&[3i32, 4], &[2])?);
+/// stack.push(&first)?;
+/// stack.push(&second)?;
+/// let short = Tensor::from_slice(&[5i32], &[1])?;
+/// assert!(stack.push(&short).is_err()); // another shape
 /// stack.finish()?;
 /// let all = npy::read_npy(&std::fs::read(&path)?)?;
 /// assert_eq!(all, Tensor::from_slice(&[1i32, 2, 3, 4], &[2, 2])?);
