@@ -471,6 +471,27 @@ fn refusals_name_file_and_record_and_leave_nothing() {
     assert_eq!(std::fs::read(out.join("keep.txt")).unwrap(), b"mine");
 }
 
+#[test]
+fn what_a_killed_run_of_the_stem_left_is_removed_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("k.tfrecord");
+    write_records(&input, &mixed_tensors(), Compression::None);
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let left = [".k-3.npy.Ab12.tmp", ".k.int64.scalar.npy.x9.tmp"];
+    let kept = [".other-3.npy.Ab12.tmp", "k-99999.npy"];
+    for name in left.iter().chain(&kept) {
+        std::fs::write(out.join(name), b"partial").unwrap();
+    }
+    ok(&["unpack", "--out-dir", s(&out), s(&input)]);
+    let mut want: Vec<String> = (0..mixed_tensors().len())
+        .map(|i| format!("k-{i:05}.npy"))
+        .chain(kept.iter().map(|n| n.to_string()))
+        .collect();
+    want.sort();
+    assert_eq!(dir_entries(&out), want);
+}
+
 /// TensorFlow's own files (testdata/, written by `tf.io.serialize_tensor`)
 /// without the records `.npy` cannot hold exactly: each string tensor with
 /// an element ending in NUL. Returns the tensors and the file.

@@ -171,6 +171,42 @@ impl NpyDir {
         format!("{stem}.{}.{shape}.npy", dtype.name())
     }
 
+    /// Removes the temporary files that runs writing `stem` into `dir` left
+    /// behind when they were killed: `.{stem}-N.npy.*.tmp` and
+    /// `.{stem}.DTYPE.SHAPE.npy.*.tmp`. Returns the paths removed. Files
+    /// under final names are never touched. Call it when no writer for
+    /// `stem` is running in `dir`.
+    ///
+    /// ```
+    /// use tfrec::npy::NpyDir;
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// std::fs::write(dir.path().join(".x-17.npy.a1B2c3.tmp"), b"partial")?;
+    /// std::fs::write(dir.path().join(".x.int64.3x4.npy.Zz9.tmp"), b"partial")?;
+    /// std::fs::write(dir.path().join("x-00000.npy"), b"")?;
+    /// assert_eq!(NpyDir::cleanup(dir.path(), "x")?.len(), 2);
+    /// assert!(dir.path().join("x-00000.npy").exists());
+    /// # Ok::<(), tfrec::Error>(())
+    /// ```
+    pub fn cleanup(dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::from(e).with_path(dir))?;
+        let mut removed = Vec::new();
+        for entry in entries {
+            let entry = entry.map_err(|e| Error::from(e).with_path(dir))?;
+            let name = entry.file_name();
+            if name.to_str().is_some_and(|n| is_temp_of(n, stem)) {
+                let path = entry.path();
+                match std::fs::remove_file(&path) {
+                    Ok(()) => removed.push(path),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::from(e).with_path(&path)),
+                }
+            }
+        }
+        removed.sort();
+        Ok(removed)
+    }
+
     /// Writes one tensor (under a temporary name until
     /// [`finish`](NpyDir::finish)). The error carries no record position:
     /// the caller knows where the tensor came from.
@@ -267,6 +303,32 @@ impl NpyDir {
     }
 }
 
+/// True for the temporary files an [`NpyDir`] writing `stem` makes.
+fn is_temp_of(name: &str, stem: &str) -> bool {
+    let Some(rest) = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_prefix(stem))
+        .and_then(|n| n.strip_suffix(".tmp"))
+    else {
+        return false;
+    };
+    let Some((base, random)) = rest.split_once(".npy.") else {
+        return false;
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if random.is_empty() || random.contains('.') {
+        return false;
+    }
+    if let Some(position) = base.strip_prefix('-') {
+        return digits(position);
+    }
+    let Some((dtype, shape)) = base.strip_prefix('.').and_then(|b| b.split_once('.')) else {
+        return false;
+    };
+    DType::ALL.iter().any(|d| d.name() == dtype)
+        && (shape == "scalar" || shape.split('x').all(digits))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -345,6 +407,46 @@ mod tests {
             (ints.shape(), ints.to_vec::<i32>().unwrap()),
             (&[2][..], vec![3, 6])
         );
+    }
+
+    #[test]
+    fn temporary_names_are_told_apart() {
+        for yes in [
+            ".t-0.npy.abc.tmp",
+            ".t-123456.npy.Zz9.tmp",
+            ".t.float32.3x0x2.npy.q1.tmp",
+            ".t.string.scalar.npy.q1.tmp",
+        ] {
+            assert!(is_temp_of(yes, "t"), "{yes}");
+        }
+        for no in [
+            "t-00000.npy",
+            ".t-00000.npy",
+            ".t-.npy.abc.tmp",
+            ".t-1x.npy.abc.tmp",
+            ".t-1.npy..tmp",
+            ".u-1.npy.abc.tmp",
+            ".t.float33.3.npy.q1.tmp",
+            ".t.float32.3x.npy.q1.tmp",
+            ".t-00001.tfrecord.abc.tmp",
+            ".t.manifest.json.abc.tmp",
+        ] {
+            assert!(!is_temp_of(no, "t"), "{no}");
+        }
+        // What a killed run leaves is exactly what cleanup removes.
+        let dir = tempfile::tempdir().unwrap();
+        for stack in [false, true] {
+            let options = NpyDirOptions::new().stack(stack).sync(false);
+            let mut out = NpyDir::create(dir.path(), "t", options).unwrap();
+            out.write(&Tensor::scalar(1u8)).unwrap();
+            out.write(&Tensor::from_strings(&["s"], &[1]).unwrap())
+                .unwrap();
+            let temps = names(dir.path());
+            assert_eq!(temps.len(), 2);
+            std::mem::forget(out);
+            assert_eq!(NpyDir::cleanup(dir.path(), "t").unwrap().len(), 2);
+            assert_eq!(names(dir.path()), Vec::<String>::new());
+        }
     }
 
     #[test]

@@ -28,7 +28,7 @@ bfloat16 has no .npy dtype: refused unless --bf16-as says what to write.
 All or nothing: files are written under hidden temporary names in DIR and renamed into place only
 once every record is written; any error (a record that is not a tensor, a refused tensor, a read
 error) leaves none of this run's files. Other files in DIR are left alone; files of the same names
-are replaced.";
+are replaced. Temporary files a killed run of the same stem left in DIR are removed first.";
 
 /// Write tensor records as `.npy` files: one per record, or stacked.
 #[derive(clap::Args)]
@@ -160,9 +160,11 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
         .stack(args.stack)
         .bf16(args.bf16_as.map_or(Bf16As::Error, Bf16As::from))
         .sync(!args.no_fsync);
+    let out = NpyDir::create(&args.out_dir, &stem, options)?;
+    NpyDir::cleanup(&args.out_dir, &stem)?;
     let mut unpacker = Unpacker {
         args: &args,
-        out: NpyDir::create(&args.out_dir, &stem, options)?,
+        out,
         sources: Vec::new(),
     };
     // An early return drops the directory writer, which removes every
