@@ -1,82 +1,20 @@
 //! `tfrec unpack`, run as a separate process: every dtype against the
-//! library's `.npy` writer and against numpy itself (`tests/npy_helper.py`,
-//! with the Python of the TensorFlow interop tests), `--stack`, the order
-//! flags, compressed and piped inputs, and the refusals, which leave no
-//! file behind.
+//! library's `.npy` writer (itself checked against numpy's bytes; numpy
+//! itself runs in `tests/interop_unpack.rs`), TensorFlow's own files,
+//! `--stack`, the order flags, compressed and piped inputs, and the
+//! refusals, which leave no file behind.
 
 mod common;
-#[allow(dead_code)] // tf_helper: this file runs npy_helper.py instead
-#[path = "common/tf.rs"]
-mod tf;
+#[path = "common/unpack.rs"]
+mod unpack;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
 
-use base64::Engine as _;
 use common::{dir_entries, mixed_tensors, one_of_each_dtype, pseudo_random_bytes};
 use tfrec::example::json::JsonRecord;
 use tfrec::npy::{read_npy, write_npy};
-use tfrec::{bf16, Compression, DType, Reader, Tensor, Writer};
-
-const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
-
-/// Runs `tfrec ARGS` with `stdin` fed to it.
-fn tfrec_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tfrec"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tfrec");
-    let mut input = child.stdin.take().expect("piped stdin");
-    let data = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("wait for tfrec");
-    feeder.join().expect("stdin feeder");
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
-        "tfrec {args:?} panicked: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
-/// Runs `tfrec ARGS`, which must succeed quietly; returns its stdout.
-fn ok(args: &[&str]) -> String {
-    let out = tfrec_with_stdin(args, b"");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.is_empty(),
-        "tfrec {args:?}: {stderr}"
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 stdout")
-}
-
-/// Runs `tfrec ARGS`, which must fail with exit 1 and one line on stderr;
-/// returns that line.
-fn fails(args: &[&str]) -> String {
-    let out = tfrec_with_stdin(args, b"");
-    let stderr = String::from_utf8(out.stderr).expect("UTF-8 stderr");
-    assert_eq!(out.status.code(), Some(1), "tfrec {args:?}: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "tfrec {args:?}: {stderr}");
-    stderr.trim_end().to_string()
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().expect("UTF-8 path")
-}
-
-fn write_records(path: &Path, tensors: &[Tensor], compression: Compression) {
-    let mut w = Writer::create_with(path, compression).unwrap();
-    for t in tensors {
-        w.write_tensor(t).unwrap();
-    }
-    w.finish().unwrap();
-}
+use tfrec::{bf16, Compression, DType, Tensor, Writer};
+use unpack::{fails, npy_files, ok, s, tensorflow_file, tfrec_with_stdin, widened, write_records};
 
 /// Tensors of every dtype `.npy` can name: random bits (NaN payloads and
 /// all) in scalars, empty tensors and ranks up to 5, and strings with NULs
@@ -123,19 +61,6 @@ fn npy_tensors() -> Vec<Tensor> {
             .filter(|t| t.dtype() != DType::BF16),
     );
     out
-}
-
-/// The visible `.npy` files of `dir`, sorted; and every entry (hidden ones
-/// too) must be one of them.
-fn npy_files(dir: &Path) -> Vec<PathBuf> {
-    let names = dir_entries(dir);
-    assert!(
-        names
-            .iter()
-            .all(|n| !n.starts_with('.') && n.ends_with(".npy")),
-        "{names:?}"
-    );
-    names.iter().map(|n| dir.join(n)).collect()
 }
 
 #[test]
@@ -492,51 +417,13 @@ fn what_a_killed_run_of_the_stem_left_is_removed_first() {
     assert_eq!(dir_entries(&out), want);
 }
 
-/// TensorFlow's own files (testdata/, written by `tf.io.serialize_tensor`)
-/// without the records `.npy` cannot hold exactly: each string tensor with
-/// an element ending in NUL. Returns the tensors and the file.
-fn tensorflow_file(dir: &Path, name: &str) -> (Vec<Tensor>, PathBuf) {
-    let source = tf::root().join("testdata").join(name);
-    let mut reader = Reader::open(&source).unwrap();
-    let path = dir.join("tf.tfrecord");
-    let mut w = Writer::create(&path).unwrap();
-    let mut tensors = Vec::new();
-    let mut refused = Vec::new();
-    for record in reader.records() {
-        let record = record.unwrap();
-        let t = Tensor::decode(&record.payload).unwrap();
-        if tfrec::npy::check_lossless(&t).is_err() && t.dtype() == DType::String {
-            refused.push(record.index);
-            continue;
-        }
-        w.write_record(&record.payload).unwrap();
-        tensors.push(t);
-    }
-    w.finish().unwrap();
-    assert_eq!(refused, [38, 39], "the NUL-ended string records of {name}");
-    (tensors, path)
-}
-
-/// What `--bf16-as float32` turns `t` into: every bit kept, NaN payloads
-/// (signalling ones too) included.
-fn widened(t: &Tensor) -> Tensor {
-    if t.dtype() != DType::BF16 {
-        return t.clone();
-    }
-    let wide: Vec<f32> = t
-        .to_vec::<bf16>()
-        .unwrap()
-        .iter()
-        .map(|b| f32::from_bits(u32::from(b.to_bits()) << 16))
-        .collect();
-    Tensor::from_slice(&wide, t.shape()).unwrap()
-}
-
 #[test]
 fn tensorflow_files_unpack_and_the_refused_records_are_named() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["tensors.tfrecord", "tensors.gz.tfrecord"] {
-        let source = tf::root().join("testdata").join(name);
+        let source = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("testdata")
+            .join(name);
         let out = dir.path().join(format!("whole-{name}"));
         let err = fails(&[
             "unpack",
@@ -573,138 +460,4 @@ fn tensorflow_files_unpack_and_the_refused_records_are_named() {
             );
         }
     }
-}
-
-// ---------------------------------------------------------------------------
-// Against numpy itself.
-// ---------------------------------------------------------------------------
-
-/// Runs `npy_helper.py ARGS` and returns its stdout.
-fn npy_helper(py: &Path, args: &[&str]) -> String {
-    let out = Command::new(py)
-        .arg(tf::root().join("tests/npy_helper.py"))
-        .args(args)
-        .output()
-        .expect("run npy_helper.py");
-    assert!(
-        out.status.success(),
-        "npy_helper {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
-}
-
-fn sorted_npy(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "npy"))
-        .collect();
-    files.sort();
-    files
-}
-
-#[test]
-fn numpy_save_pack_unpack_gives_the_same_bytes() {
-    let Some(py) = tf::python() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let saved = dir.path().join("saved");
-    npy_helper(&py, &["save", s(&saved)]);
-
-    let singles = sorted_npy(&saved.join("single"));
-    assert!(singles.len() >= 90, "{} files", singles.len());
-    let packed = dir.path().join("single.tfrecord");
-    let mut args = vec!["pack", "-o", s(&packed)];
-    args.extend(singles.iter().map(|p| s(p)));
-    ok(&args);
-    let out = dir.path().join("out");
-    ok(&["unpack", "--out-dir", s(&out), s(&packed)]);
-    let files = npy_files(&out);
-    assert_eq!(files.len(), singles.len());
-    for (theirs, ours) in singles.iter().zip(&files) {
-        assert_eq!(
-            std::fs::read(ours).unwrap(),
-            std::fs::read(theirs).unwrap(),
-            "{theirs:?}"
-        );
-    }
-
-    // Rows of one dtype and shape: --stack writes what np.save(np.stack(rows)) does.
-    for k in 0.. {
-        let rows_dir = saved.join(format!("stack-{k}"));
-        if !rows_dir.exists() {
-            assert!(k >= 6, "only {k} stacks");
-            break;
-        }
-        let rows = sorted_npy(&rows_dir);
-        let packed = dir.path().join(format!("rows-{k}.tfrecord"));
-        let mut args = vec!["pack", "-o", s(&packed)];
-        args.extend(rows.iter().map(|p| s(p)));
-        ok(&args);
-        let out = dir.path().join(format!("stacked-{k}"));
-        ok(&["unpack", "--stack", "--out-dir", s(&out), s(&packed)]);
-        let files = npy_files(&out);
-        assert_eq!(files.len(), 1);
-        let want = std::fs::read(saved.join(format!("stack-{k}.npy"))).unwrap();
-        assert_eq!(
-            std::fs::read(&files[0]).unwrap(),
-            want,
-            "stack {k}: {:?}",
-            files[0]
-        );
-    }
-}
-
-#[test]
-fn numpy_loads_tensorflow_records_bit_for_bit() {
-    let Some(py) = tf::python() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let (tensors, path) = tensorflow_file(dir.path(), "tensors.tfrecord");
-    let out = dir.path().join("out");
-    ok(&[
-        "unpack",
-        "--bf16-as",
-        "float32",
-        "--out-dir",
-        s(&out),
-        s(&path),
-    ]);
-    let files = npy_files(&out);
-    let mut args = vec!["load"];
-    args.extend(files.iter().map(|p| s(p)));
-    let loaded = npy_helper(&py, &args);
-    let lines: Vec<&str> = loaded.lines().collect();
-    assert_eq!(lines.len(), tensors.len());
-    let mut dtypes = std::collections::BTreeSet::new();
-    for (line, t) in lines.iter().zip(&tensors) {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        let want = widened(t);
-        let shape: Vec<usize> = v["shape"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d.as_u64().unwrap() as usize)
-            .collect();
-        assert_eq!(shape, want.shape(), "{line}");
-        match want.dtype() {
-            DType::String => {
-                assert!(v["descr"].as_str().unwrap().starts_with("|S"), "{line}");
-                let got: Vec<Vec<u8>> = v["strings"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|s| B64.decode(s.as_str().unwrap()).unwrap())
-                    .collect();
-                let want: Vec<&[u8]> = want.strings().unwrap().collect();
-                assert_eq!(got, want, "{line}");
-            }
-            dtype => {
-                assert_eq!(v["name"], dtype.name(), "{line}");
-                let data = B64.decode(v["data"].as_str().unwrap()).unwrap();
-                assert_eq!(Some(&data[..]), want.bytes(), "{line}");
-            }
-        }
-        dtypes.insert(t.dtype());
-    }
-    assert_eq!(dtypes.len(), DType::ALL.len(), "every dtype was checked");
 }
