@@ -19,8 +19,10 @@ Files (the position is the record's place in the output order, from 0, across al
   --stack          DIR/STEM.DTYPE.SHAPE.npy of shape [N, ...SHAPE]: DTYPE as TensorFlow names it,
                    SHAPE the record's dimensions joined by x (`scalar` for rank 0); rows in output order
 Each file is byte for byte what numpy.save writes for the tensor (or, stacked, for numpy.stack of
-them): format 1.0 (2.0 if the header needs it), C order, little-endian (<f4, <i8, |b1, <c16, ...); numpy.load gives the exact
-dtype, shape and bytes back, and `tfrec pack` of the files gives the same records.
+them): format 1.0 (2.0 if the header needs it), C order, little-endian (<f4, <i8, |b1, <c16, ...);
+numpy.load gives the exact dtype, shape and bytes back, and `tfrec pack` of the files gives the
+same records (so np.save, pack, unpack gives the same bytes for C-order little-endian arrays with
+|S as wide as needed).
 Strings are |S arrays as wide as the longest element. numpy strips trailing NUL bytes from |S
 elements, so a record with an element that ends in NUL is refused (no pickled object arrays are
 written, so nothing needs allow_pickle).
