@@ -327,6 +327,32 @@ impl AtomicFile {
         Ok(Some(r))
     }
 
+    /// Replaces the first `bytes.len()` bytes written so far (a header
+    /// whose final form is known only at the end). Not for files whose
+    /// CRC32C is tracked: the checksum covers the bytes as first written.
+    pub(crate) fn overwrite_start(&mut self, bytes: &[u8]) -> io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        self.out.flush_all()?;
+        if self.out.crc.is_some() || bytes.len() as u64 > self.out.written {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot rewrite the start of this file",
+            ));
+        }
+        run_hook(
+            self.out.hook.as_ref(),
+            FileOp::Write {
+                temp: self.out.temp.path(),
+                len: bytes.len(),
+            },
+        )?;
+        let file = self.out.temp.as_file_mut();
+        file.seek(SeekFrom::Start(0))?;
+        file.write_all(bytes)?;
+        file.seek(SeekFrom::End(0))?;
+        Ok(())
+    }
+
     /// Writes out everything and fsyncs (when syncing), leaving the complete
     /// file under its temporary name for [`Staged::commit`].
     pub(crate) fn stage(self) -> io::Result<Staged> {

@@ -7,7 +7,7 @@
 //! (`{stem}-{i:05}-of-{n:05}.tfrecord`) in parallel, with index sidecars and
 //! a manifest.
 
-mod atomic;
+pub(crate) mod atomic;
 pub mod sharded;
 
 use std::io::{self, Write};

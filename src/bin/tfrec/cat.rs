@@ -96,7 +96,7 @@ pub(crate) enum AsKind {
     Raw,
 }
 
-fn parse_shard(text: &str) -> Result<(usize, usize), String> {
+pub(crate) fn parse_shard(text: &str) -> Result<(usize, usize), String> {
     let (rank, world) = text
         .split_once('/')
         .ok_or_else(|| format!("expected RANK/WORLD, got {text:?}"))?;
@@ -237,28 +237,7 @@ fn open(args: &Args, name: &str) -> Result<Reader, Failure> {
 
 /// The records in a dataset's order for one rank and epoch.
 fn cat_ordered(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
-    if args.files.iter().any(|f| f == "-") {
-        return Err(Failure::Error(
-            "-: stdin cannot be shuffled or sharded (the order needs every record count first)"
-                .into(),
-        ));
-    }
-    let mut builder = Dataset::builder().files(&args.files).mmap(inputs::mmap());
-    if let Some(seed) = args.shuffle {
-        builder = builder.shuffle(seed);
-    }
-    if let Some((rank, world)) = args.shard {
-        builder = builder.shard(rank, world);
-    }
-    let ds = builder.build()?;
-    for file in 0..ds.paths().len() {
-        if let Some(IndexSource::SidecarRejected { reason }) = ds.index(file).map(|i| i.source()) {
-            crate::warn(&format!(
-                "tfrec: {}: sidecar ignored, file rescanned: {reason}",
-                args.files[file]
-            ));
-        }
-    }
+    let ds = ordered_dataset(&args.files, args.shuffle, args.shard)?;
     let mut records = Payloads::new(&ds, &args.files)?;
     let mut line = String::new();
     for id in ds.order(args.epoch.unwrap_or(0)) {
@@ -269,11 +248,42 @@ fn cat_ordered(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The dataset of `files` shuffled with `shuffle` and sharded as `shard`
+/// asks (`RANK/WORLD`), for `cat` and `unpack`.
+pub(crate) fn ordered_dataset(
+    files: &[String],
+    shuffle: Option<u64>,
+    shard: Option<(usize, usize)>,
+) -> Result<Dataset, Failure> {
+    if files.iter().any(|f| f == "-") {
+        return Err(Failure::Error(
+            "-: stdin cannot be shuffled or sharded (the order needs every record count first)"
+                .into(),
+        ));
+    }
+    let mut builder = Dataset::builder().files(files).mmap(inputs::mmap());
+    if let Some(seed) = shuffle {
+        builder = builder.shuffle(seed);
+    }
+    if let Some((rank, world)) = shard {
+        builder = builder.shard(rank, world);
+    }
+    let ds = builder.build()?;
+    for (file, name) in files.iter().enumerate() {
+        if let Some(IndexSource::SidecarRejected { reason }) = ds.index(file).map(|i| i.source()) {
+            crate::warn(&format!(
+                "tfrec: {name}: sidecar ignored, file rescanned: {reason}"
+            ));
+        }
+    }
+    Ok(ds)
+}
+
 /// Record payloads fetched in any order: by index from uncompressed files,
 /// by reading ahead in compressed ones (keeping what was read past until it
 /// is asked for; a dataset's order strays from the files' order by at most
 /// its shuffle buffer).
-enum Payloads {
+pub(crate) enum Payloads {
     Indexed {
         files: Vec<IndexedFile>,
         buf: FrameBuf,
@@ -286,7 +296,7 @@ enum Payloads {
 }
 
 impl Payloads {
-    fn new(ds: &Dataset, names: &[String]) -> Result<Payloads, Failure> {
+    pub(crate) fn new(ds: &Dataset, names: &[String]) -> Result<Payloads, Failure> {
         if !ds.is_random_access() {
             return Ok(Payloads::Streamed {
                 names: names.to_vec(),
@@ -312,7 +322,7 @@ impl Payloads {
     }
 
     /// The offset and payload of record `id`.
-    fn get(&mut self, id: RecordId) -> Result<(u64, Cow<'_, [u8]>), Failure> {
+    pub(crate) fn get(&mut self, id: RecordId) -> Result<(u64, Cow<'_, [u8]>), Failure> {
         match self {
             Payloads::Indexed { files, buf } => {
                 let Some(file) = files.get(id.file) else {

@@ -10,6 +10,7 @@ mod inputs;
 mod pack;
 mod progress;
 mod stats;
+mod unpack;
 mod verify;
 
 use std::io::{self, Write};
@@ -40,6 +41,9 @@ enum Command {
     /// SequenceExamples or raw records from JSON-lines files, into a
     /// TFRecord file.
     Pack(pack::Args),
+    /// Write tensor records as `.npy` files, one per record or stacked per
+    /// dtype and shape.
+    Unpack(unpack::Args),
     /// Count records by walking the frame headers.
     Count(count::Args),
     /// Check every frame, both CRCs, and that every payload is a valid tensor.
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cat(args) => cat::run(args),
         Command::Pack(args) => pack::run(args),
+        Command::Unpack(args) => unpack::run(args),
         Command::Count(args) => count::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Stats(args) => stats::run(args),

@@ -4,18 +4,40 @@
 //! orders, C and Fortran order, fixed-width byte strings (`|S<n>`) and
 //! unicode strings (`<U<n>`). [`write_npy`] writes what `numpy.save` writes:
 //! version 1.0 (2.0 when the header is too long), C order, the data starting
-//! at a multiple of 64 bytes.
+//! at a multiple of 64 bytes; [`write_npy_to`] writes the same bytes to any
+//! `Write`.
+//!
+//! [`check_lossless`] tells whether `numpy.load` gives a tensor back
+//! exactly, [`for_npy`] applies a [`Bf16As`] choice to bfloat16 tensors,
+//! [`NpyStack`] streams tensors of one dtype and shape into one stacked
+//! file, and [`NpyDir`] writes many tensors into a directory, one file each
+//! or stacked, all of them appearing together or none.
 //!
 //! Not representable and rejected with an error: object arrays (`|O`, they
 //! need pickle), void and structured dtypes (including `ml_dtypes` bfloat16
 //! arrays, which are saved as raw `<V2` bytes), datetimes, and, on the
-//! writing side, [`DType::BF16`].
+//! writing side, [`DType::BF16`](crate::DType::BF16).
 
 use std::borrow::Cow;
 
-use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::tensor::{Tensor, TensorView, MAX_RANK};
+use crate::tensor::{Tensor, TensorView};
+
+mod dir;
+mod export;
+mod header;
+mod stack;
+mod write;
+
+pub use dir::{NpyDir, NpyDirOptions, NpyOutput, Placement};
+pub use export::{check_lossless, for_npy, Bf16As};
+use header::{parse_header, Descr, Header, Order};
+#[cfg(test)]
+use header::{Parser, Value};
+pub use stack::NpyStack;
+#[cfg(test)]
+use write::padded_len;
+pub use write::{write_npy, write_npy_to};
 
 /// The first six bytes of every `.npy` file.
 const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -27,17 +49,13 @@ const ARRAY_ALIGN: usize = 64;
 /// digits, so that appending can rewrite the header in place.
 const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 
-/// Deepest nesting of tuples and lists accepted in a header; real headers
-/// nest at most a few levels (structured dtypes), so this only stops
-/// hostile input from exhausting the stack.
-const MAX_NESTING: usize = 32;
-
 /// Reads a `.npy` file's bytes into a tensor.
 ///
 /// The element bytes are converted to little-endian C order; string arrays
-/// become [`DType::String`] tensors (`|S<n>` elements with their trailing
-/// NUL bytes stripped, as numpy's `bytes` conversion does; `<U<n>` elements
-/// with trailing NUL code points stripped and encoded as UTF-8).
+/// become [`DType::String`](crate::DType::String) tensors (`|S<n>` elements
+/// with their trailing NUL bytes stripped, as numpy's `bytes` conversion
+/// does; `<U<n>` elements with trailing NUL code points stripped and encoded
+/// as UTF-8).
 ///
 /// ```
 /// use tfrec::{npy, Tensor};
@@ -108,317 +126,6 @@ pub fn read_npy(bytes: &[u8]) -> Result<Tensor> {
     };
     let header = parse_header(&header)?;
     decode_data(&header, data)
-}
-
-/// Writes a tensor as a `.npy` file, byte for byte as `numpy.save` would.
-///
-/// Fixed-size dtypes are written with their numpy little-endian descriptor
-/// (`<f2`, `<f4`, `<f8`, `|i1`, `<i2`, ..., `|u1`, ..., `|b1`, `<c8`,
-/// `<c16`). String tensors are written as `|S<n>` with `n` the longest
-/// element (at least 1), each element padded with NUL bytes. numpy strips
-/// trailing NUL bytes when it reads `|S` elements, so an element that ends
-/// in NUL does not survive a round trip: it comes back without them.
-///
-/// bfloat16 has no `.npy` descriptor, so [`DType::BF16`] tensors are an
-/// error.
-///
-/// ```
-/// use tfrec::{npy, Tensor};
-///
-/// let words = Tensor::from_strings(&["cat", "horse"], &[2])?;
-/// let bytes = npy::write_npy(&words)?;
-/// assert!(bytes.starts_with(b"\x93NUMPY\x01\x00"));
-/// assert_eq!(bytes.len(), 128 + 2 * 5); // header, then two `|S5` elements
-/// assert!(npy::write_npy(&Tensor::scalar(tfrec::bf16::ONE)).is_err());
-/// # Ok::<(), tfrec::Error>(())
-/// ```
-pub fn write_npy(tensor: &TensorView<'_>) -> Result<Vec<u8>> {
-    let shape = tensor.shape();
-    let (descr, string_width) = match tensor.dtype() {
-        DType::F16 => (Cow::Borrowed("<f2"), None),
-        DType::F32 => (Cow::Borrowed("<f4"), None),
-        DType::F64 => (Cow::Borrowed("<f8"), None),
-        DType::I8 => (Cow::Borrowed("|i1"), None),
-        DType::I16 => (Cow::Borrowed("<i2"), None),
-        DType::I32 => (Cow::Borrowed("<i4"), None),
-        DType::I64 => (Cow::Borrowed("<i8"), None),
-        DType::U8 => (Cow::Borrowed("|u1"), None),
-        DType::U16 => (Cow::Borrowed("<u2"), None),
-        DType::U32 => (Cow::Borrowed("<u4"), None),
-        DType::U64 => (Cow::Borrowed("<u8"), None),
-        DType::Bool => (Cow::Borrowed("|b1"), None),
-        DType::Complex64 => (Cow::Borrowed("<c8"), None),
-        DType::Complex128 => (Cow::Borrowed("<c16"), None),
-        DType::String => {
-            let width = tensor
-                .strings()
-                .and_then(|s| s.map(<[u8]>::len).max())
-                .unwrap_or(0)
-                .max(1);
-            (Cow::Owned(format!("|S{width}")), Some(width))
-        }
-        DType::BF16 => {
-            return Err(Error::invalid_input(
-                "bfloat16 cannot be written to .npy: the format has no descriptor for it",
-            ))
-        }
-    };
-
-    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (");
-    for (i, dim) in shape.iter().enumerate() {
-        if i > 0 {
-            dict.push_str(", ");
-        }
-        dict.push_str(&dim.to_string());
-    }
-    dict.push_str(if shape.len() == 1 { ",), }" } else { "), }" });
-    if let Some(first) = shape.first() {
-        let digits = first.to_string().len();
-        dict.push_str(&" ".repeat(GROWTH_AXIS_MAX_DIGITS.saturating_sub(digits)));
-    }
-
-    let data_len = match string_width {
-        Some(width) => tensor.num_elements().checked_mul(width).ok_or_else(|| {
-            Error::invalid_input("string tensor too large for a fixed-width .npy array")
-        })?,
-        None => tensor.bytes().map_or(0, <[u8]>::len),
-    };
-
-    // The header text plus its final newline, padded so the data is aligned;
-    // version 1.0 unless its 16-bit length field cannot hold that.
-    let text_len = dict.len() + 1;
-    let v1_len = padded_len(10, text_len);
-    let (version, prefix_len, header_len) = match u16::try_from(v1_len) {
-        Ok(_) => (1u8, 10, v1_len),
-        Err(_) => (2u8, 12, padded_len(12, text_len)),
-    };
-    let too_large = || {
-        Error::invalid_input(format!(
-            "tensor too large for .npy: {data_len} bytes of data"
-        ))
-    };
-    let total = (prefix_len + header_len)
-        .checked_add(data_len)
-        .ok_or_else(too_large)?;
-    let mut out = Vec::new();
-    out.try_reserve_exact(total).map_err(|_| too_large())?;
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[version, 0]);
-    match u16::try_from(header_len) {
-        Ok(len) if version == 1 => out.extend_from_slice(&len.to_le_bytes()),
-        _ => {
-            let len = u32::try_from(header_len)
-                .map_err(|_| Error::invalid_input("tensor rank too large for a .npy header"))?;
-            out.extend_from_slice(&len.to_le_bytes());
-        }
-    }
-    out.extend_from_slice(dict.as_bytes());
-    out.resize(prefix_len + header_len - 1, b' ');
-    out.push(b'\n');
-
-    match (string_width, tensor.strings(), tensor.bytes()) {
-        (Some(width), Some(strings), _) => {
-            for s in strings {
-                out.extend_from_slice(s);
-                out.resize(out.len() + (width - s.len()), 0);
-            }
-        }
-        (_, _, Some(bytes)) => out.extend_from_slice(bytes),
-        _ => {}
-    }
-    Ok(out)
-}
-
-/// Length of the header text once padded, as numpy pads it: spaces so that
-/// prefix + text ends on an `ARRAY_ALIGN` boundary, always adding at least
-/// one.
-fn padded_len(prefix_len: usize, text_len: usize) -> usize {
-    let pad = ARRAY_ALIGN - (prefix_len + text_len) % ARRAY_ALIGN;
-    text_len + pad
-}
-
-/// The three things a `.npy` header says.
-#[derive(Debug)]
-struct Header {
-    descr: Descr,
-    fortran_order: bool,
-    shape: Vec<usize>,
-}
-
-/// Byte order of multi-byte components.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Order {
-    Little,
-    Big,
-}
-
-/// What a `descr` string describes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Descr {
-    /// A fixed-size TensorFlow dtype.
-    Fixed(DType, Order),
-    /// `|S<n>`: `n` bytes per element, trailing NULs are padding.
-    Bytes(usize),
-    /// `<U<n>`: `n` UCS-4 code points per element, trailing NULs are padding.
-    Unicode(usize, Order),
-}
-
-impl Descr {
-    fn item_size(self) -> Option<usize> {
-        match self {
-            Descr::Fixed(dtype, _) => dtype.size(),
-            Descr::Bytes(n) => Some(n),
-            Descr::Unicode(n, _) => n.checked_mul(4),
-        }
-    }
-}
-
-fn parse_header(text: &str) -> Result<Header> {
-    let mut parser = Parser::new(text);
-    let value = parser.value(0)?;
-    parser.skip_whitespace();
-    if parser.pos < parser.src.len() {
-        return Err(parser.error("unexpected text after the dictionary"));
-    }
-    let entries = match value {
-        Value::Dict(entries) => entries,
-        other => {
-            return Err(Error::invalid_input(format!(
-                ".npy header is {}, not a dictionary",
-                other.kind()
-            )))
-        }
-    };
-
-    let (mut descr, mut fortran_order, mut shape) = (None, None, None);
-    for (key, value) in entries {
-        let slot = match key.as_str() {
-            "descr" => &mut descr,
-            "fortran_order" => &mut fortran_order,
-            "shape" => &mut shape,
-            other => {
-                return Err(Error::invalid_input(format!(
-                    ".npy header has unexpected key {other:?} (expected 'descr', 'fortran_order', 'shape')"
-                )))
-            }
-        };
-        if slot.replace(value).is_some() {
-            return Err(Error::invalid_input(format!(
-                ".npy header has the key {key:?} twice"
-            )));
-        }
-    }
-    let missing = |key: &str| Error::invalid_input(format!(".npy header has no {key:?} key"));
-    let descr = match descr.ok_or_else(|| missing("descr"))? {
-        Value::Str(s) => parse_descr(&s)?,
-        Value::List => {
-            return Err(Error::invalid_input(
-                ".npy structured dtypes (a list 'descr') are not supported",
-            ))
-        }
-        other => {
-            return Err(Error::invalid_input(format!(
-                ".npy 'descr' is {}, not a dtype string",
-                other.kind()
-            )))
-        }
-    };
-    let fortran_order = match fortran_order.ok_or_else(|| missing("fortran_order"))? {
-        Value::Bool(b) => b,
-        other => {
-            return Err(Error::invalid_input(format!(
-                ".npy 'fortran_order' is {}, not True or False",
-                other.kind()
-            )))
-        }
-    };
-    let dims = match shape.ok_or_else(|| missing("shape"))? {
-        Value::Tuple(dims) => dims,
-        other => {
-            return Err(Error::invalid_input(format!(
-                ".npy 'shape' is {}, not a tuple",
-                other.kind()
-            )))
-        }
-    };
-    if dims.len() > MAX_RANK {
-        return Err(Error::invalid_input(format!(
-            ".npy shape has {} dimensions, more than the maximum of {MAX_RANK}",
-            dims.len()
-        )));
-    }
-    let shape = dims
-        .into_iter()
-        .map(|d| match d {
-            Value::Int(i) => usize::try_from(i).map_err(|_| {
-                Error::invalid_input(format!(".npy shape dimension {i} is out of range"))
-            }),
-            other => Err(Error::invalid_input(format!(
-                ".npy shape dimension is {}, not an integer",
-                other.kind()
-            ))),
-        })
-        .collect::<Result<Vec<usize>>>()?;
-    Ok(Header {
-        descr,
-        fortran_order,
-        shape,
-    })
-}
-
-fn parse_descr(descr: &str) -> Result<Descr> {
-    let (order, rest) = if let Some(rest) = descr.strip_prefix('>') {
-        (Order::Big, rest)
-    } else if let Some(rest) = descr.strip_prefix(['<', '|', '=']) {
-        (Order::Little, rest)
-    } else {
-        (Order::Little, descr)
-    };
-    let mut chars = rest.chars();
-    let kind = chars.next();
-    let size_text = chars.as_str();
-    let size: Option<usize> = if size_text.bytes().all(|b| b.is_ascii_digit()) {
-        size_text.parse().ok()
-    } else {
-        None
-    };
-    let unsupported = |why: &str| {
-        Err(Error::invalid_input(format!(
-            ".npy dtype {descr:?} is not supported: {why}"
-        )))
-    };
-    let dtype = match (kind, size) {
-        (Some('f'), Some(2)) => DType::F16,
-        (Some('f'), Some(4)) => DType::F32,
-        (Some('f'), Some(8)) => DType::F64,
-        (Some('i'), Some(1)) => DType::I8,
-        (Some('i'), Some(2)) => DType::I16,
-        (Some('i'), Some(4)) => DType::I32,
-        (Some('i'), Some(8)) => DType::I64,
-        (Some('u'), Some(1)) => DType::U8,
-        (Some('u'), Some(2)) => DType::U16,
-        (Some('u'), Some(4)) => DType::U32,
-        (Some('u'), Some(8)) => DType::U64,
-        (Some('b'), Some(1)) => DType::Bool,
-        (Some('c'), Some(8)) => DType::Complex64,
-        (Some('c'), Some(16)) => DType::Complex128,
-        (Some('S'), Some(n)) if n > 0 => return Ok(Descr::Bytes(n)),
-        (Some('U'), Some(n)) if n > 0 => return Ok(Descr::Unicode(n, order)),
-        (Some('S' | 'U'), Some(_)) => return unsupported("zero-width strings"),
-        (Some('O'), _) => return unsupported("object arrays need pickle, which is not read"),
-        (Some('V'), _) => {
-            return unsupported(
-                "void (raw bytes) dtype; bfloat16 arrays from ml_dtypes are saved this way, \
-                 but the file does not record what the bytes mean",
-            )
-        }
-        (Some('M' | 'm'), _) => return unsupported("datetime and timedelta have no tensor dtype"),
-        (Some('f' | 'i' | 'u' | 'b' | 'c'), Some(_)) => {
-            return unsupported("no tensor dtype has this width")
-        }
-        _ => return unsupported("unknown type descriptor"),
-    };
-    Ok(Descr::Fixed(dtype, order))
 }
 
 fn decode_data(header: &Header, data: &[u8]) -> Result<Tensor> {
@@ -554,245 +261,11 @@ fn fortran_to_c(data: &[u8], shape: &[usize], item: usize) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// A Python literal, as far as `.npy` headers use them.
-#[derive(Debug)]
-enum Value {
-    Str(String),
-    Int(i128),
-    Bool(bool),
-    None,
-    Tuple(Vec<Value>),
-    /// Only structured dtypes use lists; their items are not needed.
-    List,
-    Dict(Vec<(String, Value)>),
-}
-
-impl Value {
-    /// What kind of literal this is, for error messages.
-    fn kind(&self) -> &'static str {
-        match self {
-            Value::Str(_) => "a string",
-            Value::Int(_) => "an integer",
-            Value::Bool(_) => "a bool",
-            Value::None => "None",
-            Value::Tuple(_) => "a tuple",
-            Value::List => "a list",
-            Value::Dict(_) => "a dictionary",
-        }
-    }
-}
-
-/// A recursive-descent parser for the Python dictionary literal in a `.npy`
-/// header: strings in either quote, integers, `True`/`False`/`None`,
-/// tuples, lists and dictionaries with string keys.
-struct Parser<'a> {
-    src: &'a [u8],
-    text: &'a str,
-    pos: usize,
-}
-
-impl<'a> Parser<'a> {
-    fn new(text: &'a str) -> Self {
-        Parser {
-            src: text.as_bytes(),
-            text,
-            pos: 0,
-        }
-    }
-
-    fn error(&self, what: &str) -> Error {
-        Error::invalid_input(format!(".npy header: {what} at byte {}", self.pos))
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.src.get(self.pos).copied()
-    }
-
-    fn skip_whitespace(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')) {
-            self.pos += 1;
-        }
-    }
-
-    /// Skips whitespace, then consumes `byte` if it is next.
-    fn eat(&mut self, byte: u8) -> bool {
-        self.skip_whitespace();
-        if self.peek() == Some(byte) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn value(&mut self, depth: usize) -> Result<Value> {
-        if depth > MAX_NESTING {
-            return Err(self.error("nesting too deep"));
-        }
-        self.skip_whitespace();
-        match self.peek() {
-            Some(b'{') => {
-                self.pos += 1;
-                let entries = self.sequence(b'}', |p| {
-                    let key = match p.value(depth + 1)? {
-                        Value::Str(key) => key,
-                        _ => return Err(p.error("dictionary key is not a string")),
-                    };
-                    if !p.eat(b':') {
-                        return Err(p.error("expected ':'"));
-                    }
-                    Ok((key, p.value(depth + 1)?))
-                })?;
-                Ok(Value::Dict(entries.0))
-            }
-            Some(b'[') => {
-                self.pos += 1;
-                self.sequence(b']', |p| p.value(depth + 1))?;
-                Ok(Value::List)
-            }
-            Some(b'(') => {
-                self.pos += 1;
-                let (mut items, trailing_comma) = self.sequence(b')', |p| p.value(depth + 1))?;
-                // `(x)` is just `x` in parentheses; only `(x,)` is a tuple.
-                if items.len() == 1 && !trailing_comma {
-                    Ok(items.pop().unwrap_or(Value::None))
-                } else {
-                    Ok(Value::Tuple(items))
-                }
-            }
-            Some(quote @ (b'\'' | b'"')) => self.string(quote).map(Value::Str),
-            Some(b'-' | b'+' | b'0'..=b'9') => self.integer(),
-            Some(b'A'..=b'Z' | b'a'..=b'z' | b'_') => {
-                let start = self.pos;
-                while matches!(
-                    self.peek(),
-                    Some(b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_')
-                ) {
-                    self.pos += 1;
-                }
-                match self.text.get(start..self.pos) {
-                    Some("True") => Ok(Value::Bool(true)),
-                    Some("False") => Ok(Value::Bool(false)),
-                    Some("None") => Ok(Value::None),
-                    _ => {
-                        self.pos = start;
-                        Err(self.error("unknown name"))
-                    }
-                }
-            }
-            Some(_) => Err(self.error("unexpected character")),
-            None => Err(self.error("unexpected end")),
-        }
-    }
-
-    /// Comma-separated items up to `close`, a trailing comma allowed.
-    /// Returns the items and whether the last one was followed by a comma.
-    fn sequence<T>(
-        &mut self,
-        close: u8,
-        mut item: impl FnMut(&mut Self) -> Result<T>,
-    ) -> Result<(Vec<T>, bool)> {
-        let mut items = Vec::new();
-        loop {
-            if self.eat(close) {
-                return Ok((items, false));
-            }
-            items.push(item(self)?);
-            if self.eat(b',') {
-                if self.eat(close) {
-                    return Ok((items, true));
-                }
-            } else if self.eat(close) {
-                return Ok((items, false));
-            } else {
-                return Err(self.error("expected ',' or a closing bracket"));
-            }
-        }
-    }
-
-    fn string(&mut self, quote: u8) -> Result<String> {
-        let start = self.pos;
-        self.pos += 1;
-        let mut out = String::new();
-        let mut run = self.pos;
-        loop {
-            match self.peek() {
-                None | Some(b'\n') => {
-                    self.pos = start;
-                    return Err(self.error("unterminated string"));
-                }
-                Some(b) if b == quote => {
-                    out.push_str(self.text.get(run..self.pos).unwrap_or_default());
-                    self.pos += 1;
-                    return Ok(out);
-                }
-                Some(b'\\') => {
-                    out.push_str(self.text.get(run..self.pos).unwrap_or_default());
-                    self.pos += 1;
-                    let escaped = match self.peek() {
-                        Some(b'\\') => '\\',
-                        Some(b'\'') => '\'',
-                        Some(b'"') => '"',
-                        Some(b'n') => '\n',
-                        Some(b't') => '\t',
-                        Some(b'r') => '\r',
-                        Some(b'0') => '\0',
-                        // Python keeps unknown escapes as written.
-                        _ => {
-                            out.push('\\');
-                            run = self.pos;
-                            continue;
-                        }
-                    };
-                    out.push(escaped);
-                    self.pos += 1;
-                    run = self.pos;
-                }
-                Some(_) => self.pos += 1,
-            }
-        }
-    }
-
-    fn integer(&mut self) -> Result<Value> {
-        let start = self.pos;
-        let negative = match self.peek() {
-            Some(b'-') => {
-                self.pos += 1;
-                true
-            }
-            Some(b'+') => {
-                self.pos += 1;
-                false
-            }
-            _ => false,
-        };
-        self.skip_whitespace();
-        let digits_start = self.pos;
-        let mut magnitude: i128 = 0;
-        while let Some(digit @ b'0'..=b'9') = self.peek() {
-            magnitude = magnitude
-                .checked_mul(10)
-                .and_then(|m| m.checked_add(i128::from(digit - b'0')))
-                .ok_or_else(|| {
-                    self.pos = start;
-                    self.error("integer too large")
-                })?;
-            self.pos += 1;
-        }
-        if self.pos == digits_start {
-            return Err(self.error("expected digits"));
-        }
-        // Headers written by Python 2 may carry a long-integer suffix.
-        if matches!(self.peek(), Some(b'L' | b'l')) {
-            self.pos += 1;
-        }
-        Ok(Value::Int(if negative { -magnitude } else { magnitude }))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dtype::DType;
+    use crate::tensor::MAX_RANK;
     use crate::ErrorKind;
     use half::{bf16, f16};
     use num_complex::{Complex32, Complex64};
