@@ -261,10 +261,14 @@ mod tests {
                 p
             },
         ];
-        use RecordKind::*;
         for p in &payloads {
             let detected = RecordKind::detect(p);
-            for kind in [Tensor, Example, SequenceExample, Raw] {
+            for kind in [
+                RecordKind::Tensor,
+                RecordKind::Example,
+                RecordKind::SequenceExample,
+                RecordKind::Raw,
+            ] {
                 assert_eq!(
                     fits(kind, detected, p.is_empty()),
                     check(kind, p).is_ok(),
