@@ -191,8 +191,9 @@ fn verify_stream_file(
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Report> {
     let pass = |mode, progress: &(dyn Fn(u64) + Sync)| -> Result<Report> {
-        let mut reader = Reader::open_with(path, options.clone())?;
-        Ok(verify_reader_mode(&mut reader, mode, progress))
+        let mut reader = Reader::open_with(path, options)?;
+        // The second pass names misfits: no need to keep every record's kind.
+        Ok(verify_reader_mode(&mut reader, mode, false, progress))
     };
     let first = pass(Mode::of(kind), progress)?;
     let Some(decided) = kind.is_none().then(|| first.kinds.decide()) else {
@@ -254,7 +255,7 @@ pub fn verify_reader_as(
     let path = reader.path().map(Path::to_path_buf);
     let mut report = match reader.mapped_bytes() {
         Some(bytes) => verify_bytes_as(bytes, kind, progress),
-        None => verify_reader_mode(reader, mode, progress),
+        None => verify_reader_mode(reader, mode, true, progress),
     };
     if let Some(p) = path {
         report.problems = report
@@ -266,12 +267,17 @@ pub fn verify_reader_as(
     report
 }
 
-/// A stream in one pass; in [`Mode::Detect`] the misfits of the kind
-/// decided are named from the kinds kept.
-fn verify_reader_mode(reader: &mut Reader, mode: Mode, progress: &(dyn Fn(u64) + Sync)) -> Report {
+/// A stream in one pass; in [`Mode::Detect`] with `name_misfits` the
+/// records that do not fit the kind decided are named from the kinds kept.
+fn verify_reader_mode(
+    reader: &mut Reader,
+    mode: Mode,
+    name_misfits: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Report {
     let path = reader.path().map(Path::to_path_buf);
     let own = reader.replace_recovery(Recovery::logging(path));
-    let mut report = verify_stream(reader, mode, progress);
+    let mut report = verify_stream(reader, mode, name_misfits, progress);
     let mut logged = reader.replace_recovery(own);
     for skipped in logged.log.take().unwrap_or_default() {
         if let ErrorKind::CorruptData { .. } = skipped.reason() {
@@ -373,10 +379,15 @@ fn bytes_pass(bytes: &[u8], mode: Mode, progress: &(dyn Fn(u64) + Sync)) -> Repo
     }
 }
 
-fn verify_stream(reader: &mut Reader, mode: Mode, progress: &(dyn Fn(u64) + Sync)) -> Report {
+fn verify_stream(
+    reader: &mut Reader,
+    mode: Mode,
+    name_misfits: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Report {
     let mut report = Report::default();
-    // In Detect mode: (offset, index, kind, empty) of every record, to
-    // name the misfits once the kind is decided.
+    // In Detect mode with `name_misfits`: (offset, index, kind, empty) of
+    // every record, to name the misfits once the kind is decided.
     let mut seen: Vec<(u64, u64, RecordKind, bool)> = Vec::new();
     while let Some(item) = reader.next_record() {
         match item {
@@ -387,7 +398,10 @@ fn verify_stream(reader: &mut Reader, mode: Mode, progress: &(dyn Fn(u64) + Sync
                 match mode {
                     Mode::Detect => {
                         let kind = report.kinds.add(&record.payload);
-                        seen.push((record.offset, record.index, kind, record.payload.is_empty()));
+                        if name_misfits {
+                            let empty = record.payload.is_empty();
+                            seen.push((record.offset, record.index, kind, empty));
+                        }
                     }
                     Mode::As(kind) => {
                         if let Err(e) = example::check(kind, &record.payload) {

@@ -755,7 +755,10 @@ fn every_command_reads_gzip_and_zlib_by_content() {
             verify.success();
             assert_eq!(
                 verify.stdout,
-                format!("{input}\tok\ttensor\t{} records\t{frame_bytes} bytes\n", all.len()),
+                format!(
+                    "{input}\tok\ttensor\t{} records\t{frame_bytes} bytes\n",
+                    all.len()
+                ),
                 "{verify}"
             );
         }
@@ -1330,7 +1333,11 @@ fn verify_checks_every_file_and_reports_the_good_ones_ok() {
         ],
     );
     assert_eq!(run.code, Some(1), "{run}");
-    let summary = format!("\tok\ttensor\t{} records\t{} bytes", records.len(), bytes.len());
+    let summary = format!(
+        "\tok\ttensor\t{} records\t{} bytes",
+        records.len(),
+        bytes.len()
+    );
     let stdout = run.stdout_lines();
     assert_eq!(stdout.len(), 4, "{run}");
     assert!(stdout[0].starts_with("bad.tfrecord\tFAILED"), "{run}");

@@ -9,6 +9,7 @@
 //! skipped with a message, unless `TFREC_REQUIRE_TF=1`, when they fail.
 
 #[path = "common/tf.rs"]
+#[allow(dead_code)] // tf_helper.py is not used here
 mod tf;
 
 use std::io::{Read, Write as _};
@@ -218,7 +219,10 @@ fn verify_and_stats_check_each_tensorflow_file_as_what_it_holds() {
             let named = named_records(&run, (arg != "-").then_some(name));
             assert_eq!(named, bad, "{name} via {arg}\n{run}");
             for line in run.stderr_lines() {
-                assert!(line.contains("not a tensor") || line.contains("invalid example"), "{line}");
+                assert!(
+                    line.contains("not a tensor") || line.contains("invalid example"),
+                    "{line}"
+                );
             }
         }
 
@@ -342,7 +346,8 @@ fn a_damaged_record_is_named_in_every_kind_of_file() {
             // The damaged record does not change the kind decided.
             let expect = if forced { "raw" } else { kind };
             assert!(
-                run.stdout.starts_with(&format!("{damaged}\tFAILED\t{expect}\t")),
+                run.stdout
+                    .starts_with(&format!("{damaged}\tFAILED\t{expect}\t")),
                 "{what}\n{run}"
             );
             // A damaged record is named once, for its CRC, even a stray.
@@ -357,7 +362,8 @@ fn a_damaged_record_is_named_in_every_kind_of_file() {
         let run = tfrec(d, &["stats", &damaged], None);
         assert_eq!(run.code, Some(1), "{run}");
         assert!(
-            run.stderr.contains(&format!("record {index} at offset {}", at[index].0)),
+            run.stderr
+                .contains(&format!("record {index} at offset {}", at[index].0)),
             "{run}"
         );
     }
@@ -389,7 +395,9 @@ fn an_unknown_field_makes_a_record_no_example() {
     ] {
         let run = tfrec(d, &args, None);
         assert_eq!(run.code, Some(1), "{run}");
-        assert!(run.stdout.starts_with("e.tfrecord\tFAILED\texample\t6 records\t"));
+        assert!(run
+            .stdout
+            .starts_with("e.tfrecord\tFAILED\texample\t6 records\t"));
         assert_eq!(named_records(&run, Some("e.tfrecord")), [(4, offsets[4])]);
         assert!(run.stderr.contains("unknown field 3"), "{run}");
     }
@@ -410,7 +418,9 @@ fn a_tensor_file_verifies_as_tensors() {
     w.finish().unwrap();
     let run = tfrec(d, &["verify", "t.tfrecord", "--no-mmap"], None);
     assert_eq!(run.code, Some(0), "{run}");
-    assert!(run.stdout.starts_with("t.tfrecord\tok\ttensor\t40 records\t"));
+    assert!(run
+        .stdout
+        .starts_with("t.tfrecord\tok\ttensor\t40 records\t"));
     let run = tfrec(d, &["verify", "--as", "example", "t.tfrecord"], None);
     assert_eq!(run.code, Some(1));
     assert_eq!(named_records(&run, Some("t.tfrecord")).len(), 40);

@@ -217,7 +217,11 @@ fn beam_reads_what_tfrec_convert_writes_in_every_compression() {
 
         // Beam, detecting compression from the names.
         let pattern = out.join(format!("in-*-of-00003{suffix}"));
-        assert_eq!(beam_read(&py, &pattern), sorted(records.clone()), "{compression}");
+        assert_eq!(
+            beam_read(&py, &pattern),
+            sorted(records.clone()),
+            "{compression}"
+        );
         // gzip itself accepts the gzip shards.
         if compression == "gzip" {
             for path in glob_paths(&pattern) {
@@ -268,7 +272,11 @@ fn tfrec_reads_what_beam_writes_and_checks_it_as_raw_records() {
             let want = format!("beam-{compression}-{i:05}-of-00003{suffix}");
             assert_eq!(s.file_name().unwrap().to_str().unwrap(), want);
         }
-        assert_eq!(tfrec_read(&shards), sorted(records.clone()), "{compression}");
+        assert_eq!(
+            tfrec_read(&shards),
+            sorted(records.clone()),
+            "{compression}"
+        );
 
         let names: Vec<&str> = shards
             .iter()
@@ -302,7 +310,11 @@ fn tfrec_reads_what_beam_writes_and_checks_it_as_raw_records() {
         for (line, name) in stdout.lines().zip(&names) {
             let cells: Vec<&str> = line.split('\t').collect();
             assert_eq!(&cells[..3], [*name, "ok", "raw"], "{line}");
-            total += cells[3].strip_suffix(" records").unwrap().parse::<u64>().unwrap();
+            total += cells[3]
+                .strip_suffix(" records")
+                .unwrap()
+                .parse::<u64>()
+                .unwrap();
         }
         assert_eq!(total, records.len() as u64);
 
@@ -318,11 +330,21 @@ fn tfrec_reads_what_beam_writes_and_checks_it_as_raw_records() {
                 let mut args = vec![command, "--as", kind];
                 args.extend(&names);
                 let (code, _, stderr) = tfrec(d, &args);
-                assert_eq!(code, Some(i32::from(misfits > 0)), "{command} --as {kind}\n{stderr}");
-                assert_eq!(stderr.lines().count(), misfits, "{command} --as {kind}\n{stderr}");
+                assert_eq!(
+                    code,
+                    Some(i32::from(misfits > 0)),
+                    "{command} --as {kind}\n{stderr}"
+                );
+                assert_eq!(
+                    stderr.lines().count(),
+                    misfits,
+                    "{command} --as {kind}\n{stderr}"
+                );
                 for line in stderr.lines() {
                     assert!(
-                        names.iter().any(|n| line.contains(&format!("{n}: record "))),
+                        names
+                            .iter()
+                            .any(|n| line.contains(&format!("{n}: record "))),
                         "{line}"
                     );
                     assert!(line.contains(" at offset "), "{line}");
@@ -339,7 +361,10 @@ fn tfrec_reads_what_beam_writes_and_checks_it_as_raw_records() {
         let v: serde_json::Value = serde_json::from_str(&stdout).unwrap();
         let lens: Vec<usize> = records.iter().map(Vec::len).collect();
         assert_eq!(v["records"], records.len() as u64);
-        assert_eq!(v["bytes"], lens.iter().map(|l| l + 16).sum::<usize>() as u64);
+        assert_eq!(
+            v["bytes"],
+            lens.iter().map(|l| l + 16).sum::<usize>() as u64
+        );
         assert_eq!(v["holds"], "raw");
         assert_eq!(v["sizes"]["min"], 0);
         assert_eq!(v["sizes"]["max"], *lens.iter().max().unwrap() as u64);

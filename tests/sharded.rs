@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
 use tfrec::write::sharded::{
-    cleanup, shard_name, shard_name_for, Manifest, ShardOptions, ShardedWriter, Sharding,
+    cleanup, shard_name_for, Manifest, ShardOptions, ShardedWriter, Sharding,
 };
 use tfrec::write::{FileOp, IoHook};
 use tfrec::{Compression, DType, ErrorKind, Reader, Tensor, Writer};

@@ -236,7 +236,7 @@ mod tests {
         for i in 0..100 {
             let payload: &[u8] = match i % 10 {
                 0 => &tensor,
-                1 | 2 | 3 => b"",
+                1..=3 => b"",
                 _ => &ex,
             };
             v.add(payload);

@@ -46,8 +46,9 @@ enum Command {
     /// record of the kind the file holds (decided from its records, or --as).
     #[command(after_help = verify::KIND_RULE)]
     Verify(verify::Args),
-    /// Report records per kind; per dtype the tensors' counts, sums, ranges
-    /// and shapes; per Example feature its kind and value counts.
+    /// Report records per kind, what they hold and payload sizes; per dtype
+    /// the tensors' counts, sums, ranges and shapes; per Example feature its
+    /// kind and value counts.
     Stats(stats::Args),
     /// Write a `FILE.idx` sidecar (offset and length of every record).
     Index(index::Args),

@@ -116,7 +116,11 @@ mod tests {
     fn shard_names() {
         let yes = [
             ("data-00001-of-00004.tfrecord", 4, Compression::None),
-            ("data-00001-of-123456.tfrecord.idx", 123456, Compression::None),
+            (
+                "data-00001-of-123456.tfrecord.idx",
+                123456,
+                Compression::None,
+            ),
             ("data-00001-of-00004.tfrecord.gz", 4, Compression::Gzip),
             ("data-00001-of-00004.tfrecord.gz.idx", 4, Compression::Gzip),
             ("data-00003-of-00004.tfrecord.deflate", 4, Compression::Zlib),
