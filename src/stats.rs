@@ -46,7 +46,7 @@
 //! assert_eq!(s.shapes[&vec![3]], 2);
 //! assert_eq!(
 //!     s.to_json(),
-//!     r#"{"records": 3, "bytes": 92, "holds": "tensor", "sizes": {"min": 12, "mean": 14.666666666666666, "max": 16, "empty": 0}, "dtypes": {"float32": {"tensors": 1, "elements": 2, "sum": 0.5, "min": 0.5, "max": 0.5}, "uint8": {"tensors": 2, "elements": 6, "sum": 268, "min": 1, "max": 250}}, "shapes": {"[2]": 1, "[3]": 2}}"#
+//!     r#"{"records": 3, "bytes": 92, "holds": "tensor", "sizes": {"min": 13, "mean": 14.666666666666666, "max": 18, "empty": 0}, "dtypes": {"float32": {"tensors": 1, "elements": 2, "sum": 0.5, "min": 0.5, "max": 0.5}, "uint8": {"tensors": 2, "elements": 6, "sum": 268, "min": 1, "max": 250}}, "shapes": {"[2]": 1, "[3]": 2}}"#
 //! );
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```

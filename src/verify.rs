@@ -435,15 +435,11 @@ fn verify_stream(
     };
     report
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::segments::{self, Input};
     use crate::{Tensor, Writer};
-    use positioned::verify_split;
-    use std::fs::File;
-
-    const TENSOR: Mode = Mode::As(RecordKind::Tensor);
 
     fn sample() -> Vec<u8> {
         let mut w = Writer::new(Vec::new());
@@ -452,113 +448,6 @@ mod tests {
                 .unwrap();
         }
         w.finish().unwrap()
-    }
-
-    #[test]
-    fn a_payload_holding_a_frame_is_a_false_boundary() {
-        let mut inner = Vec::new();
-        crate::framing::encode_frame(&Tensor::scalar(1u8).to_proto_bytes(), &mut inner);
-        let mut w = Writer::new(Vec::new());
-        w.write_record(&inner).unwrap();
-        w.write_tensor(&Tensor::scalar(2u8)).unwrap();
-        let bytes = w.finish().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, &bytes).unwrap();
-        let file = File::open(&path).unwrap();
-        let len = bytes.len() as u64;
-        // The search from inside the first payload finds the embedded frame...
-        assert_eq!(
-            segments::find_boundary(Input::File(&file), len, 1, FrameCheck::default(), 1 << 20)
-                .unwrap(),
-            Some(HEADER_LEN as u64)
-        );
-        // ...and the merge notices the walk from 0 never lands there.
-        let got = verify_split(&file, len, FrameCheck::default(), TENSOR, &|_| {}, &[1]);
-        assert_eq!(got.records, 2);
-        assert_eq!(got.problems.len(), 1, "{:?}", got.problems); // the outer payload is no tensor
-        assert_eq!(got.problems[0].record_index(), Some(0));
-    }
-
-    /// Segmented checking must agree exactly with one sequential walk,
-    /// including when a split lands inside a payload that itself holds a
-    /// valid frame (a false boundary).
-    #[test]
-    fn segments_agree_with_a_sequential_walk() {
-        let mut w = Writer::new(Vec::new());
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        for i in 0..300u64 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            match i % 23 {
-                5 => w.write_record(b"not a tensor").unwrap(),
-                9 => {
-                    // A payload that is itself a sound frame of a sound tensor.
-                    let mut inner = Vec::new();
-                    crate::framing::encode_frame(
-                        &Tensor::scalar(i as u8).to_proto_bytes(),
-                        &mut inner,
-                    );
-                    w.write_record(&inner).unwrap();
-                }
-                _ => w
-                    .write_tensor(
-                        &Tensor::from_slice(
-                            &vec![i as u16; (x % 40) as usize],
-                            &[(x % 40) as usize],
-                        )
-                        .unwrap(),
-                    )
-                    .unwrap(),
-            }
-        }
-        let clean = w.finish().unwrap();
-        let mut variants = vec![clean.clone()];
-        let mut data_flip = clean.clone();
-        data_flip[clean.len() / 3] ^= 0x04;
-        variants.push(data_flip);
-        let mut cut = clean.clone();
-        cut.truncate(clean.len() - 7);
-        variants.push(cut);
-        let reader_frames = framing::scan(&clean).offsets;
-        let mut len_flip = clean.clone();
-        len_flip[reader_frames[200] as usize + 2] ^= 0x80;
-        variants.push(len_flip);
-
-        let dir = tempfile::tempdir().unwrap();
-        for (v, bytes) in variants.iter().enumerate() {
-            let path = dir.path().join(format!("v{v}"));
-            std::fs::write(&path, bytes).unwrap();
-            let file = File::open(&path).unwrap();
-            let inner = reader_frames[9] + HEADER_LEN as u64;
-            let split_sets: Vec<Vec<u64>> = vec![
-                vec![],
-                vec![inner],
-                vec![inner - 3, inner + 1, bytes.len() as u64 / 2],
-                (1..40).map(|k| k * bytes.len() as u64 / 40).collect(),
-            ];
-            for mode in [TENSOR, Mode::Detect, Mode::As(RecordKind::Raw)] {
-                let expected = bytes_pass(bytes, mode, &|_| {});
-                for splits in &split_sets {
-                    let len = bytes.len() as u64;
-                    let got =
-                        verify_split(&file, len, FrameCheck::default(), mode, &|_| {}, splits);
-                    let what = format!("variant {v}, {mode:?}, splits {splits:?}");
-                    assert_eq!(got.records, expected.records, "{what}");
-                    assert_eq!(got.bytes, expected.bytes, "{what}");
-                    assert_eq!(got.kinds, expected.kinds, "{what}");
-                    assert_eq!(got.kind, expected.kind, "{what}");
-                    let pos = |r: &Report| -> Vec<_> {
-                        r.problems
-                            .iter()
-                            .map(|e| (e.record_index(), e.offset(), e.kind().name()))
-                            .collect()
-                    };
-                    assert_eq!(pos(&got), pos(&expected), "{what}");
-                }
-            }
-        }
     }
 
     #[test]
