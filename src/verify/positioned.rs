@@ -6,7 +6,7 @@ use std::fs::File;
 
 use rayon::prelude::*;
 
-use super::{Mode, Report};
+use super::{Mode, Report, Unreported};
 use crate::error::{Error, Result};
 use crate::example::KindVote;
 use crate::framing::{self, FrameCheck};
@@ -125,6 +125,7 @@ fn check_segment(
     let mut problems = Vec::new();
     let mut bytes = 0u64;
     let mut vote = KindVote::default();
+    let mut unreported = Unreported::new(progress);
     let walk = segments::walk(
         input,
         len,
@@ -138,10 +139,11 @@ fn check_segment(
                 problems.push(e.at_record(offset, index));
             }
             bytes += frame.frame_len as u64;
-            progress(frame.frame_len as u64);
+            unreported.add(frame.frame_len as u64);
             Ok(())
         },
     );
+    drop(unreported);
     Segment {
         walk,
         bytes,
