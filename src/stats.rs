@@ -46,7 +46,7 @@
 //! assert_eq!(s.shapes[&vec![3]], 2);
 //! assert_eq!(
 //!     s.to_json(),
-//!     r#"{"records": 3, "bytes": 92, "dtypes": {"float32": {"tensors": 1, "elements": 2, "sum": 0.5, "min": 0.5, "max": 0.5}, "uint8": {"tensors": 2, "elements": 6, "sum": 268, "min": 1, "max": 250}}, "shapes": {"[2]": 1, "[3]": 2}}"#
+//!     r#"{"records": 3, "bytes": 92, "holds": "tensor", "sizes": {"min": 13, "mean": 14.666666666666666, "max": 18, "empty": 0}, "dtypes": {"float32": {"tensors": 1, "elements": 2, "sum": 0.5, "min": 0.5, "max": 0.5}, "uint8": {"tensors": 2, "elements": 6, "sum": 268, "min": 1, "max": 250}}, "shapes": {"[2]": 1, "[3]": 2}}"#
 //! );
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -69,8 +69,10 @@ use crate::read::{open_plain_file, Reader};
 use crate::tensor::{Dims, TensorView};
 
 mod features;
+mod sizes;
 
 pub use features::{FeatureKinds, FeatureListStats, FeatureStats, KindCounts};
+pub use sizes::SizeStats;
 
 /// Sum, minimum and maximum of one dtype's elements.
 #[derive(Debug, Clone, PartialEq)]
@@ -250,6 +252,8 @@ pub struct Stats {
     pub features: BTreeMap<String, FeatureStats>,
     /// Per feature list name of `SequenceExample`s.
     pub feature_lists: BTreeMap<String, FeatureListStats>,
+    /// The sizes of the records' payloads.
+    pub sizes: SizeStats,
 }
 
 impl Stats {
@@ -287,6 +291,13 @@ impl Stats {
         Ok(kind)
     }
 
+    /// What the records hold all together, by the rule of
+    /// [`KindVote::decide`](crate::example::KindVote::decide) (empty
+    /// payloads ignored; `raw` when no kind dominates).
+    pub fn kind(&self) -> RecordKind {
+        sizes::decide(&self.kinds, &self.sizes)
+    }
+
     /// Adds another tally (of records that come after this one's).
     pub fn merge(&mut self, other: &Stats) -> Result<()> {
         self.records += other.records;
@@ -305,6 +316,7 @@ impl Stats {
             *self.shapes.entry(shape.clone()).or_default() += n;
         }
         self.kinds.merge(&other.kinds);
+        self.sizes.merge(&other.sizes);
         features::merge_features(&mut self.features, &other.features);
         features::merge_feature_lists(&mut self.feature_lists, &other.feature_lists);
         Ok(())
@@ -327,6 +339,7 @@ impl Stats {
             *self.shapes.entry(shape.to_vec()).or_default() += n;
         }
         self.kinds.merge(&tally.kinds);
+        self.sizes.merge(&tally.sizes);
         if self.features.is_empty() {
             self.features = tally.features;
         } else {
@@ -341,13 +354,18 @@ impl Stats {
     }
 
     /// One line of JSON:
-    /// `{"records": N, "bytes": B, "dtypes": {NAME: {"tensors": .., "elements": .., "sum": .., "min": .., "max": ..}, ...}, "shapes": {"[d0, d1]": count, ...}}`.
+    /// `{"records": N, "bytes": B, "holds": KIND, "sizes": {"min": .., "mean": .., "max": .., "empty": ..}, "dtypes": {NAME: {"tensors": .., "elements": .., "sum": .., "min": .., "max": ..}, ...}, "shapes": {"[d0, d1]": count, ...}}`.
     ///
     /// Integer sums are exact JSON integers, however large. Complex sums are
     /// `[re, im]` with `min` and `max` `null`; bool sums count `true`, with
     /// `min`/`max` 0 or 1; string dtypes carry only `tensors` and
     /// `elements`. Non-finite numbers and the minimum and maximum of no
     /// elements are `null`.
+    ///
+    /// `holds` is what the records hold all together ([`Stats::kind`]):
+    /// `tensor`, `example`, `sequence_example` or `raw`. `sizes` gives the
+    /// smallest, mean and largest payload in bytes (`null` without records)
+    /// and the number of empty payloads.
     ///
     /// When some record is not a tensor, three keys follow (`dtypes` and
     /// `shapes` then describe the tensors among the records):
@@ -389,8 +407,14 @@ impl Stats {
         let mut out = String::new();
         let _ = write!(
             out,
-            "{{\"records\": {}, \"bytes\": {}, \"dtypes\": {{",
-            self.records, self.bytes
+            "{{\"records\": {}, \"bytes\": {}, \"holds\": \"{}\", \"sizes\": {{\"min\": {}, \"mean\": {}, \"max\": {}, \"empty\": {}}}, \"dtypes\": {{",
+            self.records,
+            self.bytes,
+            self.kind(),
+            json_opt(self.sizes.min),
+            self.sizes.mean(self.records).map_or_else(|| "null".into(), json_f64),
+            json_opt(self.sizes.max),
+            self.sizes.empty,
         );
         for (i, (dtype, s)) in self.dtypes.iter().enumerate() {
             if i > 0 {
@@ -459,6 +483,18 @@ impl Stats {
         let mut out = String::new();
         let _ = writeln!(out, "records\t{}", self.records);
         let _ = writeln!(out, "bytes\t{}", self.bytes);
+        let _ = writeln!(out, "holds\t{}", self.kind());
+        if let (Some(min), Some(mean), Some(max)) = (
+            self.sizes.min,
+            self.sizes.mean(self.records),
+            self.sizes.max,
+        ) {
+            let _ = writeln!(
+                out,
+                "sizes\tmin {min}  mean {mean:.1}  max {max}  empty {}",
+                self.sizes.empty
+            );
+        }
         let only_tensors = self.kinds.only_tensors();
         if only_tensors || self.kinds.tensor > 0 {
             out.push('\n');
@@ -561,6 +597,7 @@ struct Tally {
     kinds: KindCounts,
     features: BTreeMap<String, FeatureStats>,
     feature_lists: BTreeMap<String, FeatureListStats>,
+    sizes: SizeStats,
 }
 
 impl Tally {
@@ -593,6 +630,8 @@ impl Tally {
         }
         self.records += 1;
         self.bytes += frame_bytes;
+        self.sizes
+            .add(frame_bytes.saturating_sub(FRAME_OVERHEAD as u64));
         self.kinds.add(kind);
         kind
     }
@@ -601,6 +640,8 @@ impl Tally {
     fn add(&mut self, t: &TensorView<'_>, frame_bytes: u64) -> RecordKind {
         self.records += 1;
         self.bytes += frame_bytes;
+        self.sizes
+            .add(frame_bytes.saturating_sub(FRAME_OVERHEAD as u64));
         self.kinds.tensor += 1;
         // Records mostly repeat the previous record's shape and dtype.
         let shape_at = match self.shapes.get(self.last_shape) {

@@ -1,26 +1,37 @@
-//! Whole-file checks: every frame, both CRCs, and that each payload decodes
-//! as a valid tensor.
+//! Whole-file checks: every frame, both CRCs, and that each payload is a
+//! valid record of the kind the file holds.
 //!
-//! Memory-mapped files are checked in two passes: a sequential walk over the
-//! frame headers, then the payload CRCs and tensor decoding in parallel on
-//! rayon's pool. Streams (compressed files, stdin) are checked in order.
+//! What a file holds is decided from its records ([`KindVote`]): tensors,
+//! `Example`s, `SequenceExample`s, or raw records when none of these
+//! dominates. Each record is then checked against that kind
+//! ([`example::check`](crate::example::check)): a tensor within the decode
+//! bounds, an `Example` or `SequenceExample` without unknown fields; raw
+//! records only for framing and CRCs. A kind can also be forced
+//! ([`verify_file_as`] with `Some(kind)`).
+//!
+//! Plain files are checked by positioned reads on rayon's pool; memory
+//! buffers by a sequential walk over the frame headers, then payloads in
+//! parallel. Streams (compressed files, stdin) are checked in order.
+//! Deciding the kind costs nothing extra: each record's kind is counted
+//! while its CRC is checked, and a file is read a second time only when
+//! some of its records do not fit the kind decided (to name them).
 
 use std::path::Path;
 
 use rayon::prelude::*;
 
-use std::fs::File;
-
 use crate::error::{Error, ErrorKind, Result};
+use crate::example::{self, KindVote, RecordKind};
 use crate::framing::{self, FrameCheck, FOOTER_LEN, FRAME_OVERHEAD, HEADER_LEN};
 use crate::read::recovery::Recovery;
-use crate::read::segments::{self, Input, Walk};
 use crate::read::slice::{self, Cursor};
 use crate::read::{open_plain_file, ReadOptions, Reader};
 use crate::tensor::TensorView;
 
+mod positioned;
+
 /// What verification found.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Report {
     /// Records whose frames were read (sound or not).
     pub records: u64,
@@ -33,6 +44,24 @@ pub struct Report {
     /// would, so every problem in the file is reported, with the record
     /// indices that reader gives.
     pub problems: Vec<Error>,
+    /// The kind every record was checked against: decided from the
+    /// records, or forced.
+    pub kind: RecordKind,
+    /// The kinds of the records with sound CRCs, when the kind was decided
+    /// from them (all zero when it was forced).
+    pub kinds: KindVote,
+}
+
+impl Default for Report {
+    fn default() -> Report {
+        Report {
+            records: 0,
+            bytes: 0,
+            problems: Vec::new(),
+            kind: RecordKind::Raw,
+            kinds: KindVote::default(),
+        }
+    }
 }
 
 impl Report {
@@ -42,7 +71,43 @@ impl Report {
     }
 }
 
-/// Verifies a file; compressed files are recognised by content.
+/// What each payload with a sound CRC is checked against.
+#[derive(Debug, Clone, Copy)]
+enum Mode {
+    /// Count its kind; the file's kind is decided afterwards.
+    Detect,
+    /// It must be a valid record of this kind.
+    As(RecordKind),
+}
+
+impl Mode {
+    fn of(kind: Option<RecordKind>) -> Mode {
+        kind.map_or(Mode::Detect, Mode::As)
+    }
+
+    /// Checks one payload whose CRC is sound.
+    #[inline]
+    fn check(self, payload: &[u8], vote: &mut KindVote) -> Result<()> {
+        match self {
+            // Tensor files are the common case and their records are
+            // small: keep their path as short as the tensor check alone.
+            Mode::Detect => {
+                if TensorView::decode(payload).is_ok() {
+                    vote.tensor += 1;
+                } else {
+                    vote.add(payload);
+                }
+                Ok(())
+            }
+            Mode::As(RecordKind::Tensor) => TensorView::decode(payload).map(drop),
+            Mode::As(kind) => example::check(kind, payload),
+        }
+    }
+}
+
+/// Verifies a file as tensors: every payload must be a valid
+/// `TensorProto`. The same as [`verify_file_as`] with
+/// `Some(RecordKind::Tensor)`.
 ///
 /// `progress` is called with byte counts as they are checked.
 ///
@@ -64,44 +129,142 @@ pub fn verify_file(
     options: ReadOptions,
     progress: &(dyn Fn(u64) + Sync),
 ) -> Result<Report> {
-    let path = path.as_ref();
-    let options = options.verify_data_crc(true);
-    if options.uses_mmap() {
-        if let Some((file, len)) = open_plain_file(path)? {
-            let mut report = verify_positioned(&file, len, options.frame_check(), progress);
-            report.problems = report
-                .problems
-                .into_iter()
-                .map(|e| e.with_path(path))
-                .collect();
-            return Ok(report);
-        }
-    }
-    let mut reader = Reader::open_with(path, options)?;
-    Ok(verify_reader(&mut reader, progress))
+    verify_file_as(path, options, Some(RecordKind::Tensor), progress)
 }
 
-/// Verifies the remaining records of an open reader, reading on past
-/// damage whatever the reader's corruption policy.
+/// Verifies a file against `kind`, or with `None` against the kind its
+/// records show ([`KindVote::decide`]); compressed files are recognised by
+/// content. A record that is not a valid `kind` is a problem naming its
+/// index and offset.
+///
+/// `progress` is called with byte counts as they are checked (once over
+/// the file, even when it is read twice).
+///
+/// ```
+/// use tfrec::example::{self, Example, RecordKind};
+/// use tfrec::{ReadOptions, Tensor, Writer};
+/// let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("x.tfrecord");
+/// let mut w = Writer::create(&path)?;
+/// for label in 0..3 {
+///     w.write_record(&example::encode(&Example::default().int64("label", [label])))?;
+/// }
+/// w.write_tensor(&Tensor::scalar(1u8))?;
+/// w.finish()?;
+///
+/// let report = tfrec::verify::verify_file_as(&path, ReadOptions::default(), None, &|_| {})?;
+/// assert_eq!(report.kind, RecordKind::Example);
+/// assert_eq!(report.problems.len(), 1); // the tensor
+/// assert_eq!(report.problems[0].record_index(), Some(3));
+///
+/// let raw = Some(RecordKind::Raw);
+/// assert!(tfrec::verify::verify_file_as(&path, ReadOptions::default(), raw, &|_| {})?.is_ok());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn verify_file_as(
+    path: impl AsRef<Path>,
+    options: ReadOptions,
+    kind: Option<RecordKind>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Report> {
+    let path = path.as_ref();
+    let options = options.verify_data_crc(true);
+    let mut report = if options.uses_mmap() {
+        match open_plain_file(path)? {
+            Some((file, len)) => {
+                let check = options.frame_check();
+                let pass = |mode, progress: &(dyn Fn(u64) + Sync)| {
+                    positioned::verify(&file, len, check, mode, progress)
+                };
+                decide_then_check(kind, pass, progress)
+            }
+            None => verify_stream_file(path, options, kind, progress)?,
+        }
+    } else {
+        verify_stream_file(path, options, kind, progress)?
+    };
+    report.problems = report
+        .problems
+        .into_iter()
+        .map(|e| e.with_path(path))
+        .collect();
+    Ok(report)
+}
+
+/// A file read as a stream (compressed, or without memory maps), opened
+/// again for the second pass when there is one.
+fn verify_stream_file(
+    path: &Path,
+    options: ReadOptions,
+    kind: Option<RecordKind>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Result<Report> {
+    let pass = |mode, progress: &(dyn Fn(u64) + Sync)| -> Result<Report> {
+        let mut reader = Reader::open_with(path, options)?;
+        // The second pass names misfits: no need to keep every record's kind.
+        Ok(verify_reader_mode(&mut reader, mode, false, progress))
+    };
+    let first = pass(Mode::of(kind), progress)?;
+    let Some(decided) = kind.is_none().then(|| first.kinds.decide()) else {
+        return Ok(first);
+    };
+    if first.kinds.misfits(decided) == 0 {
+        return Ok(first);
+    }
+    // Read again to name the misfits with the parser's reasons.
+    let mut second = pass(Mode::As(decided), &|_| {})?;
+    second.kinds = first.kinds;
+    Ok(second)
+}
+
+/// Runs `pass` once with the kind forced, or once to count kinds and, when
+/// some records do not fit the kind decided, once more to name them.
+fn decide_then_check(
+    kind: Option<RecordKind>,
+    pass: impl Fn(Mode, &(dyn Fn(u64) + Sync)) -> Report,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Report {
+    let first = pass(Mode::of(kind), progress);
+    if kind.is_some() {
+        return first;
+    }
+    let decided = first.kinds.decide();
+    if first.kinds.misfits(decided) == 0 {
+        return Report {
+            kind: decided,
+            ..first
+        };
+    }
+    let mut second = pass(Mode::As(decided), &|_| {});
+    second.kinds = first.kinds;
+    second
+}
+
+/// Verifies the remaining records of an open reader as tensors, reading on
+/// past damage whatever the reader's corruption policy. The same as
+/// [`verify_reader_as`] with `Some(RecordKind::Tensor)`.
 pub fn verify_reader(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Report {
+    verify_reader_as(reader, Some(RecordKind::Tensor), progress)
+}
+
+/// Verifies the remaining records of an open reader against `kind`, or
+/// with `None` against the kind they show, reading on past damage whatever
+/// the reader's corruption policy.
+///
+/// A stream cannot be read twice: when the kind is decided from its
+/// records, the kind and position of each record are kept (24 bytes a
+/// record) until the end, and a record that does not fit is named with
+/// the kind it reads as rather than with the parser's reason.
+pub fn verify_reader_as(
+    reader: &mut Reader,
+    kind: Option<RecordKind>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Report {
+    let mode = Mode::of(kind);
     let path = reader.path().map(Path::to_path_buf);
     let mut report = match reader.mapped_bytes() {
-        Some(bytes) => verify_bytes(bytes, progress),
-        None => {
-            let own = reader.replace_recovery(Recovery::logging(path.clone()));
-            let mut report = verify_stream(reader, progress);
-            let mut logged = reader.replace_recovery(own);
-            for skipped in logged.log.take().unwrap_or_default() {
-                if let ErrorKind::CorruptData { .. } = skipped.reason() {
-                    // A whole frame was read; only its payload is bad.
-                    report.records += 1;
-                    report.bytes += skipped.len;
-                }
-                report.problems.push(skipped.error);
-            }
-            report.problems.sort_by_key(|e| e.offset());
-            report
-        }
+        Some(bytes) => verify_bytes_as(bytes, kind, progress),
+        None => verify_reader_mode(reader, mode, true, progress),
     };
     if let Some(p) = path {
         report.problems = report
@@ -113,8 +276,51 @@ pub fn verify_reader(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Re
     report
 }
 
-/// Verifies an uncompressed TFRecord byte buffer, in parallel.
+/// A stream in one pass; in [`Mode::Detect`] with `name_misfits` the
+/// records that do not fit the kind decided are named from the kinds kept.
+fn verify_reader_mode(
+    reader: &mut Reader,
+    mode: Mode,
+    name_misfits: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Report {
+    let path = reader.path().map(Path::to_path_buf);
+    let own = reader.replace_recovery(Recovery::logging(path));
+    let mut report = verify_stream(reader, mode, name_misfits, progress);
+    let mut logged = reader.replace_recovery(own);
+    for skipped in logged.log.take().unwrap_or_default() {
+        if let ErrorKind::CorruptData { .. } = skipped.reason() {
+            // A whole frame was read; only its payload is bad.
+            report.records += 1;
+            report.bytes += skipped.len;
+        }
+        report.problems.push(skipped.error);
+    }
+    report.problems.sort_by_key(|e| e.offset());
+    report
+}
+
+/// Verifies an uncompressed TFRecord byte buffer as tensors, in parallel.
+/// The same as [`verify_bytes_as`] with `Some(RecordKind::Tensor)`.
 pub fn verify_bytes(bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) -> Report {
+    verify_bytes_as(bytes, Some(RecordKind::Tensor), progress)
+}
+
+/// Verifies an uncompressed TFRecord byte buffer against `kind`, or with
+/// `None` against the kind its records show, in parallel.
+pub fn verify_bytes_as(
+    bytes: &[u8],
+    kind: Option<RecordKind>,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Report {
+    decide_then_check(
+        kind,
+        |mode, progress| bytes_pass(bytes, mode, progress),
+        progress,
+    )
+}
+
+fn bytes_pass(bytes: &[u8], mode: Mode, progress: &(dyn Fn(u64) + Sync)) -> Report {
     // Walk the headers, stepping over damage, then check payloads in parallel.
     let framing_only = FrameCheck {
         data_crc: false,
@@ -131,23 +337,37 @@ pub fn verify_bytes(bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) -> Report {
             framed += frame_len;
         }
     }
-    let mut problems: Vec<Error> = frames
+    let (mut problems, kinds) = frames
         .par_iter()
         .with_min_len(16)
-        .filter_map(|&(offset, frame_len, i)| {
-            // The walk only yields frames that lie wholly inside `bytes`.
-            let frame = &bytes[offset as usize..(offset + frame_len) as usize];
-            let payload = &frame[HEADER_LEN..frame.len() - FOOTER_LEN];
-            let footer = frame[frame.len() - FOOTER_LEN..]
-                .first_chunk::<FOOTER_LEN>()
-                .copied()
-                .unwrap_or_default();
-            let result = framing::check_payload(payload, &footer)
-                .and_then(|()| TensorView::decode(payload).map(drop));
-            progress(frame_len);
-            result.err().map(|e| e.at_record(offset, i))
-        })
-        .collect();
+        .fold(
+            || (Vec::new(), KindVote::default(), Unreported::new(progress)),
+            |(mut problems, mut vote, mut unreported), &(offset, frame_len, i)| {
+                // The walk only yields frames that lie wholly inside `bytes`.
+                let frame = &bytes[offset as usize..(offset + frame_len) as usize];
+                let payload = &frame[HEADER_LEN..frame.len() - FOOTER_LEN];
+                let footer = frame[frame.len() - FOOTER_LEN..]
+                    .first_chunk::<FOOTER_LEN>()
+                    .copied()
+                    .unwrap_or_default();
+                let result = framing::check_payload(payload, &footer)
+                    .and_then(|()| mode.check(payload, &mut vote));
+                unreported.add(frame_len);
+                if let Err(e) = result {
+                    problems.push(e.at_record(offset, i));
+                }
+                (problems, vote, unreported)
+            },
+        )
+        .map(|(problems, vote, _)| (problems, vote))
+        .reduce(
+            || (Vec::new(), KindVote::default()),
+            |(mut a, mut va), (b, vb)| {
+                a.extend(b);
+                va.merge(&vb);
+                (a, va)
+            },
+        );
     problems.extend(
         recovery
             .log
@@ -161,21 +381,81 @@ pub fn verify_bytes(bytes: &[u8], progress: &(dyn Fn(u64) + Sync)) -> Report {
         records: frames.len() as u64,
         bytes: framed,
         problems,
+        kind: match mode {
+            Mode::As(kind) => kind,
+            Mode::Detect => kinds.decide(),
+        },
+        kinds,
     }
 }
 
-fn verify_stream(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Report {
+/// Bytes checked but not yet passed to the progress callback, which is
+/// called about once a MiB: a shared progress bar bumped for every small
+/// record from every thread would cost more than checking it.
+struct Unreported<'a> {
+    progress: &'a (dyn Fn(u64) + Sync),
+    bytes: u64,
+}
+
+impl<'a> Unreported<'a> {
+    const STEP: u64 = 1 << 20;
+
+    fn new(progress: &'a (dyn Fn(u64) + Sync)) -> Unreported<'a> {
+        Unreported { progress, bytes: 0 }
+    }
+
+    #[inline]
+    fn add(&mut self, bytes: u64) {
+        self.bytes += bytes;
+        if self.bytes >= Self::STEP {
+            (self.progress)(self.bytes);
+            self.bytes = 0;
+        }
+    }
+}
+
+impl Drop for Unreported<'_> {
+    fn drop(&mut self) {
+        if self.bytes > 0 {
+            (self.progress)(self.bytes);
+        }
+    }
+}
+
+fn verify_stream(
+    reader: &mut Reader,
+    mode: Mode,
+    name_misfits: bool,
+    progress: &(dyn Fn(u64) + Sync),
+) -> Report {
     let mut report = Report::default();
+    // In Detect mode with `name_misfits`: (offset, index, kind, empty) of
+    // every record, to name the misfits once the kind is decided.
+    let mut seen: Vec<(u64, u64, RecordKind, bool)> = Vec::new();
+    let mut unreported = Unreported::new(progress);
     while let Some(item) = reader.next_record() {
         match item {
             Ok(record) => {
                 report.records += 1;
                 let len = (record.payload.len() + FRAME_OVERHEAD) as u64;
                 report.bytes += len;
-                if let Err(e) = record.decode() {
-                    report.problems.push(e);
+                match mode {
+                    Mode::Detect => {
+                        let kind = report.kinds.add(&record.payload);
+                        if name_misfits {
+                            let empty = record.payload.is_empty();
+                            seen.push((record.offset, record.index, kind, empty));
+                        }
+                    }
+                    Mode::As(kind) => {
+                        if let Err(e) = example::check(kind, &record.payload) {
+                            report
+                                .problems
+                                .push(e.at_record(record.offset, record.index));
+                        }
+                    }
                 }
-                progress(len);
+                unreported.add(len);
             }
             Err(e) => {
                 // Not damage (the reader steps over that): an I/O error.
@@ -184,137 +464,20 @@ fn verify_stream(reader: &mut Reader, progress: &(dyn Fn(u64) + Sync)) -> Report
             }
         }
     }
-    report
-}
-
-/// Files smaller than this are checked by one thread.
-const MIN_SEGMENT: u64 = 16 << 20;
-
-/// What one thread found over one stretch of a file.
-struct Segment {
-    walk: Walk,
-    bytes: u64,
-    /// Tensor and payload-CRC problems; a framing problem is `walk.error`.
-    /// Record indices count from the segment's start.
-    problems: Vec<Error>,
-}
-
-/// Verifies a regular uncompressed file with positioned reads on several
-/// threads, without a memory map (see [`segments`](crate::read::segments)):
-/// the same results as one sequential walk.
-fn verify_positioned(
-    file: &File,
-    len: u64,
-    check: FrameCheck,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Report {
-    verify_split(
-        file,
-        len,
-        check,
-        progress,
-        &segments::even_splits(len, MIN_SEGMENT),
-    )
-}
-
-/// Checks a file cut at the first sound frame at or after each split point.
-fn verify_split(
-    file: &File,
-    len: u64,
-    check: FrameCheck,
-    progress: &(dyn Fn(u64) + Sync),
-    splits: &[u64],
-) -> Report {
-    let input = Input::File(file);
-    let starts = segments::segment_starts(input, len, splits, check);
-    let ends: Vec<u64> = starts.iter().skip(1).copied().chain([len]).collect();
-    let parts: Vec<Segment> = starts
-        .par_iter()
-        .zip(ends.par_iter())
-        .map(|(&from, &to)| check_segment(input, len, from, to, check, progress))
-        .collect();
-
-    let mut report = Report::default();
-    let mut reached = 0u64;
-    let mut next_index = 0u64;
-    for (part, &start) in parts.into_iter().zip(&starts) {
-        if start != reached {
-            break;
-        }
-        reached = part.walk.end;
-        if absorb(&mut report, &mut next_index, part) {
-            return report;
-        }
-    }
-    if reached < len {
-        // A split point was misjudged: finish the file in order.
-        let part = check_segment(input, len, reached, len, check, progress);
-        absorb(&mut report, &mut next_index, part);
-    }
-    report
-}
-
-/// Adds a segment's findings; true when it ended on an I/O problem.
-fn absorb(report: &mut Report, next_index: &mut u64, part: Segment) -> bool {
-    let first_index = *next_index;
-    *next_index += part.walk.indices;
-    report.records += part.walk.records;
-    report.bytes += part.bytes;
-    let broken = part.walk.error.is_some();
-    let mut problems: Vec<Error> = part
-        .problems
-        .into_iter()
-        .chain(part.walk.damage)
-        .chain(part.walk.error)
-        .map(|e| segments::reindex(e, first_index))
-        .collect();
-    problems.sort_by_key(|e| e.offset());
-    report.problems.extend(problems);
-    broken
-}
-
-/// Checks the frames that start in `from..to`: both CRCs and the tensor.
-fn check_segment(
-    input: Input<'_>,
-    len: u64,
-    from: u64,
-    to: u64,
-    check: FrameCheck,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Segment {
-    let framing_only = FrameCheck {
-        data_crc: false,
-        ..check
-    };
-    let mut problems = Vec::new();
-    let mut bytes = 0u64;
-    let walk = segments::walk(
-        input,
-        len,
-        from,
-        to,
-        framing_only,
-        true,
-        |frame, offset, index| {
-            let result = TensorView::decode(frame.payload).map(drop);
-            if let Err(e) = check_crc(frame).and(result) {
-                problems.push(e.at_record(offset, index));
+    report.kind = match mode {
+        Mode::As(kind) => kind,
+        Mode::Detect => {
+            let decided = report.kinds.decide();
+            for (offset, index, kind, empty) in seen {
+                if !example::fits(decided, kind, empty) {
+                    let e = example::misfit_error(decided, kind, empty);
+                    report.problems.push(e.at_record(offset, index));
+                }
             }
-            bytes += frame.frame_len as u64;
-            progress(frame.frame_len as u64);
-            Ok(())
-        },
-    );
-    Segment {
-        walk,
-        bytes,
-        problems,
-    }
-}
-
-/// The payload CRC of a frame parsed without checking it.
-fn check_crc(frame: framing::Frame<'_>) -> Result<()> {
-    framing::check_payload(frame.payload, &frame.footer)
+            decided
+        }
+    };
+    report
 }
 
 #[cfg(test)]
@@ -329,113 +492,6 @@ mod tests {
                 .unwrap();
         }
         w.finish().unwrap()
-    }
-
-    #[test]
-    fn a_payload_holding_a_frame_is_a_false_boundary() {
-        let mut inner = Vec::new();
-        crate::framing::encode_frame(&Tensor::scalar(1u8).to_proto_bytes(), &mut inner);
-        let mut w = Writer::new(Vec::new());
-        w.write_record(&inner).unwrap();
-        w.write_tensor(&Tensor::scalar(2u8)).unwrap();
-        let bytes = w.finish().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("f");
-        std::fs::write(&path, &bytes).unwrap();
-        let file = File::open(&path).unwrap();
-        let len = bytes.len() as u64;
-        // The search from inside the first payload finds the embedded frame...
-        assert_eq!(
-            segments::find_boundary(Input::File(&file), len, 1, FrameCheck::default(), 1 << 20)
-                .unwrap(),
-            Some(HEADER_LEN as u64)
-        );
-        // ...and the merge notices the walk from 0 never lands there.
-        let got = verify_split(&file, len, FrameCheck::default(), &|_| {}, &[1]);
-        assert_eq!(got.records, 2);
-        assert_eq!(got.problems.len(), 1, "{:?}", got.problems); // the outer payload is no tensor
-        assert_eq!(got.problems[0].record_index(), Some(0));
-    }
-
-    /// Segmented checking must agree exactly with one sequential walk,
-    /// including when a split lands inside a payload that itself holds a
-    /// valid frame (a false boundary).
-    #[test]
-    fn segments_agree_with_a_sequential_walk() {
-        let mut w = Writer::new(Vec::new());
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        for i in 0..300u64 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            match i % 23 {
-                5 => w.write_record(b"not a tensor").unwrap(),
-                9 => {
-                    // A payload that is itself a sound frame of a sound tensor.
-                    let mut inner = Vec::new();
-                    crate::framing::encode_frame(
-                        &Tensor::scalar(i as u8).to_proto_bytes(),
-                        &mut inner,
-                    );
-                    w.write_record(&inner).unwrap();
-                }
-                _ => w
-                    .write_tensor(
-                        &Tensor::from_slice(
-                            &vec![i as u16; (x % 40) as usize],
-                            &[(x % 40) as usize],
-                        )
-                        .unwrap(),
-                    )
-                    .unwrap(),
-            }
-        }
-        let clean = w.finish().unwrap();
-        let mut variants = vec![clean.clone()];
-        let mut data_flip = clean.clone();
-        data_flip[clean.len() / 3] ^= 0x04;
-        variants.push(data_flip);
-        let mut cut = clean.clone();
-        cut.truncate(clean.len() - 7);
-        variants.push(cut);
-        let reader_frames = framing::scan(&clean).offsets;
-        let mut len_flip = clean.clone();
-        len_flip[reader_frames[200] as usize + 2] ^= 0x80;
-        variants.push(len_flip);
-
-        let dir = tempfile::tempdir().unwrap();
-        for (v, bytes) in variants.iter().enumerate() {
-            let path = dir.path().join(format!("v{v}"));
-            std::fs::write(&path, bytes).unwrap();
-            let file = File::open(&path).unwrap();
-            let expected = verify_bytes(bytes, &|_| {});
-            let inner = reader_frames[9] + HEADER_LEN as u64;
-            let split_sets: Vec<Vec<u64>> = vec![
-                vec![],
-                vec![inner],
-                vec![inner - 3, inner + 1, bytes.len() as u64 / 2],
-                (1..40).map(|k| k * bytes.len() as u64 / 40).collect(),
-            ];
-            for splits in &split_sets {
-                let got = verify_split(
-                    &file,
-                    bytes.len() as u64,
-                    FrameCheck::default(),
-                    &|_| {},
-                    splits,
-                );
-                let what = format!("variant {v}, splits {splits:?}");
-                assert_eq!(got.records, expected.records, "{what}");
-                assert_eq!(got.bytes, expected.bytes, "{what}");
-                let pos = |r: &Report| -> Vec<_> {
-                    r.problems
-                        .iter()
-                        .map(|e| (e.record_index(), e.offset(), e.kind().name()))
-                        .collect()
-                };
-                assert_eq!(pos(&got), pos(&expected), "{what}");
-            }
-        }
     }
 
     #[test]

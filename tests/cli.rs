@@ -755,7 +755,10 @@ fn every_command_reads_gzip_and_zlib_by_content() {
             verify.success();
             assert_eq!(
                 verify.stdout,
-                format!("{input}\tok\t{} records\t{frame_bytes} bytes\n", all.len()),
+                format!(
+                    "{input}\tok\ttensor\t{} records\t{frame_bytes} bytes\n",
+                    all.len()
+                ),
                 "{verify}"
             );
         }
@@ -1146,9 +1149,9 @@ fn verify_sound_files_exit_0_with_a_summary_per_file() {
     assert_eq!(
         run.stdout,
         format!(
-            "a.tfrecord\tok\t{} records\t{} bytes\n\
-             b.tfrecord\tok\t{} records\t{} bytes\n\
-             empty.tfrecord\tok\t0 records\t0 bytes\n",
+            "a.tfrecord\tok\ttensor\t{} records\t{} bytes\n\
+             b.tfrecord\tok\ttensor\t{} records\t{} bytes\n\
+             empty.tfrecord\tok\traw\t0 records\t0 bytes\n",
             all.len(),
             encode(&all, Compression::None).len(),
             small.len(),
@@ -1246,7 +1249,7 @@ fn verify_reports_each_invalid_tensor_and_keeps_checking() {
         }
         assert_eq!(
             run.stdout,
-            format!("{name}\tFAILED\t5 records\t{pos} bytes\n"),
+            format!("{name}\tFAILED\ttensor\t5 records\t{pos} bytes\n"),
             "{run}"
         );
     }
@@ -1272,9 +1275,11 @@ fn verify_reports_truncation_at_every_cut() {
         match starts.iter().position(|&s| s == cut) {
             Some(whole) => {
                 run.success();
+                // No records: nothing to tell the kind by.
+                let kind = if whole == 0 { "raw" } else { "tensor" };
                 assert_eq!(
                     run.stdout,
-                    format!("{name}\tok\t{whole} records\t{cut} bytes\n"),
+                    format!("{name}\tok\t{kind}\t{whole} records\t{cut} bytes\n"),
                     "cut {cut}\n{run}"
                 );
             }
@@ -1328,7 +1333,11 @@ fn verify_checks_every_file_and_reports_the_good_ones_ok() {
         ],
     );
     assert_eq!(run.code, Some(1), "{run}");
-    let summary = format!("\tok\t{} records\t{} bytes", records.len(), bytes.len());
+    let summary = format!(
+        "\tok\ttensor\t{} records\t{} bytes",
+        records.len(),
+        bytes.len()
+    );
     let stdout = run.stdout_lines();
     assert_eq!(stdout.len(), 4, "{run}");
     assert!(stdout[0].starts_with("bad.tfrecord\tFAILED"), "{run}");

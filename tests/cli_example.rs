@@ -787,8 +787,12 @@ fn stats_counts_kinds_features_and_histograms() {
     ];
     write(d, "s.tfrecord", &payloads);
     let bytes: usize = payloads.iter().map(|p| p.len() + 16).sum();
+    let lens: Vec<usize> = payloads.iter().map(Vec::len).collect();
+    let (min, max) = (lens.iter().min().unwrap(), lens.iter().max().unwrap());
+    let mean = lens.iter().sum::<usize>() as f64 / 7.0;
     let want = format!(
-        "{{\"records\": 7, \"bytes\": {bytes}, \
+        "{{\"records\": 7, \"bytes\": {bytes}, \"holds\": \"example\", \
+         \"sizes\": {{\"min\": {min}, \"mean\": {mean:?}, \"max\": {max}, \"empty\": 1}}, \
          \"dtypes\": {{\"int64\": {{\"tensors\": 1, \"elements\": 1, \"sum\": 5, \"min\": 5, \"max\": 5}}}}, \
          \"shapes\": {{\"[]\": 1}}, \
          \"kinds\": {{\"tensor\": 1, \"example\": 3, \"sequence_example\": 1, \"raw\": 2}}, \

@@ -101,8 +101,10 @@ fn check_dir(dir: &Path, payloads: &[Vec<u8>], what: &str) -> usize {
             );
             continue;
         }
-        let rest = rest
-            .strip_suffix(".tfrecord")
+        // Shards are named by their compression.
+        let rest = [".tfrecord", ".tfrecord.gz", ".tfrecord.deflate"]
+            .iter()
+            .find_map(|suffix| rest.strip_suffix(suffix))
             .unwrap_or_else(|| panic!("{what}: unexpected visible file {name}"));
         let (index, count) = rest.split_once("-of-").expect("-of-");
         counts.push(count.to_string());

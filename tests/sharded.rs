@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use proptest::prelude::*;
-use tfrec::write::sharded::{cleanup, shard_name, Manifest, ShardOptions, ShardedWriter, Sharding};
+use tfrec::write::sharded::{
+    cleanup, shard_name_for, Manifest, ShardOptions, ShardedWriter, Sharding,
+};
 use tfrec::write::{FileOp, IoHook};
 use tfrec::{Compression, DType, ErrorKind, Reader, Tensor, Writer};
 
@@ -55,7 +57,10 @@ fn check_job(dir: &Path, manifest: &Manifest) -> Vec<Vec<Vec<u8>>> {
     let n = manifest.shards.len() as u64;
     let mut out = Vec::new();
     for (i, shard) in manifest.shards.iter().enumerate() {
-        assert_eq!(shard.name, shard_name(&manifest.stem, i as u64, n));
+        assert_eq!(
+            shard.name,
+            shard_name_for(&manifest.stem, i as u64, n, manifest.compression)
+        );
         let path = dir.join(&shard.name);
         let mut reader = Reader::open(&path).unwrap();
         assert_eq!(reader.compression(), manifest.compression);
@@ -253,6 +258,35 @@ fn compressed_shards_index_the_decompressed_stream() {
         for s in &m.shards {
             assert_ne!(s.bytes, s.frame_bytes, "{c}: stored compressed");
         }
+    }
+}
+
+#[test]
+fn shard_names_tell_the_compression_and_a_new_job_replaces_another_compressions() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = payloads(12, 3);
+    for (c, suffix) in [
+        (Compression::Gzip, ".tfrecord.gz"),
+        (Compression::Zlib, ".tfrecord.deflate"),
+        (Compression::None, ".tfrecord"),
+        (Compression::Gzip, ".tfrecord.gz"),
+    ] {
+        let mut w =
+            ShardedWriter::create(dir.path(), "n", options(Sharding::Shards(2)).compression(c))
+                .unwrap();
+        w.write_batch(&input).unwrap();
+        let m = w.finish().unwrap();
+        let want: Vec<String> = vec![
+            format!("n-00000-of-00002{suffix}"),
+            format!("n-00000-of-00002{suffix}.idx"),
+            format!("n-00001-of-00002{suffix}"),
+            format!("n-00001-of-00002{suffix}.idx"),
+            "n.manifest.json".to_string(),
+        ];
+        // Only this job's shards are left: the same count in another
+        // compression is another job's.
+        assert_eq!(visible(dir.path()), want, "{c}");
+        assert_eq!(check_job(dir.path(), &m).concat().len(), input.len());
     }
 }
 

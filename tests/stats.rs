@@ -168,7 +168,11 @@ fn floats_bools_complex_and_strings_follow_the_documented_rules() {
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
     let keys =
         |v: &serde_json::Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
-    assert_eq!(keys(&value), ["bytes", "dtypes", "records", "shapes"]);
+    assert_eq!(
+        keys(&value),
+        ["bytes", "dtypes", "holds", "records", "shapes", "sizes"]
+    );
+    assert_eq!(value["holds"], "tensor");
     let d = &value["dtypes"];
     for name in [
         "float32",
@@ -348,10 +352,19 @@ fn cli_json_is_exactly_the_documented_shape() {
     assert_eq!(code, Some(0), "{err}");
     let bytes = reference(&dir.path().join("img.tfrecord")).bytes
         + reference(&dir.path().join("lab.tfrecord")).bytes;
+    let lens: Vec<usize> = images
+        .iter()
+        .chain(&labels)
+        .map(|t| t.to_proto_bytes().len())
+        .collect();
+    let (min, max) = (lens.iter().min().unwrap(), lens.iter().max().unwrap());
+    let mean = lens.iter().sum::<usize>() as f64 / 6.0;
     assert_eq!(
         out,
         format!(
-            "{{\"records\": 6, \"bytes\": {bytes}, \"dtypes\": {{\"int64\": {{\"tensors\": 3, \"elements\": 3, \"sum\": 3, \"min\": 0, \"max\": 2}}, \
+            "{{\"records\": 6, \"bytes\": {bytes}, \"holds\": \"tensor\", \
+             \"sizes\": {{\"min\": {min}, \"mean\": {mean:?}, \"max\": {max}, \"empty\": 0}}, \
+             \"dtypes\": {{\"int64\": {{\"tensors\": 3, \"elements\": 3, \"sum\": 3, \"min\": 0, \"max\": 2}}, \
              \"uint8\": {{\"tensors\": 3, \"elements\": 144, \"sum\": 1440, \"min\": 0, \"max\": 20}}}}, \
              \"shapes\": {{\"[]\": 3, \"[4, 4, 3]\": 3}}}}\n"
         )

@@ -44,6 +44,7 @@
 //! ```
 
 mod detect;
+mod file_kind;
 pub mod json;
 mod owned;
 mod spec;
@@ -51,6 +52,8 @@ mod view;
 mod wire;
 
 pub use detect::RecordKind;
+pub(crate) use file_kind::misfit_error;
+pub use file_kind::{check, fits, KindVote};
 pub use owned::{encode, encode_with, Deterministic, MapOrder};
 pub use spec::{Column, DefaultValue, ParseSpec, Parsed, ParsedBatch, SparseTensor, Strings};
 pub use view::{

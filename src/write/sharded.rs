@@ -1,7 +1,10 @@
 //! Sharded, atomic, parallel writing.
 //!
 //! A [`ShardedWriter`] spreads records over files named as TensorFlow and
-//! Beam name them, `{stem}-{i:05}-of-{n:05}.tfrecord`, in one directory.
+//! Beam name them, `{stem}-{i:05}-of-{n:05}.tfrecord`, in one directory;
+//! GZIP shards end in `.tfrecord.gz` and ZLIB shards in `.tfrecord.deflate`
+//! ([`shard_suffix`]), the suffixes Beam's `ReadFromTFRecord` and `gzip`
+//! recognise.
 //!
 //! # What appears, and when
 //! Every shard is written under a hidden temporary name
@@ -16,14 +19,14 @@
 //! - when the manifest exists, every shard it lists is complete and matches
 //!   its size and CRC32C;
 //! - temporary files start with `.` and end in `.tmp`, so no glob for
-//!   `*-of-*.tfrecord` ever picks one up; a writer dropped without `finish`
+//!   `*-of-*.tfrecord*` ever picks one up; a writer dropped without `finish`
 //!   deletes its own, and [`cleanup`] removes those a killed process left.
 //!
 //! If `finish` fails, no final-named file of the job is left behind: shards
 //! already renamed are removed again. Before the renames an older manifest
 //! of the same stem is deleted, and after the new manifest is written,
-//! shards of the same stem with another shard count (an earlier job's) are
-//! deleted, so a glob sees one job's shards. Two writers must not use the
+//! shards of the same stem with another shard count or compression (an
+//! earlier job's) are deleted, so a glob sees one job's shards. Two writers must not use the
 //! same stem in the same directory at the same time.
 //!
 //! # Index sidecars
@@ -71,6 +74,7 @@
 
 mod copy;
 mod manifest;
+mod names;
 mod shard;
 
 use std::path::{Path, PathBuf};
@@ -84,6 +88,9 @@ use crate::tensor::TensorView;
 use crate::write::atomic::{self, AtomicFile, IoHook, Staged};
 
 pub use manifest::{Manifest, ShardInfo, MANIFEST_FORMAT};
+pub use names::{shard_name, shard_name_for, shard_suffix};
+
+use names::{is_temp_of, parse_shard_name};
 
 use shard::{
     tensor_crc, Payloads, RecordSet, Selection, ShardConfig, ShardFile, StagedShard, Tensors,
@@ -200,15 +207,6 @@ impl ShardOptions {
             )))
         }
     }
-}
-
-/// The final name of shard `index` of `count`: `{stem}-{index:05}-of-{count:05}.tfrecord`.
-///
-/// ```
-/// assert_eq!(tfrec::write::sharded::shard_name("train", 3, 10), "train-00003-of-00010.tfrecord");
-/// ```
-pub fn shard_name(stem: &str, index: u64, count: u64) -> String {
-    format!("{stem}-{index:05}-of-{count:05}.tfrecord")
 }
 
 /// The open shard of a lane, as the planner tracks it.
@@ -696,7 +694,7 @@ impl ShardedWriter {
         }
         let mut shards = Vec::with_capacity(staged.len());
         for s in staged {
-            let name = shard_name(&self.stem, s.id, n);
+            let name = shard_name_for(&self.stem, s.id, n, self.options.compression);
             let index = match s.index {
                 Some(idx) => {
                     // The sidecar first: a visible shard always has its index.
@@ -741,7 +739,8 @@ impl ShardedWriter {
         Ok(manifest)
     }
 
-    /// Deletes shards (and sidecars) of this stem with another shard count.
+    /// Deletes shards (and sidecars) of this stem with another shard count
+    /// or another compression.
     fn remove_stale(&self, n: u64) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
@@ -749,8 +748,8 @@ impl ShardedWriter {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if let Some(count) = parse_shard_name(name, &self.stem) {
-                if count != n {
+            if let Some((count, compression)) = parse_shard_name(name, &self.stem) {
+                if count != n || compression != self.options.compression {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }
@@ -833,37 +832,6 @@ fn check_stem(stem: &str) -> Result<()> {
     Ok(())
 }
 
-/// For `{stem}-{i}-of-{n}.tfrecord` or its `.idx`, the count `n`.
-fn parse_shard_name(name: &str, stem: &str) -> Option<u64> {
-    let rest = name.strip_prefix(stem)?.strip_prefix('-')?;
-    let rest = rest
-        .strip_suffix(".tfrecord")
-        .or_else(|| rest.strip_suffix(".tfrecord.idx"))?;
-    let (index, count) = rest.split_once("-of-")?;
-    let digits = |s: &str| s.len() >= 5 && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(index) || !digits(count) {
-        return None;
-    }
-    count.parse().ok()
-}
-
-/// True for the temporary files a job writing `stem` makes.
-fn is_temp_of(name: &str, stem: &str) -> bool {
-    let Some(rest) = name
-        .strip_prefix('.')
-        .and_then(|n| n.strip_prefix(stem))
-        .filter(|_| name.ends_with(".tmp"))
-    else {
-        return false;
-    };
-    if let Some(rest) = rest.strip_prefix('-') {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        digits >= 5 && rest[digits..].starts_with(".tfrecord.")
-    } else {
-        rest.starts_with(".manifest.json.") || rest.starts_with(".spool.")
-    }
-}
-
 /// Removes the temporary files that jobs writing `stem` into `dir` left
 /// behind when they were killed: hidden shards and sidecars
 /// (`.{stem}-NNNNN.tfrecord[.idx].*.tmp`), manifests
@@ -906,51 +874,6 @@ pub fn cleanup(dir: impl AsRef<Path>, stem: &str) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn temp_names() {
-        for yes in [
-            ".data-00000.tfrecord.abc123.tmp",
-            ".data-123456.tfrecord.idx.x.tmp",
-            ".data.manifest.json.Zz9.tmp",
-            ".data.spool.q.tmp",
-        ] {
-            assert!(is_temp_of(yes, "data"), "{yes}");
-        }
-        for no in [
-            "data-00000-of-00001.tfrecord",
-            ".data-00000-of-00001.tfrecord.abc.tmp",
-            ".data-x-00000.tfrecord.abc.tmp",
-            ".data-0000.tfrecord.abc.tmp",
-            ".data-00000.tfrecord.abc",
-            ".other-00000.tfrecord.abc.tmp",
-            ".data.manifest.json",
-            "data.spool.q.tmp",
-        ] {
-            assert!(!is_temp_of(no, "data"), "{no}");
-        }
-    }
-
-    #[test]
-    fn shard_names() {
-        assert_eq!(
-            parse_shard_name("data-00001-of-00004.tfrecord", "data"),
-            Some(4)
-        );
-        assert_eq!(
-            parse_shard_name("data-00001-of-123456.tfrecord.idx", "data"),
-            Some(123456)
-        );
-        for no in [
-            "data-1-of-4.tfrecord",
-            "data-00001-of-00004.tfrecord.tmp",
-            "datax-00001-of-00004.tfrecord",
-            "data-x-00001-of-00004.tfrecord",
-            "data.manifest.json",
-        ] {
-            assert_eq!(parse_shard_name(no, "data"), None, "{no}");
-        }
-    }
 
     #[test]
     fn stems() {

@@ -12,7 +12,8 @@ use tfrec::pipeline::{Dataset, RecordId};
 use tfrec::read::Follow;
 use tfrec::{Reader, TensorView};
 
-use crate::{describe, inputs, Failure};
+use crate::inputs::{self, AsKind};
+use crate::{describe, Failure};
 
 /// How `tfrec cat` prints records without `--jsonl` (its help's epilogue).
 pub(crate) const LINE_FORMS: &str = "\
@@ -81,19 +82,6 @@ pub(crate) struct Args {
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin.
     #[arg(required = true)]
     files: Vec<String>,
-}
-
-/// The kinds `--as` can force.
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum AsKind {
-    /// A `TensorProto` (`tf.io.serialize_tensor`).
-    Tensor,
-    /// A `tf.train.Example`.
-    Example,
-    /// A `tf.train.SequenceExample`.
-    Sequence,
-    /// Opaque bytes.
-    Raw,
 }
 
 pub(crate) fn parse_shard(text: &str) -> Result<(usize, usize), String> {

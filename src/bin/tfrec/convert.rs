@@ -12,7 +12,9 @@ use crate::pack::CompressionArg;
 use crate::{progress, Failure};
 
 /// Copy the records of TFRecord files into shards
-/// `{stem}-{i:05}-of-{n:05}.tfrecord` in DIR, each with an `.idx` sidecar
+/// `{stem}-{i:05}-of-{n:05}.tfrecord` in DIR (`.tfrecord.gz` with
+/// --compression gzip, `.tfrecord.deflate` with zlib: the suffixes Beam and
+/// gzip recognise), each with a sidecar named after it plus `.idx`
 /// (`offset length` per record), and `{stem}.manifest.json` last. Every
 /// record is kept byte for byte (any payload, not only tensors); input
 /// compression is detected by content. Shards are written under hidden
@@ -26,7 +28,9 @@ pub(crate) struct Args {
     out_dir: PathBuf,
     #[command(flatten)]
     sharding: ShardingArgs,
-    /// Compression of the output shards.
+    /// Compression of the output shards; it sets their suffix: none
+    /// `.tfrecord`, gzip `.tfrecord.gz`, zlib `.tfrecord.deflate` (a zlib
+    /// stream, as TensorFlow's ZLIB; Beam reads `.deflate` files as one).
     #[arg(long, value_enum, default_value = "none")]
     compression: CompressionArg,
     /// Shuffle all records with this seed (the same seed and inputs give the
@@ -215,7 +219,7 @@ impl Read for Counting {
 /// and compression extensions and without a `-NNNNN-of-NNNNN` shard suffix;
 /// `data` for stdin or when nothing is left.
 pub(crate) fn default_stem(input: &str) -> String {
-    const EXTENSIONS: [&str; 11] = [
+    const EXTENSIONS: [&str; 12] = [
         "tfrecord",
         "tfrecords",
         "tfrec",
@@ -223,6 +227,7 @@ pub(crate) fn default_stem(input: &str) -> String {
         "gz",
         "gzip",
         "zlib",
+        "deflate",
         "zz",
         "npy",
         "jsonl",
@@ -335,6 +340,8 @@ mod tests {
         for (input, want) in [
             ("images.tfrecord", "images"),
             ("dir/images.gz.tfrecord", "images"),
+            ("train-00003-of-00010.tfrecord.gz", "train"),
+            ("train-00003-of-00010.tfrecord.deflate", "train"),
             ("train-00003-of-00010.tfrecord", "train"),
             ("a.b.tfrecord", "a.b"),
             ("x.npy", "x"),

@@ -3,6 +3,7 @@
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tfrec::example::RecordKind;
 use tfrec::read::CorruptionPolicy;
 use tfrec::{ReadOptions, Reader, Result};
 
@@ -51,5 +52,29 @@ pub(crate) fn open(name: &str, options: ReadOptions) -> Result<Reader> {
             .map_err(|e| e.with_path("-"))
     } else {
         Reader::open_with(name, options)
+    }
+}
+
+/// The kinds `--as` can force (`cat`, `verify`, `stats`).
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum AsKind {
+    /// A `TensorProto` (`tf.io.serialize_tensor`).
+    Tensor,
+    /// A `tf.train.Example`.
+    Example,
+    /// A `tf.train.SequenceExample`.
+    Sequence,
+    /// Opaque bytes.
+    Raw,
+}
+
+impl From<AsKind> for RecordKind {
+    fn from(kind: AsKind) -> RecordKind {
+        match kind {
+            AsKind::Tensor => RecordKind::Tensor,
+            AsKind::Example => RecordKind::Example,
+            AsKind::Sequence => RecordKind::SequenceExample,
+            AsKind::Raw => RecordKind::Raw,
+        }
     }
 }

@@ -46,10 +46,13 @@ enum Command {
     Unpack(unpack::Args),
     /// Count records by walking the frame headers.
     Count(count::Args),
-    /// Check every frame, both CRCs, and that every payload is a valid tensor.
+    /// Check every frame, both CRCs, and that every payload is a valid
+    /// record of the kind the file holds (decided from its records, or --as).
+    #[command(after_help = verify::KIND_RULE)]
     Verify(verify::Args),
-    /// Report records per kind; per dtype the tensors' counts, sums, ranges
-    /// and shapes; per Example feature its kind and value counts.
+    /// Report records per kind, what they hold and payload sizes; per dtype
+    /// the tensors' counts, sums, ranges and shapes; per Example feature its
+    /// kind and value counts.
     Stats(stats::Args),
     /// Write a `FILE.idx` sidecar (offset and length of every record).
     Index(index::Args),

@@ -33,7 +33,9 @@ pub(crate) struct Args {
     out_dir: Option<PathBuf>,
     #[command(flatten)]
     sharding: ShardingArgs,
-    /// Compression of the output.
+    /// Compression of the output. With --out-dir it sets the shards'
+    /// suffix, as in `tfrec convert`: `.tfrecord`, `.tfrecord.gz` (gzip) or
+    /// `.tfrecord.deflate` (zlib).
     #[arg(long, value_enum, default_value = "none")]
     compression: CompressionArg,
     /// Order of feature names in Examples and SequenceExamples. `python`:
