@@ -200,19 +200,19 @@ impl Reader {
             if meta.len() == 0 {
                 Reader::from_source(Source::Empty, Compression::None, options)
             } else {
-                let map = Mmap::map(&file)?;
-                match Compression::detect(&map[..map.len().min(Compression::DETECT_LEN)]) {
-                    Compression::None => {
+                match Mmap::map(&file)? {
+                    Some(map)
+                        if Compression::detect(&map[..map.len().min(Compression::DETECT_LEN)])
+                            == Compression::None =>
+                    {
                         let source = Source::Mapped {
                             map,
                             cursor: Cursor::default(),
                         };
                         Reader::from_source(source, Compression::None, options)
                     }
-                    _ => {
-                        drop(map);
-                        Reader::from_read_with(file, options)?
-                    }
+                    // Compressed, or no guarded map to be had here.
+                    _ => Reader::from_read_with(file, options)?,
                 }
             }
         } else {
@@ -383,7 +383,9 @@ impl Reader {
         let path = self.path.as_deref();
         let recovery = &mut self.recovery;
         let item = match &mut self.source {
-            Source::Mapped { map, cursor } => slice::next_record(map, cursor, self.check, recovery),
+            Source::Mapped { map, cursor } => {
+                slice::next_guarded(map, Some(map), cursor, self.check, recovery)
+            }
             Source::Empty => None,
             Source::Stream(frames, buf) => frames.read_into(buf, recovery).map(|r| {
                 r.map(|(offset, index)| Record {
@@ -400,13 +402,7 @@ impl Reader {
     /// the map for mapped files and owned for streams.
     pub fn records(&mut self) -> Records<'_> {
         let inner = match &mut self.source {
-            Source::Mapped { map, cursor } => {
-                let map: &Mmap = map;
-                RecordsInner::Mapped {
-                    bytes: &map[..],
-                    cursor,
-                }
-            }
+            Source::Mapped { map, cursor } => RecordsInner::Mapped { map, cursor },
             Source::Empty => RecordsInner::Empty,
             Source::Stream(frames, _) => RecordsInner::Stream(frames),
         };
@@ -432,7 +428,7 @@ impl Reader {
         let mut n = 0u64;
         let result = match &mut self.source {
             Source::Mapped { map, cursor } => loop {
-                match slice::next_record(map, cursor, check, recovery) {
+                match slice::next_guarded(map, Some(map), cursor, check, recovery) {
                     None => break Ok(n),
                     Some(Ok(_)) => n += 1,
                     Some(Err(e)) => break Err(e),
@@ -494,7 +490,7 @@ pub struct Records<'r> {
 
 enum RecordsInner<'r> {
     Mapped {
-        bytes: &'r [u8],
+        map: &'r Mmap,
         cursor: &'r mut Cursor,
     },
     Empty,
@@ -506,8 +502,9 @@ impl<'r> Iterator for Records<'r> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let item = match &mut self.inner {
-            RecordsInner::Mapped { bytes, cursor } => {
-                slice::next_record(bytes, cursor, self.check, self.recovery)
+            RecordsInner::Mapped { map, cursor } => {
+                let map: &'r Mmap = map;
+                slice::next_guarded(map, Some(map), cursor, self.check, self.recovery)
             }
             RecordsInner::Empty => None,
             RecordsInner::Stream(frames) => {
