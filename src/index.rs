@@ -783,9 +783,10 @@ impl IndexedFile {
         })
     }
 
-    /// Reads through a memory map instead of positioned reads. The file must
-    /// then not be modified or truncated while this value lives (see
-    /// [`Reader::open`](crate::Reader::open)).
+    /// Reads through a memory map instead of positioned reads. A file cut
+    /// short while mapped makes the records past the cut truncated-record
+    /// errors, as with [`Reader::open`](crate::Reader::open); where maps
+    /// cannot be guarded, positioned reads are kept.
     pub fn mapped(mut self) -> Result<IndexedFile> {
         let Access::Positioned(file) = &self.access else {
             return Ok(self);

@@ -1,7 +1,8 @@
 //! Reading TFRecord files: memory-mapped, streamed, or from memory.
 //!
 //! [`Reader::open`] maps an uncompressed file and hands out payloads borrowed
-//! from the map; GZIP and ZLIB files (recognised by their content, not their
+//! from the map (a file cut short while mapped gives a truncated-record
+//! error, not a `SIGBUS`); GZIP and ZLIB files (recognised by their content, not their
 //! name) are decompressed as a stream. [`Reader::from_read`] reads any
 //! [`Read`], such as stdin. [`SliceReader`] reads bytes already
 //! in memory.
@@ -99,9 +100,10 @@ impl ReadOptions {
     }
 
     /// Whether [`Reader::open`] may memory-map uncompressed files (default:
-    /// yes). Without it files are read with plain reads, which is what files
-    /// that may change while being read (or that live on a network file
-    /// system) need; the records and errors are the same either way.
+    /// yes). Without it files are read with plain reads, which suits files
+    /// rewritten in place while read; the records and errors are the same
+    /// either way. A mapped file cut short while read is reported as a
+    /// truncated record either way too (see [`Reader::open`]).
     pub fn mmap(mut self, yes: bool) -> Self {
         self.mmap = yes;
         self
@@ -179,10 +181,17 @@ pub struct Reader {
 impl Reader {
     /// Opens a file with default options.
     ///
-    /// Uncompressed regular files are memory-mapped: the file must not be
-    /// truncated or modified while the reader (or any record borrowed from
-    /// it) is alive. Use [`ReadOptions::mmap`]`(false)` for files that may
-    /// change.
+    /// Uncompressed regular files are memory-mapped. A mapped file cut short
+    /// while it is read does not kill the process: the read of the first
+    /// record not wholly before the cut is an
+    /// [`ErrorKind::TruncatedRecord`](crate::ErrorKind::TruncatedRecord)
+    /// naming the path, offset and index, whatever the corruption policy
+    /// (on Linux through a `SIGBUS` guard; Windows refuses to truncate
+    /// mapped files; elsewhere such files are read with positioned reads).
+    /// A record borrowed before the cut and read after it reads as zeros;
+    /// bytes rewritten in place are caught only by the CRCs. Use
+    /// [`ReadOptions::mmap`]`(false)` for files rewritten in place while
+    /// read.
     pub fn open(path: impl AsRef<Path>) -> Result<Reader> {
         Reader::open_with(path, ReadOptions::default())
     }
