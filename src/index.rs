@@ -377,7 +377,7 @@ fn open_indexed(path: &Path, options: &IndexOptions, map: bool) -> Result<(Index
         }
     }
     let mapped = if map && len > 0 {
-        Mmap::map(&file)?
+        Mmap::map(&file, path)?
     } else {
         None
     };
@@ -794,7 +794,7 @@ impl IndexedFile {
         if self.index.file_len() == 0 {
             return Ok(self);
         }
-        let map = Mmap::map(file).map_err(|e| Error::from(e).with_path(&self.path))?;
+        let map = Mmap::map(file, &self.path).map_err(|e| Error::from(e).with_path(&self.path))?;
         let Some(map) = map else {
             // No guarded map here: positioned reads serve the same records.
             return Ok(self);

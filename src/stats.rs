@@ -956,7 +956,7 @@ pub fn stats_file(path: impl AsRef<Path>, progress: &(dyn Fn(u64) + Sync)) -> Re
         stats_indexed(&file, &index, progress)
     } else {
         let map = if len > 0 && len <= MAP_UP_TO {
-            Mmap::map(&file).map_err(|e| Error::from(e).with_path(path))?
+            Mmap::map(&file, path).map_err(|e| Error::from(e).with_path(path))?
         } else {
             None
         };

@@ -386,3 +386,41 @@ fn cli_cat_cut_mid_read() {
 fn cli_cat_shuffled_cut_mid_read() {
     cat_cut_mid_read(&["--shuffle", "1"]);
 }
+
+/// A file replaced by a rename (or removed) while mapped keeps its old
+/// inode mapped: the reader goes on to the end of the old contents.
+#[test]
+fn replaced_or_removed_file_reads_to_the_end() {
+    if !child_of("replaced_or_removed_file_reads_to_the_end") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for replace in [true, false] {
+        let (path, _) = write_file(dir.path());
+        let mut reader = Reader::open(&path).unwrap();
+        assert!(reader.mapped_bytes().is_some());
+        let mut records = reader.records();
+        assert_eq!(records.next().unwrap().unwrap().index, 0);
+        if replace {
+            let other = dir.path().join("new.tfrecord");
+            let mut w = Writer::create(&other).unwrap();
+            w.write_tensor(&Tensor::scalar(1u8)).unwrap();
+            w.finish().unwrap();
+            std::fs::rename(&other, &path).unwrap();
+        } else {
+            std::fs::remove_file(&path).unwrap();
+        }
+        let mut n = 1;
+        for record in records {
+            let record = record.unwrap();
+            let tensor = record.decode().unwrap();
+            assert_eq!(tensor.to_vec::<u32>().unwrap()[0], (n * WIDTH) as u32 | 1);
+            n += 1;
+        }
+        assert_eq!(n, RECORDS);
+        if replace {
+            drop(reader);
+            assert_eq!(Reader::open(&path).unwrap().count().unwrap(), 1);
+        }
+    }
+}

@@ -35,33 +35,68 @@
 use std::fs::File;
 use std::io;
 use std::ops::Deref;
+use std::path::Path;
 
 use crate::error::{Error, ErrorKind};
 use crate::framing::{self, HEADER_LEN};
 
 /// A read-only memory map of a whole file, registered with the `SIGBUS`
 /// guard for as long as it lives.
+#[cfg_attr(not(any(target_os = "linux", windows)), allow(dead_code))]
 pub(crate) struct Mmap {
     map: memmap2::Mmap,
-    /// A handle on the mapped file, to learn its current length.
-    file: File,
+    /// Where the mapped file can be found again, to learn its current
+    /// length on the error path (rather than holding a descriptor per map:
+    /// a dataset may map thousands of files).
+    #[cfg(target_os = "linux")]
+    origin: Origin,
     /// The map's place in the guard's registry.
-    #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
-    slot: Option<usize>,
+    #[cfg(target_os = "linux")]
+    slot: usize,
+}
+
+/// The mapped file: its path and identity.
+#[cfg(target_os = "linux")]
+struct Origin {
+    path: std::path::PathBuf,
+    dev: u64,
+    ino: u64,
+}
+
+#[cfg(target_os = "linux")]
+impl Origin {
+    fn of(file: &File, path: &Path) -> io::Result<Origin> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = file.metadata()?;
+        Ok(Origin {
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+            dev: meta.dev(),
+            ino: meta.ino(),
+        })
+    }
+
+    /// The file's length now; `None` when its path no longer leads to it
+    /// (removed, or replaced by a rename).
+    fn len(&self) -> Option<u64> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(&self.path).ok()?;
+        (meta.dev() == self.dev && meta.ino() == self.ino).then_some(meta.len())
+    }
 }
 
 impl Mmap {
     /// Maps `file` read-only, guarded against truncation; `Ok(None)` when no
     /// guard can be had here (an unsupported platform, or more maps alive at
     /// once than the registry holds), in which case the caller reads the
-    /// file with positioned reads. `file` must be a regular, non-empty file.
-    pub(crate) fn map(file: &File) -> io::Result<Option<Mmap>> {
+    /// file with positioned reads. `file` must be a regular, non-empty file,
+    /// opened at `path`.
+    pub(crate) fn map(file: &File, path: &Path) -> io::Result<Option<Mmap>> {
         #[cfg(target_os = "linux")]
         {
             if !guard::install() {
                 return Ok(None);
             }
-            let handle = file.try_clone()?;
+            let origin = Origin::of(file, path)?;
             // SAFETY: the map is read-only and private to this process. A
             // truncation of the file makes later reads fault; the guard
             // registered below turns those faults into zero pages before
@@ -73,27 +108,19 @@ impl Mmap {
             };
             // Advice only; failure is harmless.
             let _ = map.advise(memmap2::Advice::Sequential);
-            Ok(Some(Mmap {
-                map,
-                file: handle,
-                slot: Some(slot),
-            }))
+            Ok(Some(Mmap { map, origin, slot }))
         }
         #[cfg(windows)]
         {
-            let handle = file.try_clone()?;
+            let _ = path;
             // SAFETY: the map is read-only; Windows refuses to truncate a
             // file while a view of it is mapped, so its pages cannot vanish.
             let map = unsafe { memmap2::MmapOptions::new().map(file)? };
-            Ok(Some(Mmap {
-                map,
-                file: handle,
-                slot: None,
-            }))
+            Ok(Some(Mmap { map }))
         }
         #[cfg(not(any(target_os = "linux", windows)))]
         {
-            let _ = file;
+            let _ = (file, path);
             Ok(None)
         }
     }
@@ -104,10 +131,17 @@ impl Mmap {
     #[inline]
     pub(crate) fn zeroed_from(&self) -> usize {
         #[cfg(target_os = "linux")]
-        if let Some(slot) = self.slot {
-            return guard::zeroed_from(slot);
-        }
+        return guard::zeroed_from(self.slot);
+        #[cfg(not(target_os = "linux"))]
         usize::MAX
+    }
+
+    /// The mapped file's length now, when it can be told.
+    fn file_len(&self) -> Option<u64> {
+        #[cfg(target_os = "linux")]
+        return self.origin.len();
+        #[cfg(not(target_os = "linux"))]
+        None
     }
 
     /// Whether the frame `offset..end`, read without error, may hold zeros
@@ -120,18 +154,20 @@ impl Mmap {
     /// Why the frame at `offset` (record `index`) could not be read, when
     /// the reason is that the mapped bytes went away: an
     /// [`ErrorKind::TruncatedRecord`] when the file shrank below the frame's
-    /// end, an I/O error when the pages vanished without the file shrinking.
-    /// `None` when the frame's bytes are all still the file's, so that the
-    /// error found in them stands.
+    /// end (or pages vanished from a file no longer found at its path), an
+    /// I/O error when pages vanished without the file shrinking. `None` when
+    /// the frame's bytes are all still the file's, so that the error found
+    /// in them stands. Costs a `stat`; for the error path only.
     pub(crate) fn vanished(&self, offset: u64, index: u64) -> Option<Error> {
-        let file_len = self.file.metadata().map(|m| m.len()).unwrap_or(0);
+        let file_len = self.file_len();
         let zeroed = self.zeroed_from() as u64;
         let map_len = self.map.len() as u64;
-        if zeroed == usize::MAX as u64 && file_len >= map_len {
+        let shrunk = file_len.is_some_and(|len| len < map_len);
+        if zeroed == usize::MAX as u64 && !shrunk {
             // Nothing vanished: the error is in the file as it was mapped.
             return None;
         }
-        let backed = zeroed.min(file_len).min(map_len);
+        let backed = zeroed.min(file_len.unwrap_or(map_len)).min(map_len);
         // The frame's extent from its header, if the header is still there.
         let header_end = offset.checked_add(HEADER_LEN as u64)?;
         let needed = if header_end <= backed {
@@ -147,10 +183,10 @@ impl Mmap {
         if offset.saturating_add(needed) <= backed {
             return None;
         }
-        let error = if file_len < map_len {
+        let error = if shrunk || file_len.is_none() {
             Error::new(ErrorKind::TruncatedRecord {
                 needed,
-                available: file_len.saturating_sub(offset),
+                available: file_len.unwrap_or(backed).saturating_sub(offset),
             })
         } else {
             Error::from(io::Error::other(
@@ -182,9 +218,7 @@ impl Drop for Mmap {
         // dropped after this), so that the guard never touches an address
         // range that may have been handed to someone else.
         #[cfg(target_os = "linux")]
-        if let Some(slot) = self.slot {
-            guard::unregister(slot);
-        }
+        guard::unregister(self.slot);
     }
 }
 

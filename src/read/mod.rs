@@ -209,7 +209,7 @@ impl Reader {
             if meta.len() == 0 {
                 Reader::from_source(Source::Empty, Compression::None, options)
             } else {
-                match Mmap::map(&file)? {
+                match Mmap::map(&file, path)? {
                     Some(map)
                         if Compression::detect(&map[..map.len().min(Compression::DETECT_LEN)])
                             == Compression::None =>
