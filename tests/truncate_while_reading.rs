@@ -424,3 +424,41 @@ fn replaced_or_removed_file_reads_to_the_end() {
         }
     }
 }
+
+/// More maps alive at once than the guard can register: the next readers
+/// read with positioned reads, the same records, until a map is dropped.
+#[test]
+fn readers_past_the_guard_registry_read_unmapped() {
+    if !child_of("readers_past_the_guard_registry_read_unmapped") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("small.tfrecord");
+    let mut w = Writer::create(&path).unwrap();
+    for i in 0..3u8 {
+        w.write_tensor(&Tensor::scalar(i)).unwrap();
+    }
+    w.finish().unwrap();
+    let mut readers = Vec::new();
+    loop {
+        let reader = Reader::open(&path).unwrap();
+        if reader.mapped_bytes().is_none() {
+            readers.push(reader);
+            break;
+        }
+        readers.push(reader);
+        assert!(readers.len() <= 1 << 16, "every reader was mapped");
+    }
+    let mapped = readers.len() - 1;
+    assert!(mapped >= 1024, "only {mapped} maps guarded");
+    for i in [mapped, 0] {
+        let reader = &mut readers[i];
+        let values: Vec<u8> = reader
+            .records()
+            .map(|r| r.unwrap().decode().unwrap().to_vec::<u8>().unwrap()[0])
+            .collect();
+        assert_eq!(values, [0, 1, 2]);
+    }
+    readers.truncate(mapped - 1);
+    assert!(Reader::open(&path).unwrap().mapped_bytes().is_some());
+}

@@ -12,9 +12,9 @@
 //! retried and reads zeros. Zeros cannot pass a frame's length CRC, and a
 //! payload that became zeros fails its CRC (unless zeros were its bytes),
 //! so the reader stops at the frame, asks this module why, and reports an
-//! [`ErrorKind::TruncatedRecord`] with the path, offset and index (or an
-//! I/O error when the file did not shrink, as when a device fails under the
-//! map). A fault anywhere else goes to the handler that was installed
+//! [`ErrorKind::TruncatedRecord`] with the path, offset and index (also
+//! when the file has grown again since, or a device failed under the map:
+//! the bytes are gone either way). A fault anywhere else goes to the handler that was installed
 //! before ours, or gets the default action, so unrelated crashes still
 //! crash.
 //!
@@ -152,12 +152,11 @@ impl Mmap {
     }
 
     /// Why the frame at `offset` (record `index`) could not be read, when
-    /// the reason is that the mapped bytes went away: an
-    /// [`ErrorKind::TruncatedRecord`] when the file shrank below the frame's
-    /// end (or pages vanished from a file no longer found at its path), an
-    /// I/O error when pages vanished without the file shrinking. `None` when
-    /// the frame's bytes are all still the file's, so that the error found
-    /// in them stands. Costs a `stat`; for the error path only.
+    /// the reason is that the mapped bytes went away (the file shrank below
+    /// the frame's end, or the guard replaced vanished pages with zeros): an
+    /// [`ErrorKind::TruncatedRecord`]. `None` when the frame's bytes are all
+    /// still the file's, so that the error found in them stands. Costs a
+    /// `stat`; for the error path only.
     pub(crate) fn vanished(&self, offset: u64, index: u64) -> Option<Error> {
         let file_len = self.file_len();
         let zeroed = self.zeroed_from() as u64;
@@ -183,16 +182,17 @@ impl Mmap {
         if offset.saturating_add(needed) <= backed {
             return None;
         }
-        let error = if shrunk || file_len.is_none() {
-            Error::new(ErrorKind::TruncatedRecord {
-                needed,
-                available: file_len.unwrap_or(backed).saturating_sub(offset),
-            })
-        } else {
-            Error::from(io::Error::other(
-                "the mapped file could not be read (the device failed under the map)",
-            ))
+        let available = match file_len {
+            Some(len) if shrunk => len,
+            // Cut and grown again (a job rewriting the file in place), no
+            // longer at its path, or a device failing under the map: the
+            // bytes that were read are all that can be told of.
+            _ => backed,
         };
+        let error = Error::new(ErrorKind::TruncatedRecord {
+            needed,
+            available: available.saturating_sub(offset),
+        });
         Some(error.at_record(offset, index))
     }
 
