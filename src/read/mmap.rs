@@ -14,9 +14,11 @@
 //! so the reader stops at the frame, asks this module why, and reports an
 //! [`ErrorKind::TruncatedRecord`] with the path, offset and index (also
 //! when the file has grown again since, or a device failed under the map:
-//! the bytes are gone either way). A fault anywhere else goes to the handler that was installed
-//! before ours, or gets the default action, so unrelated crashes still
-//! crash.
+//! the bytes are gone either way). A fault anywhere else goes to the
+//! handler that was installed before ours, or gets the default action, so
+//! unrelated crashes still crash. The handler touches only atomics and
+//! makes only system calls (`mmap`, `sigaction`, `raise`): no locks, no
+//! allocation.
 //!
 //! What the guard does not give: a payload handed out before the truncation
 //! and read after it reads as zeros (the next read reports the file cut);
@@ -27,8 +29,12 @@
 //! old contents.
 //!
 //! Windows refuses to truncate a file while a view of it is mapped, so maps
-//! there need no guard. On other platforms [`Mmap::map`] declines and
-//! callers read with positioned reads instead.
+//! there need no guard. On other platforms, and past 4096 maps alive at
+//! once on Linux, [`Mmap::map`] declines and callers read with positioned
+//! or plain reads instead.
+//!
+//! Another `SIGBUS` handler installed after ours (and not passing faults
+//! on to it) takes the guard away: truncation then kills the process again.
 #![allow(unsafe_code)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
