@@ -261,7 +261,10 @@ mod guard {
         seq: AtomicUsize,
         start: AtomicUsize,
         len: AtomicUsize,
-        zeroed_from: AtomicUsize,
+        /// The bitwise complement of the offset from which zeros were
+        /// mapped, so that "none" (`usize::MAX`) is 0 and the registry
+        /// starts all zeros (in `.bss`, not in the binary).
+        zeroed_from_not: AtomicUsize,
     }
 
     #[allow(clippy::declare_interior_mutable_const)]
@@ -270,7 +273,7 @@ mod guard {
         seq: AtomicUsize::new(0),
         start: AtomicUsize::new(0),
         len: AtomicUsize::new(0),
-        zeroed_from: AtomicUsize::new(usize::MAX),
+        zeroed_from_not: AtomicUsize::new(0),
     };
 
     static REGISTRY: [Slot; SLOTS] = [EMPTY; SLOTS];
@@ -329,7 +332,7 @@ mod guard {
             slot.seq.fetch_add(1, SeqCst);
             slot.start.store(start, SeqCst);
             slot.len.store(len, SeqCst);
-            slot.zeroed_from.store(usize::MAX, SeqCst);
+            slot.zeroed_from_not.store(0, SeqCst);
             slot.seq.fetch_add(1, SeqCst);
             HIGH.fetch_max(i + 1, SeqCst);
             slot.state.store(LIVE, SeqCst);
@@ -348,7 +351,7 @@ mod guard {
     pub(super) fn zeroed_from(slot: usize) -> usize {
         REGISTRY
             .get(slot)
-            .map_or(usize::MAX, |s| s.zeroed_from.load(Acquire))
+            .map_or(usize::MAX, |s| !s.zeroed_from_not.load(Acquire))
     }
 
     /// The handler. Runs on the faulting thread with `SIGBUS` blocked.
@@ -402,7 +405,7 @@ mod guard {
             };
             // Published before the zeros appear: whoever reads a zero that
             // came from here then also sees that it did.
-            slot.zeroed_from.fetch_min(from - start, SeqCst);
+            slot.zeroed_from_not.fetch_max(!(from - start), SeqCst);
             // SAFETY: `from..end` lies within a live map of ours (`start` is
             // page-aligned as mmap returned it, so `from >= start`); the
             // faulting thread holds a borrow of it, so it cannot be unmapped
