@@ -376,14 +376,21 @@ fn open_indexed(path: &Path, options: &IndexOptions, map: bool) -> Result<(Index
             Err(reason) => source = IndexSource::SidecarRejected { reason },
         }
     }
-    let (offsets, mapped) = if map && len > 0 {
-        let mapped = Mmap::map(&file)?;
-        if mapped.len() as u64 != len {
-            return Err(Error::invalid_input("the file changed size while opened"));
-        }
-        (scan_mapped(&mapped, options.max_record_len)?, Some(mapped))
+    let mapped = if map && len > 0 {
+        Mmap::map(&file, path)?
     } else {
-        (scan(&file, len, options.max_record_len)?, None)
+        None
+    };
+    let (offsets, mapped) = match mapped {
+        Some(mapped) => {
+            if mapped.len() as u64 != len {
+                return Err(Error::invalid_input("the file changed size while opened"));
+            }
+            let offsets =
+                scan_mapped(&mapped, options.max_record_len).map_err(|e| mapped.explain(e))?;
+            (offsets, Some(mapped))
+        }
+        None => (scan(&file, len, options.max_record_len)?, None),
     };
     let index = Index {
         offsets,
@@ -776,9 +783,10 @@ impl IndexedFile {
         })
     }
 
-    /// Reads through a memory map instead of positioned reads. The file must
-    /// then not be modified or truncated while this value lives (see
-    /// [`Reader::open`](crate::Reader::open)).
+    /// Reads through a memory map instead of positioned reads. A file cut
+    /// short while mapped makes the records past the cut truncated-record
+    /// errors, as with [`Reader::open`](crate::Reader::open); where maps
+    /// cannot be guarded, positioned reads are kept.
     pub fn mapped(mut self) -> Result<IndexedFile> {
         let Access::Positioned(file) = &self.access else {
             return Ok(self);
@@ -786,7 +794,11 @@ impl IndexedFile {
         if self.index.file_len() == 0 {
             return Ok(self);
         }
-        let map = Mmap::map(file).map_err(|e| Error::from(e).with_path(&self.path))?;
+        let map = Mmap::map(file, &self.path).map_err(|e| Error::from(e).with_path(&self.path))?;
+        let Some(map) = map else {
+            // No guarded map here: positioned reads serve the same records.
+            return Ok(self);
+        };
         if map.len() as u64 != self.index.file_len() {
             return Err(
                 Error::invalid_input("the file changed size since it was indexed")
@@ -837,9 +849,35 @@ impl IndexedFile {
             Access::Positioned(file) => buf
                 .read_at(file, entry.offset, len)
                 .map_err(|e| Error::from(e).at_record(entry.offset, i as u64))?,
-            Access::Mapped(map) => self.in_map(map, i, entry, len)?,
+            Access::Mapped(map) => {
+                let record = self
+                    .in_map(map, i, entry, len)
+                    .and_then(|bytes| self.check_frame(i, entry, len, bytes));
+                return self.guarded(i, entry, record);
+            }
         };
         self.check_frame(i, entry, len, bytes)
+    }
+
+    /// `result` of reading record `i`, found in the map, unless the map's
+    /// pages under the frame went away (the file was cut short while
+    /// mapped): then the error that says so.
+    fn guarded<T>(&self, i: usize, entry: Entry, result: Result<T>) -> Result<T> {
+        let Access::Mapped(map) = &self.access else {
+            return result;
+        };
+        match result {
+            Ok(value) => {
+                let end = entry.offset.saturating_add(entry.len);
+                if map.lost(usize::try_from(end).unwrap_or(usize::MAX)) {
+                    if let Some(cut) = map.vanished(entry.offset, i as u64) {
+                        return Err(cut);
+                    }
+                }
+                Ok(value)
+            }
+            Err(e) => Err(map.explain(e)),
+        }
     }
 
     /// Whether records are read through a memory map.
@@ -856,7 +894,8 @@ impl IndexedFile {
         };
         let payload = self.locate(i).and_then(|(entry, len)| {
             let bytes = self.in_map(map, i, entry, len)?;
-            match self.check_frame(i, entry, len, bytes)?.payload {
+            let record = self.check_frame(i, entry, len, bytes);
+            match self.guarded(i, entry, record)?.payload {
                 std::borrow::Cow::Borrowed(payload) => Ok(payload),
                 std::borrow::Cow::Owned(_) => {
                     Err(Error::invalid_input("internal: a mapped record was copied"))
@@ -885,7 +924,9 @@ impl IndexedFile {
     /// returns its payload. Errors carry the path and the record's position.
     pub(crate) fn checked_payload<'a>(&self, i: usize, frame: &'a [u8]) -> Result<&'a [u8]> {
         let payload = self.locate(i).and_then(|(entry, len)| {
-            match self.check_frame(i, entry, len, frame)?.payload {
+            // A frame copied from the map may hold its zeros.
+            let record = self.check_frame(i, entry, len, frame);
+            match self.guarded(i, entry, record)?.payload {
                 std::borrow::Cow::Borrowed(payload) => Ok(payload),
                 std::borrow::Cow::Owned(_) => Err(Error::invalid_input(
                     "internal: a frame read into a buffer was copied",

@@ -996,11 +996,16 @@ pub fn stats_file(path: impl AsRef<Path>, progress: &(dyn Fn(u64) + Sync)) -> Re
         let index = Index::open(path)?;
         stats_indexed(&file, &index, progress)
     } else {
-        if len > 0 && len <= MAP_UP_TO {
-            let map = Mmap::map(&file).map_err(|e| Error::from(e).with_path(path))?;
-            stats_segmented(Input::Mapped(&map), len, progress)
+        let map = if len > 0 && len <= MAP_UP_TO {
+            Mmap::map(&file, path).map_err(|e| Error::from(e).with_path(path))?
         } else {
-            stats_segmented(Input::File(&file), len, progress)
+            None
+        };
+        match map {
+            Some(map) => {
+                stats_segmented(Input::Mapped(&map), len, progress).map_err(|e| map.explain(e))
+            }
+            None => stats_segmented(Input::File(&file), len, progress),
         }
     };
     result.map_err(|e| e.with_path(path))

@@ -1,7 +1,8 @@
 //! Reading TFRecord files: memory-mapped, streamed, or from memory.
 //!
 //! [`Reader::open`] maps an uncompressed file and hands out payloads borrowed
-//! from the map; GZIP and ZLIB files (recognised by their content, not their
+//! from the map (a file cut short while mapped gives a truncated-record
+//! error, not a `SIGBUS`); GZIP and ZLIB files (recognised by their content, not their
 //! name) are decompressed as a stream. [`Reader::from_read`] reads any
 //! [`Read`], such as stdin. [`SliceReader`] reads bytes already
 //! in memory.
@@ -99,9 +100,10 @@ impl ReadOptions {
     }
 
     /// Whether [`Reader::open`] may memory-map uncompressed files (default:
-    /// yes). Without it files are read with plain reads, which is what files
-    /// that may change while being read (or that live on a network file
-    /// system) need; the records and errors are the same either way.
+    /// yes). Without it files are read with plain reads, which suits files
+    /// rewritten in place while read; the records and errors are the same
+    /// either way. A mapped file cut short while read is reported as a
+    /// truncated record either way too (see [`Reader::open`]).
     pub fn mmap(mut self, yes: bool) -> Self {
         self.mmap = yes;
         self
@@ -179,10 +181,17 @@ pub struct Reader {
 impl Reader {
     /// Opens a file with default options.
     ///
-    /// Uncompressed regular files are memory-mapped: the file must not be
-    /// truncated or modified while the reader (or any record borrowed from
-    /// it) is alive. Use [`ReadOptions::mmap`]`(false)` for files that may
-    /// change.
+    /// Uncompressed regular files are memory-mapped. A mapped file cut short
+    /// while it is read does not kill the process: the read of the first
+    /// record not wholly before the cut is an
+    /// [`ErrorKind::TruncatedRecord`](crate::ErrorKind::TruncatedRecord)
+    /// naming the path, offset and index, whatever the corruption policy
+    /// (on Linux through a `SIGBUS` guard; Windows refuses to truncate
+    /// mapped files; elsewhere such files are read with positioned reads).
+    /// A record borrowed before the cut and read after it reads as zeros;
+    /// bytes rewritten in place are caught only by the CRCs. Use
+    /// [`ReadOptions::mmap`]`(false)` for files rewritten in place while
+    /// read.
     pub fn open(path: impl AsRef<Path>) -> Result<Reader> {
         Reader::open_with(path, ReadOptions::default())
     }
@@ -200,19 +209,19 @@ impl Reader {
             if meta.len() == 0 {
                 Reader::from_source(Source::Empty, Compression::None, options)
             } else {
-                let map = Mmap::map(&file)?;
-                match Compression::detect(&map[..map.len().min(Compression::DETECT_LEN)]) {
-                    Compression::None => {
+                match Mmap::map(&file, path)? {
+                    Some(map)
+                        if Compression::detect(&map[..map.len().min(Compression::DETECT_LEN)])
+                            == Compression::None =>
+                    {
                         let source = Source::Mapped {
                             map,
                             cursor: Cursor::default(),
                         };
                         Reader::from_source(source, Compression::None, options)
                     }
-                    _ => {
-                        drop(map);
-                        Reader::from_read_with(file, options)?
-                    }
+                    // Compressed, or no guarded map to be had here.
+                    _ => Reader::from_read_with(file, options)?,
                 }
             }
         } else {
@@ -383,7 +392,9 @@ impl Reader {
         let path = self.path.as_deref();
         let recovery = &mut self.recovery;
         let item = match &mut self.source {
-            Source::Mapped { map, cursor } => slice::next_record(map, cursor, self.check, recovery),
+            Source::Mapped { map, cursor } => {
+                slice::next_guarded(map, Some(map), cursor, self.check, recovery)
+            }
             Source::Empty => None,
             Source::Stream(frames, buf) => frames.read_into(buf, recovery).map(|r| {
                 r.map(|(offset, index)| Record {
@@ -400,13 +411,7 @@ impl Reader {
     /// the map for mapped files and owned for streams.
     pub fn records(&mut self) -> Records<'_> {
         let inner = match &mut self.source {
-            Source::Mapped { map, cursor } => {
-                let map: &Mmap = map;
-                RecordsInner::Mapped {
-                    bytes: &map[..],
-                    cursor,
-                }
-            }
+            Source::Mapped { map, cursor } => RecordsInner::Mapped { map, cursor },
             Source::Empty => RecordsInner::Empty,
             Source::Stream(frames, _) => RecordsInner::Stream(frames),
         };
@@ -432,7 +437,7 @@ impl Reader {
         let mut n = 0u64;
         let result = match &mut self.source {
             Source::Mapped { map, cursor } => loop {
-                match slice::next_record(map, cursor, check, recovery) {
+                match slice::next_guarded(map, Some(map), cursor, check, recovery) {
                     None => break Ok(n),
                     Some(Ok(_)) => n += 1,
                     Some(Err(e)) => break Err(e),
@@ -494,7 +499,7 @@ pub struct Records<'r> {
 
 enum RecordsInner<'r> {
     Mapped {
-        bytes: &'r [u8],
+        map: &'r Mmap,
         cursor: &'r mut Cursor,
     },
     Empty,
@@ -506,8 +511,9 @@ impl<'r> Iterator for Records<'r> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let item = match &mut self.inner {
-            RecordsInner::Mapped { bytes, cursor } => {
-                slice::next_record(bytes, cursor, self.check, self.recovery)
+            RecordsInner::Mapped { map, cursor } => {
+                let map: &'r Mmap = map;
+                slice::next_guarded(map, Some(map), cursor, self.check, self.recovery)
             }
             RecordsInner::Empty => None,
             RecordsInner::Stream(frames) => {

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 use crate::error::{Error, ErrorKind, Result};
 use crate::framing::{self, FrameCheck, Resync, HEADER_LEN};
 
+use super::mmap::Mmap;
 use super::recovery::{CorruptionPolicy, OnSkip, Recovery, SkipCounts};
 use super::Record;
 
@@ -25,6 +26,20 @@ pub(crate) fn next_record<'a>(
     check: FrameCheck,
     recovery: &mut Recovery,
 ) -> Option<Result<Record<'a>>> {
+    next_guarded(bytes, None, cursor, check, recovery)
+}
+
+/// [`next_record`] in `bytes` that are `map`'s (when given): damage that
+/// comes from the file having been cut short while mapped stops reading
+/// whatever the policy, as a truncated record.
+#[inline]
+pub(crate) fn next_guarded<'a>(
+    bytes: &'a [u8],
+    map: Option<&Mmap>,
+    cursor: &mut Cursor,
+    check: FrameCheck,
+    recovery: &mut Recovery,
+) -> Option<Result<Record<'a>>> {
     loop {
         if cursor.done {
             return None;
@@ -33,6 +48,13 @@ pub(crate) fn next_record<'a>(
         let rest = bytes.get(cursor.pos..).unwrap_or_default();
         match framing::parse_frame(rest, check) {
             Ok(Some(frame)) => {
+                if let Some(cut) = map
+                    .filter(|m| m.lost(cursor.pos + frame.frame_len))
+                    .and_then(|m| m.vanished(offset, cursor.index))
+                {
+                    cursor.done = true;
+                    return Some(Err(cut));
+                }
                 let record = Record {
                     payload: Cow::Borrowed(frame.payload),
                     offset,
@@ -46,7 +68,15 @@ pub(crate) fn next_record<'a>(
                 cursor.done = true;
                 return None;
             }
-            Err(e) if recovery.skips(&e) => {
+            Err(e) => {
+                if let Some(cut) = map.and_then(|m| m.vanished(offset, cursor.index)) {
+                    cursor.done = true;
+                    return Some(Err(cut));
+                }
+                if !recovery.skips(&e) {
+                    cursor.done = true;
+                    return Some(Err(e.at_record(offset, cursor.index)));
+                }
                 let resume = resume_after(bytes, cursor.pos, &e, check);
                 let skipped = (resume - cursor.pos) as u64;
                 if let Err(over) = recovery.skip(offset, skipped, cursor.index, e) {
@@ -55,10 +85,6 @@ pub(crate) fn next_record<'a>(
                 }
                 cursor.pos = resume;
                 cursor.index += 1;
-            }
-            Err(e) => {
-                cursor.done = true;
-                return Some(Err(e.at_record(offset, cursor.index)));
             }
         }
     }

@@ -23,8 +23,9 @@ use clap::{Parser, Subcommand};
 #[command(name = "tfrec", version, about, propagate_version = true)]
 struct Cli {
     /// Read files with plain reads instead of memory-mapping them: for files
-    /// that may change while being read, or that live on a network file
-    /// system. Output is the same either way.
+    /// rewritten in place while being read, or that live on a network file
+    /// system. Output is the same either way (a mapped file cut short while
+    /// read is an error, not a crash).
     #[arg(long, global = true)]
     no_mmap: bool,
     #[command(subcommand)]
