@@ -1,0 +1,25 @@
+//! `tfrec._tfrec`: the compiled half of the `tfrec` Python package.
+//!
+//! A translation layer only: Python values in, calls into the `tfrec`
+//! library, Python values and exceptions out. Reading, CRCs, parsing,
+//! ordering and threads all live in the library. Every call that reads,
+//! writes or decodes more than a record runs with the GIL released, on a
+//! per-process thread pool ([`pool`]) that is created lazily and again in a
+//! forked child.
+
+mod convert;
+mod errors;
+mod pool;
+
+#[allow(unused_imports)]
+pub(crate) use convert::view_to_numpy;
+
+use pyo3::prelude::*;
+
+/// The extension module.
+#[pymodule(gil_used = false)]
+fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(pool::num_threads, m)?)?;
+    Ok(())
+}
