@@ -1,7 +1,7 @@
 //! Tensors to NumPy arrays.
 //!
-//! Every array handed to Python owns its memory: a `Vec` of the element
-//! type moved into NumPy (so it is aligned for its dtype, which torch
+//! Every array handed to Python owns its memory: allocated by NumPy and
+//! filled with a copy (so it is aligned for its dtype, which torch
 //! needs), never a view into a mapped file that could be unmapped or
 //! truncated under it.
 
@@ -35,7 +35,7 @@ pub(crate) fn view_to_numpy<'py>(py: Python<'py>, view: &TensorView<'_>) -> PyRe
         DType::Complex128 => typed::<Complex64>(py, view),
         DType::Bool => {
             let values = view.to_bools().py_err()?;
-            reshape(PyArray1::from_vec(py, values), shape)
+            reshape(PyArray1::from_slice(py, &values), shape)
         }
         DType::String => {
             let strings = view.strings().into_iter().flatten();
@@ -51,8 +51,10 @@ pub(crate) fn view_to_numpy<'py>(py: Python<'py>, view: &TensorView<'_>) -> PyRe
 }
 
 fn typed<'py, T: Element + NpElement>(py: Python<'py>, view: &TensorView<'_>) -> PyResult<Bound<'py, PyAny>> {
-    let values: Vec<T> = view.to_vec::<T>().py_err()?;
-    reshape(PyArray1::from_vec(py, values), view.shape())
+    // Borrowed when the bytes are aligned; NumPy allocates the array and
+    // copies once, which leaves no owner object behind the array.
+    let values = view.values::<T>().py_err()?;
+    reshape(PyArray1::from_slice(py, &values), view.shape())
 }
 
 fn reshape<'py, T: NpElement>(flat: Bound<'py, PyArray1<T>>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {

@@ -36,6 +36,14 @@ fn class_name(err: &Error) -> &'static str {
     }
 }
 
+/// A library error of kind `InvalidInput` (raised as
+/// `tfrec.InvalidInputError`), for misuse the binding detects itself.
+pub(crate) fn invalid_input(reason: impl Into<String>) -> Error {
+    Error::new(ErrorKind::InvalidInput {
+        reason: reason.into(),
+    })
+}
+
 /// Converts a library error into the matching `tfrec` exception.
 pub(crate) fn to_pyerr(err: Error) -> PyErr {
     Python::attach(|py| match build(py, &err) {

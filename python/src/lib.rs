@@ -10,6 +10,10 @@
 mod convert;
 mod errors;
 mod pool;
+mod reader;
+mod records;
+mod tensor;
+mod writer;
 
 #[allow(unused_imports)]
 pub(crate) use convert::view_to_numpy;
@@ -21,5 +25,13 @@ use pyo3::prelude::*;
 fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(pool::num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(tensor::_serialize_array, m)?)?;
+    m.add_function(wrap_pyfunction!(tensor::_serialize_strings, m)?)?;
+    m.add_function(wrap_pyfunction!(tensor::_parse_tensor, m)?)?;
+    m.add_function(wrap_pyfunction!(writer::_serialize_example, m)?)?;
+    m.add_class::<reader::RecordFile>()?;
+    m.add_class::<reader::RecordIter>()?;
+    m.add_class::<writer::FileWriter>()?;
+    m.add_class::<writer::ShardWriter>()?;
     Ok(())
 }

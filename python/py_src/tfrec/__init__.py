@@ -20,11 +20,19 @@ from ._errors import (
     TooManySkippedError,
     UnsupportedDTypeError,
 )
+from ._io import Reader, ShardedWriter, Writer, serialize_example
+from ._tensor import parse_tensor, serialize_tensor
 from ._tfrec import __version__, num_threads
 
 __all__ = [
     "__version__",
     "num_threads",
+    "serialize_tensor",
+    "parse_tensor",
+    "serialize_example",
+    "Reader",
+    "Writer",
+    "ShardedWriter",
     "Error",
     "DataLossError",
     "TooManySkippedError",
