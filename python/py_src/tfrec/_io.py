@@ -109,7 +109,10 @@ class Reader:
 def _index(i: Any) -> int:
     if isinstance(i, bool) or not hasattr(i, "__index__"):
         raise TypeError(f"record indices are integers, not {type(i).__name__!r}")
-    return i.__index__()
+    i = i.__index__()
+    if not -(2**63) <= i < 2**63:
+        raise IndexError(f"record index {i} out of range")
+    return i
 
 
 class _WriterBase:
