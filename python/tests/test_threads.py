@@ -1,0 +1,133 @@
+"""The GIL is released during long calls; the thread pool survives fork;
+spawned processes work."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+
+import tfrec
+
+
+def progress_during(call) -> int:
+    """How many times a second Python thread got to run while `call` ran.
+
+    The other thread sleeps briefly between increments (releasing the
+    GIL); if `call` held the GIL throughout, it could not run at all.
+    """
+    counter = 0
+    stop = threading.Event()
+
+    def count():
+        nonlocal counter
+        while not stop.is_set():
+            counter += 1
+            time.sleep(0.0001)
+
+    t = threading.Thread(target=count)
+    t.start()
+    while counter == 0:
+        time.sleep(0.001)
+    before = counter
+    call()
+    after = counter
+    stop.set()
+    t.join()
+    return after - before
+
+
+def test_the_probe_sees_a_call_that_holds_the_gil():
+    import pickle
+
+    strings = [str(i) for i in range(2_000_000)]
+    assert progress_during(lambda: pickle.dumps(strings)) <= 2
+
+
+def test_writing_compressed_releases_the_gil(tmp_path):
+    payload = np.random.default_rng(0).integers(0, 256, 24 << 20, dtype=np.uint8).tobytes()
+    w = tfrec.Writer(tmp_path / "big.tfrecord", compression="gzip", sync=False)
+    assert progress_during(lambda: w.write_raw(payload)) > 20
+    w.close()
+    r = tfrec.Reader(tmp_path / "big.tfrecord")
+    assert progress_during(lambda: len(r)) > 20
+
+
+def test_decoding_releases_the_gil(tmp_path):
+    data = tfrec.serialize_tensor(np.ones(64 << 20, dtype=np.float32))
+
+    def decode_many():
+        for _ in range(3):
+            tfrec.parse_tensor(data)
+
+    assert progress_during(decode_many) > 20
+
+
+def test_reading_a_chunk_releases_the_gil(tmp_path):
+    path = tmp_path / "c.tfrecord"
+    with tfrec.Writer(path, compression="zlib", sync=False) as w:
+        for i in range(1000):
+            w.write(np.full(50_000, i, dtype=np.int32))
+    it = iter(tfrec.Reader(path))
+    assert progress_during(lambda: next(it)) > 20  # the first chunk is read and decoded at once
+    assert sum(1 for _ in it) == 999
+
+
+SCRIPT = textwrap.dedent(
+    r'''
+    import multiprocessing as mp, os, sys
+    import numpy as np
+    import tfrec
+
+    def work(path):
+        total = 0
+        for x in tfrec.Reader(path):
+            total += int(x.sum())
+        out = path + f".{os.getpid()}.out"
+        with tfrec.ShardedWriter(os.path.dirname(path), f"s{os.getpid()}", shards=2, sync=False) as w:
+            for i in range(300):
+                w.write(np.int64(i))
+        return total, tfrec.num_threads()
+
+    if __name__ == "__main__":
+        path = sys.argv[1]
+        with tfrec.Writer(path, sync=False) as w:
+            for i in range(5000):
+                w.write(np.full(4, i, dtype=np.int64))
+        expected = 4 * sum(range(5000))
+        assert work(path)[0] == expected  # the pool is built and used here
+        pid = os.fork()
+        if pid == 0:
+            try:
+                ok = work(path)[0] == expected
+            except BaseException:
+                ok = False
+            os._exit(0 if ok else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0, status
+        for method in ("fork", "spawn"):
+            with mp.get_context(method).Pool(2) as pool:
+                results = pool.map(work, [path] * 3)
+            assert all(total == expected for total, _ in results), (method, results)
+        os.environ["TFREC_NUM_THREADS"] = "3"
+        with mp.get_context("spawn").Pool(1) as pool:
+            assert pool.map(work, [path])[0][1] == 3
+        print("ok")
+    '''
+)
+
+
+def test_fork_and_spawn(tmp_path):
+    script = tmp_path / "forking.py"
+    script.write_text(SCRIPT)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "data.tfrecord")],
+        capture_output=True, text=True, timeout=300, env=dict(os.environ),
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok"
