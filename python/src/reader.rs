@@ -94,7 +94,13 @@ impl RecordFile {
             .detach(|| {
                 let mut buf = FrameBuf::new();
                 let record = file.record(i, &mut buf)?;
-                decode_at(&record.payload, want, file.path(), record.offset, record.index)
+                decode_at(
+                    &record.payload,
+                    want,
+                    file.path(),
+                    record.offset,
+                    record.index,
+                )
             })
             .py_err()?;
         item.into_py(py)
@@ -233,7 +239,11 @@ impl RecordIter {
 /// Reads up to a chunk of records and decodes them in parallel. Returns the
 /// records decoded before the first failure, the failure, and whether the
 /// file ended.
-fn read_chunk(reader: &mut Reader, want: Want, path: &std::path::Path) -> (Vec<Item>, Option<Error>, bool) {
+fn read_chunk(
+    reader: &mut Reader,
+    want: Want,
+    path: &std::path::Path,
+) -> (Vec<Item>, Option<Error>, bool) {
     let mut arena: Vec<u8> = Vec::new();
     // (start, end, offset, index) of each payload in the arena.
     let mut spans: Vec<(usize, usize, u64, u64)> = Vec::new();

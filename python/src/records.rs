@@ -10,8 +10,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use tfrec::example::{
-    feature::Kind, ExampleView, Feature, Features, RecordKind, SequenceExample,
-    SequenceExampleView,
+    feature::Kind, ExampleView, Feature, Features, RecordKind, SequenceExample, SequenceExampleView,
 };
 use tfrec::{Error, Tensor};
 
@@ -73,9 +72,7 @@ pub(crate) fn decode(payload: &[u8], want: Want) -> tfrec::Result<Item> {
     };
     Ok(match want {
         Want::Tensor => Item::Tensor(Tensor::decode(payload)?),
-        Want::Example => {
-            Item::Example(ExampleView::parse(payload)?.features().to_owned())
-        }
+        Want::Example => Item::Example(ExampleView::parse(payload)?.features().to_owned()),
         Want::Sequence => Item::Sequence(SequenceExampleView::parse(payload)?.to_owned()),
         Want::Raw | Want::Detect => Item::Raw(payload.to_vec()),
     })

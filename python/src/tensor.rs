@@ -21,7 +21,11 @@ use crate::errors::IntoPy;
 const DETACH_BYTES: usize = 1 << 16;
 
 /// A view over `data`, the raw little-endian bytes of a C-contiguous array.
-pub(crate) fn array_view<'a>(dtype: i32, shape: &[usize], data: &'a [u8]) -> PyResult<TensorView<'a>> {
+pub(crate) fn array_view<'a>(
+    dtype: i32,
+    shape: &[usize],
+    data: &'a [u8],
+) -> PyResult<TensorView<'a>> {
     let dtype = DType::from_code(dtype).py_err()?;
     TensorView::new(dtype, shape, Cow::Borrowed(data)).py_err()
 }

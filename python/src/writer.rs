@@ -28,11 +28,14 @@ const NO_KIND: u8 = 3;
 fn parse_compression(compression: Option<&str>) -> PyResult<Compression> {
     match compression {
         None | Some("") | Some("none") => Ok(Compression::None),
-        Some(name) => name.to_ascii_lowercase().parse::<Compression>().map_err(|_| {
-            PyValueError::new_err(format!(
-                "compression must be None, 'gzip' or 'zlib', not {name:?}"
-            ))
-        }),
+        Some(name) => name
+            .to_ascii_lowercase()
+            .parse::<Compression>()
+            .map_err(|_| {
+                PyValueError::new_err(format!(
+                    "compression must be None, 'gzip' or 'zlib', not {name:?}"
+                ))
+            }),
     }
 }
 
@@ -53,7 +56,11 @@ fn build_example(features: Vec<(String, u8, Bound<'_, PyAny>)>) -> PyResult<Exam
                 Feature::int64_list(array.as_slice()?.iter().copied())
             }
             NO_KIND => Feature::default(),
-            other => return Err(PyValueError::new_err(format!("unknown feature kind {other}"))),
+            other => {
+                return Err(PyValueError::new_err(format!(
+                    "unknown feature kind {other}"
+                )))
+            }
         };
         map.insert(name, feature);
     }
@@ -72,12 +79,22 @@ pub(crate) fn _serialize_example<'py>(
     Ok(PyBytes::new(py, &tfrec::example::encode(&example)))
 }
 
-/// The payload of a record holding an array.
-fn array_payload(dtype: i32, shape: &[usize], data: &PyReadonlyArray1<'_, u8>) -> PyResult<Vec<u8>> {
+/// Encodes the payload of a record holding an array into `scratch`, a
+/// buffer reused across records: a fresh allocation per record would cost
+/// more (in page faults) than the copy itself.
+fn encode_array(
+    scratch: &mut Vec<u8>,
+    dtype: i32,
+    shape: &[usize],
+    data: &PyReadonlyArray1<'_, u8>,
+) -> PyResult<()> {
     if !data.is_c_contiguous() {
         return Err(PyTypeError::new_err("array data must be contiguous"));
     }
-    Ok(array_view(dtype, shape, data.as_slice()?)?.to_proto_bytes())
+    let view = array_view(dtype, shape, data.as_slice()?)?;
+    scratch.clear();
+    view.encode(scratch);
+    Ok(())
 }
 
 fn closed() -> PyErr {
@@ -90,11 +107,19 @@ fn closed() -> PyErr {
 pub(crate) struct FileWriter {
     path: PathBuf,
     inner: Option<Writer<AtomicFile>>,
+    scratch: Vec<u8>,
     records: u64,
     bytes: u64,
 }
 
 impl FileWriter {
+    fn scratch_record(&mut self, py: Python<'_>) -> PyResult<()> {
+        let scratch = std::mem::take(&mut self.scratch);
+        let result = self.record(py, &scratch);
+        self.scratch = scratch;
+        result
+    }
+
     fn record(&mut self, py: Python<'_>, payload: &[u8]) -> PyResult<()> {
         let writer = self.inner.as_mut().ok_or_else(closed)?;
         let result = py.detach(|| writer.write_record(payload));
@@ -110,31 +135,49 @@ impl FileWriter {
     #[pyo3(signature = (path, compression = None, sync = true))]
     fn new(py: Python<'_>, path: PathBuf, compression: Option<&str>, sync: bool) -> PyResult<Self> {
         let compression = parse_compression(compression)?;
-        let mut writer = py.detach(|| Writer::create_with(&path, compression)).py_err()?;
+        let mut writer = py
+            .detach(|| Writer::create_with(&path, compression))
+            .py_err()?;
         writer.set_sync(sync);
         Ok(FileWriter {
             path,
             inner: Some(writer),
+            scratch: Vec::new(),
             records: 0,
             bytes: 0,
         })
     }
 
     /// Writes an array given as dtype code, shape and raw bytes.
-    fn write_array(&mut self, py: Python<'_>, dtype: i32, shape: Vec<usize>, data: PyReadonlyArray1<'_, u8>) -> PyResult<()> {
-        let payload = array_payload(dtype, &shape, &data)?;
+    fn write_array(
+        &mut self,
+        py: Python<'_>,
+        dtype: i32,
+        shape: Vec<usize>,
+        data: PyReadonlyArray1<'_, u8>,
+    ) -> PyResult<()> {
+        encode_array(&mut self.scratch, dtype, &shape, &data)?;
         drop(data);
-        self.record(py, &payload)
+        self.scratch_record(py)
     }
 
     /// Writes a string tensor given as shape and row-major `bytes` values.
-    fn write_strings(&mut self, py: Python<'_>, shape: Vec<usize>, values: Vec<Vec<u8>>) -> PyResult<()> {
+    fn write_strings(
+        &mut self,
+        py: Python<'_>,
+        shape: Vec<usize>,
+        values: Vec<Vec<u8>>,
+    ) -> PyResult<()> {
         let payload = strings_view(&shape, &values)?.to_proto_bytes();
         self.record(py, &payload)
     }
 
     /// Writes an Example from `(name, kind, values)` triples.
-    fn write_example(&mut self, py: Python<'_>, features: Vec<(String, u8, Bound<'_, PyAny>)>) -> PyResult<()> {
+    fn write_example(
+        &mut self,
+        py: Python<'_>,
+        features: Vec<(String, u8, Bound<'_, PyAny>)>,
+    ) -> PyResult<()> {
         let payload = tfrec::example::encode(&build_example(features)?);
         self.record(py, &payload)
     }
@@ -192,9 +235,17 @@ impl FileWriter {
 #[pyclass(module = "tfrec._tfrec")]
 pub(crate) struct ShardWriter {
     inner: Option<ShardedWriter>,
+    scratch: Vec<u8>,
 }
 
 impl ShardWriter {
+    fn scratch_record(&mut self, py: Python<'_>) -> PyResult<()> {
+        let scratch = std::mem::take(&mut self.scratch);
+        let result = self.record(py, &scratch);
+        self.scratch = scratch;
+        result
+    }
+
     fn record(&mut self, py: Python<'_>, payload: &[u8]) -> PyResult<()> {
         let writer = self.inner.as_mut().ok_or_else(closed)?;
         let pool = crate::pool::pool()?;
@@ -240,24 +291,40 @@ impl ShardWriter {
             .py_err()?;
         Ok(ShardWriter {
             inner: Some(writer),
+            scratch: Vec::new(),
         })
     }
 
     /// Writes an array given as dtype code, shape and raw bytes.
-    fn write_array(&mut self, py: Python<'_>, dtype: i32, shape: Vec<usize>, data: PyReadonlyArray1<'_, u8>) -> PyResult<()> {
-        let payload = array_payload(dtype, &shape, &data)?;
+    fn write_array(
+        &mut self,
+        py: Python<'_>,
+        dtype: i32,
+        shape: Vec<usize>,
+        data: PyReadonlyArray1<'_, u8>,
+    ) -> PyResult<()> {
+        encode_array(&mut self.scratch, dtype, &shape, &data)?;
         drop(data);
-        self.record(py, &payload)
+        self.scratch_record(py)
     }
 
     /// Writes a string tensor given as shape and row-major `bytes` values.
-    fn write_strings(&mut self, py: Python<'_>, shape: Vec<usize>, values: Vec<Vec<u8>>) -> PyResult<()> {
+    fn write_strings(
+        &mut self,
+        py: Python<'_>,
+        shape: Vec<usize>,
+        values: Vec<Vec<u8>>,
+    ) -> PyResult<()> {
         let payload = strings_view(&shape, &values)?.to_proto_bytes();
         self.record(py, &payload)
     }
 
     /// Writes an Example from `(name, kind, values)` triples.
-    fn write_example(&mut self, py: Python<'_>, features: Vec<(String, u8, Bound<'_, PyAny>)>) -> PyResult<()> {
+    fn write_example(
+        &mut self,
+        py: Python<'_>,
+        features: Vec<(String, u8, Bound<'_, PyAny>)>,
+    ) -> PyResult<()> {
         let payload = tfrec::example::encode(&build_example(features)?);
         self.record(py, &payload)
     }
@@ -270,7 +337,9 @@ impl ShardWriter {
     /// Records written so far.
     #[getter]
     fn records_written(&self) -> u64 {
-        self.inner.as_ref().map_or(0, ShardedWriter::records_written)
+        self.inner
+            .as_ref()
+            .map_or(0, ShardedWriter::records_written)
     }
 
     /// Whether the writer still accepts records.
