@@ -19,12 +19,12 @@ Compression = Literal["gzip", "zlib"] | None
 
 
 def serialize_example(features: Mapping[str, Any]) -> bytes:
-    """A ``tf.train.Example`` serialized exactly as TensorFlow's
+    r"""A ``tf.train.Example`` serialized exactly as TensorFlow's
     ``SerializeToString(deterministic=True)`` does; values as in `Writer.write_example`.
 
     >>> import tfrec
-    >>> len(tfrec.serialize_example({"label": 1}))
-    17
+    >>> tfrec.serialize_example({"label": 1})
+    b'\n\x10\n\x0e\n\x05label\x12\x05\x1a\x03\n\x01\x01'
     """
     return _tfrec._serialize_example(prepare_features(features))
 

@@ -7,6 +7,19 @@ from typing import Any, final
 import numpy as np
 import numpy.typing as npt
 
+__all__ = [
+    "__version__",
+    "num_threads",
+    "_serialize_array",
+    "_serialize_strings",
+    "_parse_tensor",
+    "_serialize_example",
+    "RecordFile",
+    "RecordIter",
+    "FileWriter",
+    "ShardWriter",
+]
+
 __version__: str
 
 def num_threads() -> int: ...
