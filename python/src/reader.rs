@@ -16,7 +16,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rayon::prelude::*;
 use tfrec::index::{FrameBuf, IndexedFile};
-use tfrec::{Compression, Error, Reader};
+use tfrec::{Compression, Error, ReadOptions, Reader};
 
 use crate::errors::{invalid_input, to_pyerr, IntoPy};
 use crate::records::{decode_at, Item, Want};
@@ -45,7 +45,7 @@ impl RecordFile {
     fn new(py: Python<'_>, path: PathBuf, kind: Option<&str>) -> PyResult<Self> {
         let want = Want::parse(kind)?;
         let compression = py
-            .detach(|| Reader::open(&path).map(|r| r.compression()))
+            .detach(|| Reader::open_with(&path, read_options()).map(|r| r.compression()))
             .py_err()?;
         Ok(RecordFile {
             path,
@@ -79,7 +79,7 @@ impl RecordFile {
         }
         let path = &self.path;
         let n = py
-            .detach(|| Reader::open(path).and_then(|mut r| r.count()))
+            .detach(|| Reader::open_with(path, read_options()).and_then(|mut r| r.count()))
             .py_err()?;
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         *lock(&self.count) = Some(n);
@@ -143,9 +143,7 @@ impl RecordFile {
         // Built without the lock held: a second thread asking meanwhile
         // builds its own, and one of the two is kept.
         let path = &self.path;
-        let file = py
-            .detach(|| IndexedFile::open(path).and_then(IndexedFile::mapped))
-            .py_err()?;
+        let file = py.detach(|| IndexedFile::open(path)).py_err()?;
         let file = Arc::new(file);
         let mut slot = lock(&self.indexed);
         Ok(Arc::clone(slot.get_or_insert(file)))
@@ -166,6 +164,13 @@ impl RecordFile {
             ))),
         }
     }
+}
+
+/// Files are read with plain reads, never mapped: a file truncated by
+/// another process while it is read then gives an error, not a SIGBUS that
+/// would kill the interpreter.
+fn read_options() -> ReadOptions {
+    ReadOptions::default().mmap(false)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -191,7 +196,9 @@ struct IterState {
 
 impl RecordIter {
     fn open(py: Python<'_>, path: PathBuf, want: Want) -> PyResult<RecordIter> {
-        let reader = py.detach(|| Reader::open(&path)).py_err()?;
+        let reader = py
+            .detach(|| Reader::open_with(&path, read_options()))
+            .py_err()?;
         Ok(RecordIter {
             path,
             want,

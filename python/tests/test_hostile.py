@@ -134,3 +134,38 @@ def test_hostile_inputs_only_raise_tfrec_errors(tmp_path):
         )
         assert proc.returncode == 0, proc.stderr[-3000:]
         assert proc.stdout.strip() == "ok"
+
+
+SHRINKING = textwrap.dedent(
+    r'''
+    import os, sys
+    import numpy as np
+    import tfrec
+
+    path = sys.argv[1]
+    with tfrec.Writer(path, sync=False) as w:
+        for i in range(20000):
+            w.write(np.full(64, i, dtype=np.int64))
+    r = tfrec.Reader(path)
+    assert len(r) == 20000
+    it = iter(r)
+    next(it)
+    os.truncate(path, 1000)  # another process cuts the file under the reader
+    try:
+        for _ in it:
+            pass
+        r[19999]
+    except tfrec.Error:
+        pass
+    print("ok")
+    '''
+)
+
+
+def test_a_file_truncated_while_read_is_an_error_not_a_crash(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-c", SHRINKING, str(tmp_path / "shrink.tfrecord")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "ok"
