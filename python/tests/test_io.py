@@ -142,6 +142,10 @@ def test_bad_example_values_raise():
         tfrec.serialize_example([("a", 1)])  # type: ignore[arg-type]
     with pytest.raises(ValueError):
         tfrec.serialize_example({"a": np.array([2**64 - 1], dtype=np.uint64)})
+    with pytest.raises(ValueError):
+        tfrec.serialize_example({"a": 2**63})
+    with pytest.raises(ValueError):
+        tfrec.serialize_example({"a": [1, -(2**63) - 1]})
 
 
 def test_sequence_examples(tf, tmp_path):

@@ -272,6 +272,13 @@ def test_parse_accepts_buffers():
         tfrec.parse_tensor("not bytes")  # type: ignore[arg-type]
 
 
+def test_python_ints_beyond_int64_are_refused():
+    with pytest.raises(ValueError):
+        tfrec.serialize_tensor(2**63)
+    with pytest.raises((TypeError, ValueError)):
+        tfrec.serialize_tensor([2**70])
+
+
 def test_unsupported_inputs_raise_type_error():
     with pytest.raises(TypeError):
         tfrec.serialize_tensor(object())

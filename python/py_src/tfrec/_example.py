@@ -33,7 +33,7 @@ def _feature(name: str, value: Any) -> tuple[int, Any]:
     if isinstance(value, (bytes, str, bytearray, memoryview)):
         return BYTES, [_as_bytes(value)]
     if isinstance(value, (bool, int, np.integer, np.bool_)):
-        return _from_array(name, np.asarray([value]))
+        return _feature(name, [value])
     if isinstance(value, (float, np.floating)):
         return FLOAT, np.asarray([value], dtype=np.float32)
     if isinstance(value, np.ndarray):
@@ -46,7 +46,11 @@ def _feature(name: str, value: Any) -> tuple[int, Any]:
         if all(isinstance(v, (bytes, str, bytearray, memoryview, np.bytes_, np.str_)) for v in value):
             return BYTES, [_as_bytes(v) for v in value]
         if all(isinstance(v, (bool, int, np.integer, np.bool_)) for v in value):
-            return _from_array(name, np.asarray(value, dtype=object).astype(np.int64))
+            try:
+                ints = np.asarray(value, dtype=object).astype(np.int64)
+            except OverflowError:
+                raise ValueError(f"feature {name!r}: int out of the int64 range") from None
+            return _from_array(name, ints)
         if all(isinstance(v, (bool, int, float, np.integer, np.floating, np.bool_)) for v in value):
             return FLOAT, np.asarray(value, dtype=np.float32)
         raise TypeError(f"feature {name!r}: a list must hold only numbers or only bytes/str")

@@ -82,6 +82,8 @@ def _python_values(x: Any) -> np.ndarray:
     if kind in "iu":
         if arr.size == 0 or (arr.min() >= _INT32_MIN and arr.max() <= _INT32_MAX):
             return arr.astype(np.int32)
+        if arr.max() > np.iinfo(np.int64).max:
+            raise ValueError("Python int out of the int64 range (pass a uint64 array instead)")
         return arr.astype(np.int64)
     if kind == "O" and arr.size == 0:
         return arr.astype(np.float32)
