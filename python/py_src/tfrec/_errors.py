@@ -102,3 +102,20 @@ class TFRecordNotFoundError(TFRecordIOError, FileNotFoundError):
 
 class TFRecordPermissionError(TFRecordIOError, PermissionError):
     """Access to a file or object was denied."""
+
+
+# The classes are public as `tfrec.X`: tracebacks and pickles name them so.
+for _cls in (
+    Error,
+    DataLossError,
+    TooManySkippedError,
+    InvalidTensorError,
+    UnsupportedDTypeError,
+    InvalidExampleError,
+    InvalidInputError,
+    TFRecordIOError,
+    TFRecordNotFoundError,
+    TFRecordPermissionError,
+):
+    _cls.__module__ = "tfrec"
+del _cls
