@@ -19,7 +19,7 @@ use tfrec::index::{FrameBuf, IndexedFile};
 use tfrec::{Compression, Error, ReadOptions, Reader};
 
 use crate::errors::{invalid_input, to_pyerr, IntoPy};
-use crate::records::{decode_at, Item, Want};
+use crate::records::{decode_at, decode_in_chunk, Decoded, Want};
 
 /// Records read per chunk, at most.
 const CHUNK_RECORDS: usize = 1024;
@@ -189,7 +189,9 @@ pub(crate) struct RecordIter {
 struct IterState {
     /// `None` once the file is exhausted or an error was raised.
     reader: Option<Reader>,
-    ready: VecDeque<Item>,
+    /// The payloads of the current chunk, which `ready` refers to.
+    chunk: Vec<u8>,
+    ready: VecDeque<Decoded>,
     /// Raised after the records decoded before it are handed out.
     error: Option<Error>,
 }
@@ -204,6 +206,7 @@ impl RecordIter {
             want,
             state: Mutex::new(IterState {
                 reader: Some(reader),
+                chunk: Vec::new(),
                 ready: VecDeque::new(),
                 error: None,
             }),
@@ -221,7 +224,7 @@ impl RecordIter {
         let state = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(item) = state.ready.pop_front() {
-                return item.into_py(py).map(Some);
+                return item.into_py(py, &state.chunk).map(Some);
             }
             if let Some(err) = state.error.take() {
                 state.reader = None;
@@ -232,8 +235,10 @@ impl RecordIter {
             };
             let pool = crate::pool::pool()?;
             let (want, path) = (self.want, &self.path);
+            let mut chunk = std::mem::take(&mut state.chunk);
             let (items, error, done) =
-                py.detach(|| pool.install(|| read_chunk(reader, want, path)));
+                py.detach(|| pool.install(|| read_chunk(reader, &mut chunk, want, path)));
+            state.chunk = chunk;
             state.ready.extend(items);
             state.error = error;
             if done {
@@ -248,10 +253,16 @@ impl RecordIter {
 /// file ended.
 fn read_chunk(
     reader: &mut Reader,
+    arena: &mut Vec<u8>,
     want: Want,
     path: &std::path::Path,
-) -> (Vec<Item>, Option<Error>, bool) {
-    let mut arena: Vec<u8> = Vec::new();
+) -> (Vec<Decoded>, Option<Error>, bool) {
+    // The buffer is reused from chunk to chunk, so its pages stay mapped,
+    // unless one huge record grew it.
+    if arena.capacity() > 2 * CHUNK_BYTES {
+        *arena = Vec::new();
+    }
+    arena.clear();
     // (start, end, offset, index) of each payload in the arena.
     let mut spans: Vec<(usize, usize, u64, u64)> = Vec::new();
     let mut read_error = None;
@@ -273,11 +284,11 @@ fn read_chunk(
             }
         }
     }
+    let arena: &[u8] = arena;
     let decode = |&(start, end, offset, index): &(usize, usize, u64, u64)| {
-        let payload = arena.get(start..end).unwrap_or_default();
-        decode_at(payload, want, path, offset, index)
+        decode_in_chunk(arena, (start, end), want, path, (offset, index))
     };
-    let decoded: Vec<tfrec::Result<Item>> = if want == Want::Raw || spans.len() < 64 {
+    let decoded: Vec<tfrec::Result<Decoded>> = if want == Want::Raw || spans.len() < 64 {
         spans.iter().map(decode).collect()
     } else {
         spans.par_iter().with_min_len(64).map(decode).collect()

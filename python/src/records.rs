@@ -12,9 +12,10 @@ use pyo3::types::{PyBytes, PyDict, PyList};
 use tfrec::example::{
     feature::Kind, ExampleView, Feature, Features, RecordKind, SequenceExample, SequenceExampleView,
 };
-use tfrec::{Error, Tensor};
+use tfrec::{Error, Tensor, TensorView};
 
 use crate::convert::view_to_numpy;
+use crate::errors::IntoPy;
 
 /// What a reader makes of each record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +77,62 @@ pub(crate) fn decode(payload: &[u8], want: Want) -> tfrec::Result<Item> {
         Want::Sequence => Item::Sequence(SequenceExampleView::parse(payload)?.to_owned()),
         Want::Raw | Want::Detect => Item::Raw(payload.to_vec()),
     })
+}
+
+/// A record of a chunk, decoded as far as it can be without the GIL.
+///
+/// Tensors and raw payloads stay in the chunk's buffer (`start..end`) and
+/// are copied once, into the NumPy array or `bytes`, when handed out; a
+/// tensor there has already been checked to decode.
+#[derive(Debug)]
+pub(crate) enum Decoded {
+    Item(Item),
+    Tensor(usize, usize),
+    Raw(usize, usize),
+}
+
+/// Decodes the payload at `start..end` of a chunk's buffer as `want` says,
+/// with a failure placed at the record.
+pub(crate) fn decode_in_chunk(
+    chunk: &[u8],
+    (start, end): (usize, usize),
+    want: Want,
+    path: &std::path::Path,
+    (offset, index): (u64, u64),
+) -> tfrec::Result<Decoded> {
+    let payload = chunk.get(start..end).unwrap_or_default();
+    let resolved = match want {
+        // Whatever `detect` calls a tensor decodes.
+        Want::Detect => match RecordKind::detect(payload) {
+            RecordKind::Tensor => return Ok(Decoded::Tensor(start, end)),
+            RecordKind::Raw => return Ok(Decoded::Raw(start, end)),
+            RecordKind::Example => Want::Example,
+            RecordKind::SequenceExample => Want::Sequence,
+        },
+        Want::Raw => return Ok(Decoded::Raw(start, end)),
+        Want::Tensor => {
+            let checked = TensorView::decode(payload).map(|_| Decoded::Tensor(start, end));
+            return checked.map_err(|e| e.with_path(path).at_record(offset, index));
+        }
+        other => other,
+    };
+    decode_at(payload, resolved, path, offset, index).map(Decoded::Item)
+}
+
+impl Decoded {
+    /// The Python value, reading tensors and raw payloads from `chunk`.
+    pub(crate) fn into_py<'py>(self, py: Python<'py>, chunk: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+        match self {
+            Decoded::Item(item) => item.into_py(py),
+            Decoded::Tensor(start, end) => {
+                let payload = chunk.get(start..end).unwrap_or_default();
+                view_to_numpy(py, &TensorView::decode(payload).py_err()?)
+            }
+            Decoded::Raw(start, end) => {
+                Ok(PyBytes::new(py, chunk.get(start..end).unwrap_or_default()).into_any())
+            }
+        }
+    }
 }
 
 /// [`decode`], with a failure placed at the record.
