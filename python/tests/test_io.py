@@ -7,6 +7,8 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tfrec
 
@@ -312,3 +314,30 @@ def test_sharded_writer_modes_and_abort(tmp_path):
     assert set(os.listdir(tmp_path)) == before
     with pytest.raises(ValueError):
         tfrec.ShardedWriter(tmp_path, "x", shards=2, records_per_shard=3)
+
+
+def _feature_values():
+    ints = st.lists(st.integers(-(2**63), 2**63 - 1), min_size=1, max_size=5)
+    floats = st.lists(st.floats(width=32, allow_nan=False), min_size=1, max_size=5)
+    blobs = st.lists(st.binary(max_size=8), min_size=1, max_size=4)
+    return st.one_of(ints, floats, blobs)
+
+
+def _names():
+    # Short names over a small alphabet, so some are prefixes of others.
+    return st.text(alphabet="ab\u00e9", max_size=3)
+
+
+@given(st.dictionaries(_names(), _feature_values(), max_size=6))
+def test_hypothesis_examples_byte_identical(tf, features):
+    def feature(values):
+        if isinstance(values[0], bytes):
+            return tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
+        if isinstance(values[0], int):
+            return tf.train.Feature(int64_list=tf.train.Int64List(value=values))
+        return tf.train.Feature(float_list=tf.train.FloatList(value=values))
+
+    expected = tf.train.Example(features=tf.train.Features(
+        feature={k: feature(v) for k, v in features.items()}
+    )).SerializeToString(deterministic=True)
+    assert tfrec.serialize_example(features) == expected
