@@ -1,7 +1,7 @@
 """Side-by-side timings of the `tfrec` Python package against TensorFlow and
 the pip `tfrecord` package, on the same files in the same run.
 
-    python benches/compare_python.py [--records 200000] [--arrays 10000] [--repeat 3]
+    python benches/compare_python.py [--records 200000] [--arrays 10000] [--repeat 3] [--dir DIR]
 
 Rows:
 - read: iterating `tfrec.Reader` (one decoded float32[16] array per record,
@@ -135,6 +135,7 @@ def main() -> None:
     parser.add_argument("--arrays", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--no-tf", action="store_true", help="skip the TensorFlow rows")
+    parser.add_argument("--dir", default=None, help="where to put the files (default: a temp dir)")
     args = parser.parse_args()
     tf = None
     if not args.no_tf:
@@ -144,7 +145,7 @@ def main() -> None:
             print("TensorFlow unavailable: its rows are left out", file=sys.stderr)
     print(f"tfrec {tfrec.__version__}, {tfrec.num_threads()} threads, numpy {np.__version__}"
           + (f", tensorflow {tf.__version__}" if tf is not None else ""))
-    with tempfile.TemporaryDirectory() as dir:
+    with tempfile.TemporaryDirectory(dir=args.dir) as dir:
         table(f"read {args.records:,} float32[16] tensor records", read_rows(dir, args.records, args.repeat, tf))
         table(f"write {args.arrays:,} uint8[128,128,3] arrays", write_rows(dir, args.arrays, args.repeat, tf))
 
