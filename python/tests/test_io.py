@@ -341,3 +341,16 @@ def test_hypothesis_examples_byte_identical(tf, features):
         feature={k: feature(v) for k, v in features.items()}
     )).SerializeToString(deterministic=True)
     assert tfrec.serialize_example(features) == expected
+
+
+@pytest.mark.parametrize("compression", COMPRESSIONS)
+def test_empty_files(tf, tmp_path, compression):
+    path = tmp_path / "empty.tfrecord"
+    with tfrec.Writer(path, compression=compression):
+        pass
+    assert path.exists()
+    r = tfrec.Reader(path)
+    assert list(r) == [] and len(r) == 0
+    assert tf_records(tf, path, compression) == []
+    with pytest.raises((IndexError, tfrec.InvalidInputError)):
+        r[0]
