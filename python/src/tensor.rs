@@ -20,6 +20,26 @@ use crate::errors::IntoPy;
 /// Payloads at least this long are decoded with the GIL released.
 const DETACH_BYTES: usize = 1 << 16;
 
+/// Arrays at least this large are encoded with the GIL released. Their
+/// memory is read without the GIL as NumPy's own copies read it: the
+/// readonly borrow keeps the array alive and unresizable meanwhile.
+pub(crate) const ENCODE_DETACH_BYTES: usize = 1 << 20;
+
+/// `view` serialized into a new `bytes`, copying without the GIL when large.
+fn serialized<'py>(py: Python<'py>, view: &TensorView<'_>) -> PyResult<Bound<'py, PyBytes>> {
+    let large = view.bytes().map_or(0, <[u8]>::len) >= ENCODE_DETACH_BYTES
+        || view.num_elements() >= ENCODE_DETACH_BYTES / 8;
+    if !large {
+        return Ok(PyBytes::new(py, &view.to_proto_bytes()));
+    }
+    let encoded = py.detach(|| view.to_proto_bytes());
+    // The new object is not visible to any other code until it is returned.
+    PyBytes::new_with(py, encoded.len(), |buf| {
+        py.detach(|| buf.copy_from_slice(&encoded));
+        Ok(())
+    })
+}
+
 /// A view over `data`, the raw little-endian bytes of a C-contiguous array.
 pub(crate) fn array_view<'a>(
     dtype: i32,
@@ -45,9 +65,7 @@ pub(crate) fn _serialize_array<'py>(
     data: PyReadonlyArray1<'py, u8>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let view = array_view(dtype, &shape, data.as_slice()?)?;
-    // A copy of the array into the proto, at memory speed: done in place
-    // rather than copying the array out first to release the GIL.
-    Ok(PyBytes::new(py, &view.to_proto_bytes()))
+    serialized(py, &view)
 }
 
 /// Serializes a string tensor given as shape and row-major `bytes` values.
@@ -58,7 +76,7 @@ pub(crate) fn _serialize_strings<'py>(
     values: Vec<Vec<u8>>,
 ) -> PyResult<Bound<'py, PyBytes>> {
     let view = strings_view(&shape, &values)?;
-    Ok(PyBytes::new(py, &view.to_proto_bytes()))
+    serialized(py, &view)
 }
 
 /// Parses a serialized `TensorProto` into an array of its dtype and shape.

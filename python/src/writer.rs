@@ -17,7 +17,7 @@ use tfrec::write::sharded::{ShardOptions, ShardedWriter, Sharding};
 use tfrec::{AtomicFile, Compression, Writer};
 
 use crate::errors::{invalid_input, to_pyerr, IntoPy};
-use crate::tensor::{array_view, strings_view};
+use crate::tensor::{array_view, strings_view, ENCODE_DETACH_BYTES};
 
 /// Feature kinds as Python passes them.
 const BYTES: u8 = 0;
@@ -81,8 +81,10 @@ pub(crate) fn _serialize_example<'py>(
 
 /// Encodes the payload of a record holding an array into `scratch`, a
 /// buffer reused across records: a fresh allocation per record would cost
-/// more (in page faults) than the copy itself.
+/// more (in page faults) than the copy itself. Large arrays are copied with
+/// the GIL released (see [`ENCODE_DETACH_BYTES`]).
 fn encode_array(
+    py: Python<'_>,
     scratch: &mut Vec<u8>,
     dtype: i32,
     shape: &[usize],
@@ -91,9 +93,14 @@ fn encode_array(
     if !data.is_c_contiguous() {
         return Err(PyTypeError::new_err("array data must be contiguous"));
     }
-    let view = array_view(dtype, shape, data.as_slice()?)?;
+    let bytes = data.as_slice()?;
+    let view = array_view(dtype, shape, bytes)?;
     scratch.clear();
-    view.encode(scratch);
+    if bytes.len() >= ENCODE_DETACH_BYTES {
+        py.detach(|| view.encode(scratch));
+    } else {
+        view.encode(scratch);
+    }
     Ok(())
 }
 
@@ -156,7 +163,7 @@ impl FileWriter {
         shape: Vec<usize>,
         data: PyReadonlyArray1<'_, u8>,
     ) -> PyResult<()> {
-        encode_array(&mut self.scratch, dtype, &shape, &data)?;
+        encode_array(py, &mut self.scratch, dtype, &shape, &data)?;
         drop(data);
         self.scratch_record(py)
     }
@@ -303,7 +310,7 @@ impl ShardWriter {
         shape: Vec<usize>,
         data: PyReadonlyArray1<'_, u8>,
     ) -> PyResult<()> {
-        encode_array(&mut self.scratch, dtype, &shape, &data)?;
+        encode_array(py, &mut self.scratch, dtype, &shape, &data)?;
         drop(data);
         self.scratch_record(py)
     }
