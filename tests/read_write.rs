@@ -600,3 +600,47 @@ fn mmap_and_stream_read_identical_records() {
     assert_eq!(a.len(), tensors.len() + 6);
     assert_eq!(a, b);
 }
+
+/// `set_sync(false)` drops the fsyncs of the file and its directory, and
+/// nothing else: the file still appears only at `finish`, whole.
+#[test]
+fn writer_set_sync_controls_fsync_only() {
+    use std::sync::{Arc, Mutex};
+    use tfrec::write::{FileOp, IoHook};
+
+    for compression in ALL_COMPRESSIONS {
+        for sync in [true, false] {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("a.tfrecord");
+            let syncs = Arc::new(Mutex::new(0usize));
+            let seen = Arc::clone(&syncs);
+            let mut w = Writer::create_with(&path, compression).unwrap();
+            w.set_hook(IoHook::new(move |op| {
+                if matches!(op, FileOp::Sync { .. } | FileOp::SyncDir { .. }) {
+                    *seen.lock().unwrap() += 1;
+                }
+                Ok(())
+            }));
+            w.set_sync(sync);
+            w.write_tensor(&Tensor::scalar(7i32)).unwrap();
+            assert!(!path.exists(), "the file appears only at finish");
+            w.finish().unwrap();
+            let count = *syncs.lock().unwrap();
+            if sync {
+                assert!(count >= 2, "{compression}: file and directory fsynced");
+            } else {
+                assert_eq!(count, 0, "{compression}: no fsync");
+            }
+            let mut reader = Reader::open(&path).unwrap();
+            let records = list(&mut reader);
+            assert_eq!(records.len(), 1);
+            assert_eq!(
+                TensorView::decode(&records[0].0)
+                    .unwrap()
+                    .to_vec::<i32>()
+                    .unwrap(),
+                [7]
+            );
+        }
+    }
+}

@@ -79,6 +79,14 @@ impl<S: Write> Encoder<S> {
         }
     }
 
+    fn sink_mut(&mut self) -> &mut S {
+        match self {
+            Encoder::Plain(s) => s,
+            Encoder::Gzip(e) => e.get_mut(),
+            Encoder::Zlib(e) => e.get_mut(),
+        }
+    }
+
     fn finish(self) -> io::Result<S> {
         match self {
             Encoder::Plain(s) => Ok(s),
@@ -136,6 +144,30 @@ impl Writer<AtomicFile> {
         let path = path.as_ref();
         let file = AtomicFile::create(path).map_err(|e| crate::Error::from(e).with_path(path))?;
         Ok(Writer::from_sink(file, compression))
+    }
+
+    /// Whether [`finish`](Writer::finish) fsyncs the file and its directory
+    /// (default: yes). Without it the file still appears only complete and
+    /// under its final name, but a power loss soon after may lose it; a
+    /// process crash cannot.
+    ///
+    /// ```
+    /// use tfrec::{Tensor, Writer};
+    /// let dir = tempfile::tempdir()?;
+    /// let mut w = Writer::create(dir.path().join("scratch.tfrecord"))?;
+    /// w.set_sync(false); // a scratch file: durability is not worth an fsync
+    /// w.write_tensor(&Tensor::scalar(1u8))?;
+    /// w.finish()?;
+    /// # Ok::<(), tfrec::Error>(())
+    /// ```
+    pub fn set_sync(&mut self, sync: bool) {
+        self.encoder.sink_mut().set_sync(sync);
+    }
+
+    /// Calls `hook` before each file operation (see [`IoHook`]), to observe
+    /// or inject failures in tests.
+    pub fn set_hook(&mut self, hook: IoHook) {
+        self.encoder.sink_mut().set_hook(hook);
     }
 }
 

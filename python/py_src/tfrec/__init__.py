@@ -1,0 +1,46 @@
+"""tfrec: fast, checked TFRecord files of tensors and ``tf.train.Example``s.
+
+Reads and writes TFRecord files without TensorFlow: tensors serialized
+byte-for-byte as ``tf.io.serialize_tensor`` does, ``tf.train.Example``s as
+TensorFlow serializes them, every CRC checked, decoding in parallel in Rust
+with the GIL released.
+"""
+
+from __future__ import annotations
+
+from ._errors import (
+    DataLossError,
+    Error,
+    InvalidExampleError,
+    InvalidInputError,
+    InvalidTensorError,
+    TFRecordIOError,
+    TFRecordNotFoundError,
+    TFRecordPermissionError,
+    TooManySkippedError,
+    UnsupportedDTypeError,
+)
+from ._io import Reader, ShardedWriter, Writer, serialize_example
+from ._tensor import parse_tensor, serialize_tensor
+from ._tfrec import __version__, num_threads
+
+__all__ = [
+    "__version__",
+    "num_threads",
+    "serialize_tensor",
+    "parse_tensor",
+    "serialize_example",
+    "Reader",
+    "Writer",
+    "ShardedWriter",
+    "Error",
+    "DataLossError",
+    "TooManySkippedError",
+    "InvalidTensorError",
+    "UnsupportedDTypeError",
+    "InvalidExampleError",
+    "InvalidInputError",
+    "TFRecordIOError",
+    "TFRecordNotFoundError",
+    "TFRecordPermissionError",
+]

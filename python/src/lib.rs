@@ -1,0 +1,37 @@
+//! `tfrec._tfrec`: the compiled half of the `tfrec` Python package.
+//!
+//! A translation layer only: Python values in, calls into the `tfrec`
+//! library, Python values and exceptions out. Reading, CRCs, parsing,
+//! ordering and threads all live in the library. Every call that reads,
+//! writes or decodes more than a record runs with the GIL released, on a
+//! per-process thread pool ([`pool`]) that is created lazily and again in a
+//! forked child.
+
+mod convert;
+mod errors;
+mod pool;
+mod reader;
+mod records;
+mod tensor;
+mod writer;
+
+#[allow(unused_imports)]
+pub(crate) use convert::view_to_numpy;
+
+use pyo3::prelude::*;
+
+/// The extension module.
+#[pymodule(gil_used = false)]
+fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add_function(wrap_pyfunction!(pool::num_threads, m)?)?;
+    m.add_function(wrap_pyfunction!(tensor::_serialize_array, m)?)?;
+    m.add_function(wrap_pyfunction!(tensor::_serialize_strings, m)?)?;
+    m.add_function(wrap_pyfunction!(tensor::_parse_tensor, m)?)?;
+    m.add_function(wrap_pyfunction!(writer::_serialize_example, m)?)?;
+    m.add_class::<reader::RecordFile>()?;
+    m.add_class::<reader::RecordIter>()?;
+    m.add_class::<writer::FileWriter>()?;
+    m.add_class::<writer::ShardWriter>()?;
+    Ok(())
+}
