@@ -16,7 +16,10 @@ use crate::errors::IntoPy;
 ///
 /// bfloat16 comes out as `ml_dtypes.bfloat16`, strings as an object array
 /// of `bytes`.
-pub(crate) fn view_to_numpy<'py>(py: Python<'py>, view: &TensorView<'_>) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn view_to_numpy<'py>(
+    py: Python<'py>,
+    view: &TensorView<'_>,
+) -> PyResult<Bound<'py, PyAny>> {
     let shape = view.shape();
     match view.dtype() {
         DType::F16 => typed::<f16>(py, view),
@@ -50,12 +53,18 @@ pub(crate) fn view_to_numpy<'py>(py: Python<'py>, view: &TensorView<'_>) -> PyRe
     }
 }
 
-fn typed<'py, T: Element + NpElement>(py: Python<'py>, view: &TensorView<'_>) -> PyResult<Bound<'py, PyAny>> {
+fn typed<'py, T: Element + NpElement>(
+    py: Python<'py>,
+    view: &TensorView<'_>,
+) -> PyResult<Bound<'py, PyAny>> {
     let values: Vec<T> = view.to_vec::<T>().py_err()?;
     reshape(PyArray1::from_vec(py, values), view.shape())
 }
 
-fn reshape<'py, T: NpElement>(flat: Bound<'py, PyArray1<T>>, shape: &[usize]) -> PyResult<Bound<'py, PyAny>> {
+fn reshape<'py, T: NpElement>(
+    flat: Bound<'py, PyArray1<T>>,
+    shape: &[usize],
+) -> PyResult<Bound<'py, PyAny>> {
     if shape.len() == 1 {
         return Ok(flat.into_any());
     }

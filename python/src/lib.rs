@@ -8,8 +8,11 @@
 //! forked child.
 
 mod convert;
+mod dataset;
+mod dataset_arrays;
 mod errors;
 mod pool;
+mod spec;
 
 #[allow(unused_imports)]
 pub(crate) use convert::view_to_numpy;
@@ -21,5 +24,8 @@ use pyo3::prelude::*;
 fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(pool::num_threads, m)?)?;
+    m.add_class::<dataset::PyDataset>()?;
+    m.add_class::<dataset::PyBatches>()?;
+    m.add_class::<dataset_arrays::BatchBuffer>()?;
     Ok(())
 }

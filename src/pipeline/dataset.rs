@@ -6,12 +6,13 @@ use std::sync::Arc;
 use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::index::{Index, IndexOptions, IndexedFile};
-use crate::read::{ReadOptions, Reader};
+use crate::read::{CorruptionPolicy, ReadOptions, Reader, Skipped};
 use crate::tensor::{Dims, Tensor, TensorView};
 
 use super::batch::{Pool, RecordId};
 use super::iter::{Batches, Samples};
 use super::rng::{self, Xoshiro256};
+use super::skip::{self, SkipPolicy};
 use super::state::IterState;
 use super::stream::ShuffleBuffer;
 
@@ -72,6 +73,11 @@ pub(crate) struct Inner {
     pub(crate) map: Option<Arc<MapFn>>,
     pub(crate) threads: rayon::ThreadPool,
     pub(crate) slabs: Arc<Pool>,
+    pub(crate) skip: SkipPolicy,
+    /// For files indexed past damage: the entry index of each sound record.
+    pub(crate) live: Vec<Option<Vec<u64>>>,
+    /// Damaged stretches found while indexing.
+    pub(crate) index_skips: u64,
 }
 
 /// Builds a [`Dataset`]; see the [module documentation](super).
@@ -84,6 +90,7 @@ pub struct DatasetBuilder {
     index_options: IndexOptions,
     mmap: bool,
     map: Option<Arc<MapFn>>,
+    skip: SkipPolicy,
 }
 
 impl Default for DatasetBuilder {
@@ -108,6 +115,7 @@ impl Default for DatasetBuilder {
             index_options: IndexOptions::default(),
             mmap: true,
             map: None,
+            skip: SkipPolicy::default(),
         }
     }
 }
@@ -263,6 +271,87 @@ impl DatasetBuilder {
         self
     }
 
+    /// What to do about damaged records (default: [`CorruptionPolicy::Strict`],
+    /// fail the epoch with an error naming the file, offset and record).
+    ///
+    /// With [`CorruptionPolicy::Skip`] a damaged record is skipped and
+    /// reported to [`on_skip`](DatasetBuilder::on_skip) instead:
+    ///
+    /// - a file whose frame headers are damaged is indexed past the damage
+    ///   (resynchronised at the next sound frame, as the skipping
+    ///   [`Reader`] does). Each damaged stretch counts as one record that
+    ///   the epoch never visits: [`len`](Dataset::len), the order, the
+    ///   shards and the batches are those of the sound records alone, and
+    ///   the stretch is reported once, when the dataset is built;
+    /// - a record whose payload fails its CRC when read (headers are
+    ///   checked when indexing, payloads only when read) is dropped from its
+    ///   batch, which is then one record short, and reported each time an
+    ///   epoch meets it. The other batches keep their records, and the
+    ///   iteration state still counts the dropped record, so that resuming
+    ///   lands where an uninterrupted run would be. A batch whose records
+    ///   are all dropped is not yielded.
+    /// - compressed files are streamed by the skipping [`Reader`]; their
+    ///   damaged records are left out of the record counts (they are read
+    ///   once at build time) and reported every epoch.
+    ///
+    /// ```
+    /// use std::sync::{Arc, Mutex};
+    /// use tfrec::pipeline::Dataset;
+    /// use tfrec::read::CorruptionPolicy;
+    /// use tfrec::{Tensor, Writer};
+    ///
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.tfrecord");
+    /// let mut w = Writer::create(&path)?;
+    /// for i in 0..4u32 {
+    ///     w.write_tensor(&Tensor::from_slice(&[i; 8], &[8])?)?;
+    /// }
+    /// w.finish()?;
+    /// // Flip a bit in the last byte of record 1's payload.
+    /// let mut bytes = std::fs::read(&path)?;
+    /// let frame = bytes.len() / 4;
+    /// bytes[2 * frame - 5] ^= 1;
+    /// std::fs::write(&path, &bytes)?;
+    ///
+    /// let seen = Arc::new(Mutex::new(Vec::new()));
+    /// let log = seen.clone();
+    /// let ds = Dataset::builder()
+    ///     .file(&path)
+    ///     .batch(4)
+    ///     .corruption(CorruptionPolicy::Skip)
+    ///     .on_skip(move |s| log.lock().unwrap().push((s.offset, s.error.record_index())))
+    ///     .build()?;
+    /// let batch = ds.epoch(0)?.next().unwrap()?;
+    /// assert_eq!(batch.len(), 3);                    // record 1 dropped
+    /// assert_eq!(*seen.lock().unwrap(), [(frame as u64, Some(1))]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn corruption(mut self, policy: CorruptionPolicy) -> Self {
+        self.skip.skip = policy == CorruptionPolicy::Skip;
+        self
+    }
+
+    /// With [`CorruptionPolicy::Skip`], the most damaged records one pass
+    /// over an epoch may skip (those found while indexing count in every
+    /// pass); one more is a [`TooManySkipped`](crate::ErrorKind::TooManySkipped)
+    /// error (default: no limit).
+    pub fn max_skipped(mut self, limit: u64) -> Self {
+        self.skip.max_skipped = Some(limit);
+        self
+    }
+
+    /// Called with every damaged record skipped under
+    /// [`CorruptionPolicy::Skip`]: its file, offset, record index and what
+    /// was wrong. It runs on whichever thread found the damage (a decoding
+    /// or prefetch thread, or the one building the dataset).
+    pub fn on_skip<F>(mut self, f: F) -> Self
+    where
+        F: Fn(&Skipped) + Send + Sync + 'static,
+    {
+        self.skip.on_skip = Some(Arc::new(f));
+        self
+    }
+
     /// Options for finding each file's index (sidecar use and checks).
     pub fn index_options(mut self, options: IndexOptions) -> Self {
         self.index_options = options;
@@ -294,6 +383,7 @@ impl DatasetBuilder {
             index_options,
             mmap,
             map,
+            skip,
         } = self;
         for pattern in &patterns {
             paths.extend(expand_glob(pattern)?);
@@ -327,23 +417,44 @@ impl DatasetBuilder {
             .build()
             .map_err(|e| Error::invalid_input(format!("cannot start decoding threads: {e}")))?;
         let mut counts = Vec::with_capacity(paths.len());
+        let mut live = Vec::with_capacity(paths.len());
+        let mut index_skips = 0u64;
         let files = if compressed {
             for path in &paths {
-                let mut reader = Reader::open_with(path, ReadOptions::default())?;
+                let options = skip.reader_options(ReadOptions::default());
+                let mut reader = skip.attach(Reader::open_with(path, options)?);
                 counts.push(reader.count()?);
+                live.push(None);
             }
             Files::Streamed
         } else {
             let mut files = Vec::with_capacity(paths.len());
             for path in &paths {
-                let file = if mmap {
-                    threads.install(|| IndexedFile::open_mapped(path, &index_options))?
+                let opened = if mmap {
+                    threads.install(|| IndexedFile::open_mapped(path, &index_options))
                 } else {
-                    threads.install(|| IndexedFile::open_with(path, &index_options))?
-                }
-                .verify_data_crc(cfg.verify_data_crc);
-                counts.push(file.len() as u64);
-                files.push(file);
+                    threads.install(|| IndexedFile::open_with(path, &index_options))
+                };
+                let file = match opened {
+                    Ok(file) => {
+                        counts.push(file.len() as u64);
+                        live.push(None);
+                        file
+                    }
+                    Err(e) if skip.skip && e.kind().is_damage() => {
+                        let recovered = skip::recover(path, mmap, cfg.verify_data_crc, e)?;
+                        for s in &recovered.skipped {
+                            index_skips += 1;
+                            skip.check_limit(index_skips, &s.error)?;
+                            skip.report(s);
+                        }
+                        counts.push(recovered.live.len() as u64);
+                        live.push(Some(recovered.live));
+                        recovered.file
+                    }
+                    Err(e) => return Err(e),
+                };
+                files.push(file.verify_data_crc(cfg.verify_data_crc));
             }
             Files::Indexed(files)
         };
@@ -364,6 +475,9 @@ impl DatasetBuilder {
                 map,
                 threads,
                 slabs,
+                skip,
+                live,
+                index_skips,
             }),
         })
     }
@@ -526,10 +640,12 @@ impl Inner {
             .starts
             .partition_point(|&s| s <= position)
             .saturating_sub(1);
-        RecordId {
-            file,
-            index: position - self.starts[file],
-        }
+        let k = position - self.starts[file];
+        let index = match self.live.get(file) {
+            Some(Some(live)) => live.get(k as usize).copied().unwrap_or(k),
+            _ => k,
+        };
+        RecordId { file, index }
     }
 
     pub(crate) fn count(&self, file: usize) -> u64 {

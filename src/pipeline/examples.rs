@@ -145,7 +145,7 @@ impl Assemble for Parse {
         &self,
         inner: &Inner,
         payloads: &Payloads<'_>,
-        mut parts: Parts,
+        parts: &mut Parts,
         spread: bool,
     ) -> Result<ExampleBatch> {
         let Parts {
@@ -154,7 +154,7 @@ impl Assemble for Parse {
             parsed,
             arena,
             spans,
-        } = &mut parts;
+        } = parts;
         let (ids, offsets) = (&ids[..], &offsets[..]);
         let n = ids.len();
         let locate = |i: usize, e: Error| match ids.get(i) {
@@ -201,9 +201,16 @@ impl Assemble for Parse {
             None => e,
         })?;
         Ok(ExampleBatch {
-            parts,
+            parts: std::mem::take(parts),
             pool: Some(self.pool.clone()),
         })
+    }
+
+    fn empty(&self, parts: Parts) -> ExampleBatch {
+        ExampleBatch {
+            parts,
+            pool: Some(self.pool.clone()),
+        }
     }
 
     fn len(batch: &ExampleBatch) -> usize {

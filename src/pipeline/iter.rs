@@ -18,6 +18,7 @@ use crate::tensor::{num_elements, Dims, Tensor, TensorView};
 
 use super::batch::{Batch, Data, Pool, RecordId, Slab};
 use super::dataset::{Files, Inner, Stacking};
+use super::skip::{self, PassSkips};
 use super::state::IterState;
 use super::stream::{Item, Streamer};
 
@@ -62,14 +63,20 @@ pub(crate) trait Assemble: Send + Sync + 'static {
 
     /// Builds the batch of the records in `parts`, reading their payloads
     /// from `payloads`, on the pool's threads when `spread` (on the current
-    /// thread alone otherwise). Errors name the file and record.
+    /// thread alone otherwise); the batch takes the buffers of `parts`.
+    /// Errors name the file and record, and leave `parts` as they were,
+    /// to try again without a damaged record.
     fn assemble(
         &self,
         inner: &Inner,
         payloads: &Payloads<'_>,
-        parts: Self::Parts,
+        parts: &mut Self::Parts,
         spread: bool,
     ) -> Result<Self::Output>;
+
+    /// A batch of no records (all of its records were damaged and dropped),
+    /// which is not yielded; its buffers go back to the pool.
+    fn empty(&self, parts: Self::Parts) -> Self::Output;
 
     /// Records in a batch.
     fn len(output: &Self::Output) -> usize;
@@ -92,6 +99,7 @@ struct Producer<A> {
     source: Source,
     next: u64,
     end: u64,
+    skips: Arc<PassSkips>,
 }
 
 /// The end of the records an epoch's batches cover.
@@ -138,6 +146,7 @@ impl<A: Assemble> Producer<A> {
                 }
             }
         };
+        let skips = Arc::new(PassSkips::new(inner.index_skips, inner.skip.max_skipped));
         Ok(Producer {
             inner,
             size: batching.size,
@@ -145,6 +154,7 @@ impl<A: Assemble> Producer<A> {
             source,
             next: state.position,
             end,
+            skips,
         })
     }
 
@@ -182,10 +192,11 @@ impl<A: Assemble> Producer<A> {
             }
             (Source::Indexed { .. }, Files::Streamed) => return None,
         };
-        let assembler = &self.assembler;
+        let assembler = &*self.assembler;
+        let skips = &*self.skips;
         let result = inner
             .threads
-            .install(|| assembler.assemble(inner, &payloads, parts, true));
+            .install(|| assemble_skipping(assembler, inner, &payloads, parts, true, skips));
         self.next += n as u64;
         Some(result)
     }
@@ -208,11 +219,17 @@ impl<A: Assemble> Producer<A> {
         self.next += n as u64;
         let (tx, rx) = mpsc::sync_channel(1);
         let (inner, assembler) = (inner.clone(), self.assembler.clone());
+        let skips = self.skips.clone();
         self.inner.threads.spawn(move || {
             let result = match &inner.files {
-                Files::Indexed(files) => {
-                    assembler.assemble(&inner, &Payloads::Indexed(files), parts, false)
-                }
+                Files::Indexed(files) => assemble_skipping(
+                    &*assembler,
+                    &inner,
+                    &Payloads::Indexed(files),
+                    parts,
+                    false,
+                    &skips,
+                ),
                 Files::Streamed => Err(Error::invalid_input(
                     "internal: a streamed dataset has no random access",
                 )),
@@ -221,6 +238,37 @@ impl<A: Assemble> Producer<A> {
             let _ = tx.send(result);
         });
         Some(rx)
+    }
+}
+
+/// Assembles a batch; when that fails on a damaged record and the dataset
+/// skips damage, drops the batch's damaged records (reporting each) and
+/// assembles the rest.
+fn assemble_skipping<A: Assemble>(
+    assembler: &A,
+    inner: &Inner,
+    payloads: &Payloads<'_>,
+    mut parts: A::Parts,
+    spread: bool,
+    skips: &PassSkips,
+) -> Result<A::Output> {
+    loop {
+        match assembler.assemble(inner, payloads, &mut parts, spread) {
+            Err(e) if inner.skip.skip && e.kind().is_damage() => {
+                // Streamed records were checked by the skipping reader.
+                let Payloads::Indexed(files) = payloads else {
+                    return Err(e);
+                };
+                let (ids, offsets) = A::positions(&mut parts);
+                if skip::prune(files, ids, offsets, &inner.skip, skips)? == 0 {
+                    return Err(e);
+                }
+                if ids.is_empty() {
+                    return Ok(assembler.empty(parts));
+                }
+            }
+            result => return result,
+        }
     }
 }
 
@@ -267,11 +315,15 @@ impl Assemble for Stack {
         &self,
         inner: &Inner,
         payloads: &Payloads<'_>,
-        mut slab: Slab,
+        slab: &mut Slab,
         _spread: bool,
     ) -> Result<Batch> {
-        let data = assemble(inner, &self.stacking, payloads, &mut slab)?;
-        Ok(Batch::new(slab, data, self.pool.clone()))
+        let data = assemble(inner, &self.stacking, payloads, slab)?;
+        Ok(Batch::new(std::mem::take(slab), data, self.pool.clone()))
+    }
+
+    fn empty(&self, slab: Slab) -> Batch {
+        Batch::new(slab, Data::Ragged(Vec::new()), self.pool.clone())
     }
 
     fn len(batch: &Batch) -> usize {
@@ -589,6 +641,9 @@ pub(crate) struct Run<A: Assemble> {
     engine: Engine<A>,
     state: IterState,
     len: u64,
+    /// Records per batch: each batch moves the state on by this many (or
+    /// what is left), however many damaged records were dropped from it.
+    size: u64,
     done: bool,
     failed: bool,
 }
@@ -641,6 +696,7 @@ impl<A: Assemble> Run<A> {
             engine,
             state,
             len: end,
+            size: batching.size as u64,
             done: state.position >= end,
             failed: false,
         })
@@ -658,9 +714,30 @@ impl<A: Assemble> Run<A> {
     }
 
     pub(crate) fn next(&mut self) -> Option<Result<A::Output>> {
-        if self.done || self.failed {
-            return None;
+        loop {
+            if self.done || self.failed {
+                return None;
+            }
+            match self.next_made()? {
+                Ok(batch) => {
+                    let planned = (self.len - self.state.position).min(self.size);
+                    self.state.position += planned;
+                    self.done = self.state.position >= self.len;
+                    if A::len(&batch) > 0 {
+                        return Some(Ok(batch));
+                    }
+                }
+                Err(e) => {
+                    // Stay at the failed batch: the state is not advanced.
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
         }
+    }
+
+    /// The next batch the engine made; `None` (and done) at the end.
+    fn next_made(&mut self) -> Option<Result<A::Output>> {
         let item = match &mut self.engine {
             Engine::Inline(p) => p.next_batch(),
             Engine::Whole {
@@ -687,22 +764,10 @@ impl<A: Assemble> Run<A> {
             }
             Engine::Background { rx, .. } => rx.as_ref().and_then(|rx| rx.recv().ok()),
         };
-        match item {
-            Some(Ok(batch)) => {
-                self.state.position += A::len(&batch) as u64;
-                self.done = self.state.position >= self.len;
-                Some(Ok(batch))
-            }
-            Some(Err(e)) => {
-                // Stay at the failed batch: the state is not advanced.
-                self.failed = true;
-                Some(Err(e))
-            }
-            None => {
-                self.done = true;
-                None
-            }
+        if item.is_none() {
+            self.done = true;
         }
+        item
     }
 }
 
@@ -833,6 +898,11 @@ impl Iterator for Samples {
         loop {
             if let Some(sample) = self.current.next() {
                 self.state.position += 1;
+                if self.current.len() == 0 {
+                    // Exact even when damaged records were dropped from
+                    // the chunk.
+                    self.state = self.batches.state();
+                }
                 return Some(Ok(sample));
             }
             match self.batches.next()? {

@@ -124,6 +124,7 @@ mod dataset;
 mod examples;
 mod iter;
 mod rng;
+mod skip;
 mod state;
 mod stream;
 
@@ -132,4 +133,5 @@ pub use dataset::{Dataset, DatasetBuilder, MapFn, ShardMode};
 pub use examples::{ExampleBatch, ExampleBatches};
 pub use iter::{Batches, Sample, Samples};
 pub use rng::permutation;
+pub use skip::SkipFn;
 pub use state::IterState;

@@ -21,10 +21,16 @@ from ._errors import (
     UnsupportedDTypeError,
 )
 from ._tfrec import __version__, num_threads
+from .dataset import Dataset
+from .spec import FixedLen, Ragged, VarLen
 
 __all__ = [
     "__version__",
     "num_threads",
+    "Dataset",
+    "FixedLen",
+    "VarLen",
+    "Ragged",
     "Error",
     "DataLossError",
     "TooManySkippedError",
