@@ -35,6 +35,7 @@ __all__ = ["FixedLen", "VarLen", "Ragged"]
 _NAMES = {
     "int64": "int64",
     "float32": "float32",
+    "float": "float32",
     "string": "string",
     "bytes": "string",
     "str": "string",
