@@ -483,6 +483,16 @@ impl DatasetBuilder {
     }
 }
 
+/// `(part, parts)` when `part` is one of `parts`.
+pub(crate) fn check_split(part: usize, parts: usize) -> Result<(u64, u64)> {
+    if part >= parts {
+        return Err(Error::invalid_input(format!(
+            "part {part} is not below the number of parts {parts}"
+        )));
+    }
+    Ok((part as u64, parts as u64))
+}
+
 fn detect(path: &Path) -> Result<Compression> {
     let reader = Reader::open_with(path, ReadOptions::default().mmap(false))?;
     Ok(reader.compression())
@@ -581,7 +591,40 @@ impl Dataset {
     /// The batches from a saved state on, to the end of that state's epoch.
     /// [`Batches::state`] gives the state to save.
     pub fn batches(&self, state: IterState) -> Result<Batches> {
-        Batches::new(self.inner.clone(), state, None)
+        Batches::new(self.inner.clone(), state, None, (0, 1))
+    }
+
+    /// Batches `part`, `part + parts`, `part + 2·parts`, ... of those
+    /// [`batches`](Dataset::batches) yields from `state` on: for `parts`
+    /// workers sharing this rank's batches, each making only its own.
+    /// Taking one batch from each part in turn gives the sequence of
+    /// `batches(state)`. The [`state`](Batches::state) of the result is the
+    /// position after this part's last batch yielded (with the other parts'
+    /// batches before it counted as done).
+    ///
+    /// ```
+    /// use tfrec::pipeline::{Dataset, IterState};
+    /// use tfrec::{Tensor, Writer};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.tfrecord");
+    /// let mut w = Writer::create(&path)?;
+    /// for i in 0..10u8 {
+    ///     w.write_tensor(&Tensor::from_slice(&[i], &[1])?)?;
+    /// }
+    /// w.finish()?;
+    /// let ds = Dataset::builder().file(&path).batch(3).build()?;
+    /// let firsts = |part| -> tfrec::Result<Vec<u64>> {
+    ///     ds.batches_split(IterState::default(), part, 2)?
+    ///         .map(|b| b.map(|b| b.ids()[0].index))
+    ///         .collect()
+    /// };
+    /// assert_eq!(firsts(0)?, [0, 6]);
+    /// assert_eq!(firsts(1)?, [3, 9]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn batches_split(&self, state: IterState, part: usize, parts: usize) -> Result<Batches> {
+        let split = check_split(part, parts)?;
+        Batches::new(self.inner.clone(), state, None, split)
     }
 
     /// The records one by one (decoded, mapped, not batched) from a saved

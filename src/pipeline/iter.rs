@@ -30,6 +30,8 @@ pub(crate) struct BatchSpec {
     size: usize,
     drop_last: bool,
     stacking: Stacking,
+    part: u64,
+    parts: u64,
 }
 
 /// How an epoch's records are cut into batches.
@@ -37,6 +39,23 @@ pub(crate) struct BatchSpec {
 pub(crate) struct Batching {
     pub(crate) size: usize,
     pub(crate) drop_last: bool,
+    /// Only batches `part`, `part + parts`, ... of those from the state on.
+    pub(crate) part: u64,
+    pub(crate) parts: u64,
+}
+
+impl Batching {
+    /// Where this part's first batch starts, from `position` on.
+    fn first(&self, position: u64) -> u64 {
+        position.saturating_add(self.part.saturating_mul(self.size as u64))
+    }
+
+    /// Records of the other parts' batches after each of this part's.
+    fn stride(&self) -> u64 {
+        self.parts
+            .saturating_sub(1)
+            .saturating_mul(self.size as u64)
+    }
 }
 
 /// Puts the records of one batch together: stacks tensors ([`Batches`]),
@@ -99,6 +118,8 @@ struct Producer<A> {
     source: Source,
     next: u64,
     end: u64,
+    /// Records skipped after each batch: other parts' batches.
+    stride: u64,
     skips: Arc<PassSkips>,
 }
 
@@ -126,6 +147,7 @@ impl<A: Assemble> Producer<A> {
             )));
         }
         let end = batch_end(len, batching);
+        let next = batching.first(state.position);
         let source = match inner.files {
             Files::Indexed(_) => Source::Indexed {
                 order: inner.positions(state.epoch),
@@ -133,7 +155,7 @@ impl<A: Assemble> Producer<A> {
             Files::Streamed => {
                 let mut streamer = Streamer::new(inner.clone(), state.epoch);
                 // No random access: replay the stream up to the position.
-                for _ in 0..state.position.min(end) {
+                for _ in 0..next.min(end) {
                     match streamer.next_item() {
                         Some(Ok(item)) => streamer.recycle(item.payload),
                         Some(Err(e)) => return Err(e),
@@ -152,8 +174,9 @@ impl<A: Assemble> Producer<A> {
             size: batching.size,
             assembler: Arc::new(assembler),
             source,
-            next: state.position,
+            next,
             end,
+            stride: batching.stride(),
             skips,
         })
     }
@@ -198,7 +221,27 @@ impl<A: Assemble> Producer<A> {
             .threads
             .install(|| assemble_skipping(assembler, inner, &payloads, parts, true, skips));
         self.next += n as u64;
+        if let Err(e) = self.pass_over() {
+            return Some(Err(e));
+        }
         Some(result)
+    }
+
+    /// Moves past the other parts' batches after one of this part's,
+    /// reading them from a stream (there is no seeking in one).
+    fn pass_over(&mut self) -> Result<()> {
+        let skip = self.stride.min(self.end.saturating_sub(self.next));
+        if let Source::Streamed { streamer, .. } = &mut self.source {
+            for _ in 0..skip {
+                match streamer.next_item() {
+                    Some(Ok(item)) => streamer.recycle(item.payload),
+                    Some(Err(e)) => return Err(e),
+                    None => break,
+                }
+            }
+        }
+        self.next += self.stride;
+        Ok(())
     }
 
     /// Starts assembling the next batch of an indexed dataset on one of the
@@ -216,7 +259,7 @@ impl<A: Assemble> Producer<A> {
         let mut parts = self.assembler.parts();
         let (ids, offsets) = A::positions(&mut parts);
         indexed_positions(inner, files, order, self.next as usize, n, ids, offsets);
-        self.next += n as u64;
+        self.next += n as u64 + self.stride;
         let (tx, rx) = mpsc::sync_channel(1);
         let (inner, assembler) = (inner.clone(), self.assembler.clone());
         let skips = self.skips.clone();
@@ -644,6 +687,8 @@ pub(crate) struct Run<A: Assemble> {
     /// Records per batch: each batch moves the state on by this many (or
     /// what is left), however many damaged records were dropped from it.
     size: u64,
+    /// Records of other parts' batches after each batch.
+    stride: u64,
     done: bool,
     failed: bool,
 }
@@ -692,11 +737,16 @@ impl<A: Assemble> Run<A> {
                 handle: Some(handle),
             }
         };
+        let state = IterState {
+            epoch: state.epoch,
+            position: batching.first(state.position).min(end),
+        };
         Ok(Run {
             engine,
             state,
             len: end,
             size: batching.size as u64,
+            stride: batching.stride(),
             done: state.position >= end,
             failed: false,
         })
@@ -721,7 +771,8 @@ impl<A: Assemble> Run<A> {
             match self.next_made()? {
                 Ok(batch) => {
                     let planned = (self.len - self.state.position).min(self.size);
-                    self.state.position += planned;
+                    self.state.position =
+                        (self.state.position + planned + self.stride).min(self.len);
                     self.done = self.state.position >= self.len;
                     if A::len(&batch) > 0 {
                         return Some(Ok(batch));
@@ -807,15 +858,20 @@ impl Batches {
         inner: Arc<Inner>,
         state: IterState,
         spec: Option<BatchSpec>,
+        split: (u64, u64),
     ) -> Result<Batches> {
         let spec = spec.unwrap_or_else(|| BatchSpec {
             size: inner.cfg.batch_size,
             drop_last: inner.cfg.drop_last,
             stacking: inner.cfg.stacking.clone(),
+            part: split.0,
+            parts: split.1,
         });
         let batching = Batching {
             size: spec.size,
             drop_last: spec.drop_last,
+            part: spec.part,
+            parts: spec.parts,
         };
         let stack = Stack {
             stacking: spec.stacking,
@@ -870,9 +926,11 @@ impl Samples {
             size: SAMPLE_CHUNK,
             drop_last: false,
             stacking: Stacking::Ragged,
+            part: 0,
+            parts: 1,
         };
         Ok(Samples {
-            batches: Batches::new(inner, state, Some(spec))?,
+            batches: Batches::new(inner, state, Some(spec), (0, 1))?,
             current: Vec::new().into_iter(),
             state,
             len,
