@@ -130,20 +130,27 @@ impl PyDataset {
             .collect()
     }
 
-    /// The batches from `(epoch, position)` to the end of that epoch.
-    /// `ragged` is the type VarLen columns are built as.
+    /// The batches from `(epoch, position)` to the end of that epoch; with
+    /// `parts` > 1 only batches `part`, `part + parts`, ... of them. `ragged`
+    /// is the type VarLen columns are built as.
+    #[pyo3(signature = (epoch, position, ragged, part = 0, parts = 1))]
     fn iterate(
         &self,
         py: Python<'_>,
         epoch: u64,
         position: u64,
         ragged: Py<PyAny>,
+        part: usize,
+        parts: usize,
     ) -> PyResult<PyBatches> {
         let state = IterState { epoch, position };
         let iter = py
             .detach(|| match &self.spec {
-                Some(spec) => self.ds.example_batches(spec, state).map(Iter::Examples),
-                None => self.ds.batches(state).map(Iter::Tensors),
+                Some(spec) => self
+                    .ds
+                    .example_batches_split(spec, state, part, parts)
+                    .map(Iter::Examples),
+                None => self.ds.batches_split(state, part, parts).map(Iter::Tensors),
             })
             .py_err()?;
         Ok(PyBatches {

@@ -10,6 +10,7 @@
 mod convert;
 mod dataset;
 mod dataset_arrays;
+mod dataset_map;
 mod errors;
 mod pool;
 mod spec;
@@ -27,5 +28,6 @@ fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dataset::PyDataset>()?;
     m.add_class::<dataset::PyBatches>()?;
     m.add_class::<dataset_arrays::BatchBuffer>()?;
+    m.add_class::<dataset_map::RecordIndex>()?;
     Ok(())
 }

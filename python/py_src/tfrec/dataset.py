@@ -280,25 +280,31 @@ class Dataset:
 
     # -- iteration ---------------------------------------------------------
 
-    def _batches(self) -> Iterator[tuple[Any, Any]]:
-        """(batch, iterator) pairs of the current epoch from the current
-        position; the state follows what has been yielded."""
+    def _batches(self, part: int = 0, parts: int = 1) -> Iterator[Any]:
+        """The batches of the current epoch from the current position (only
+        batches ``part``, ``part + parts``, ... of them when ``parts > 1``).
+        Unsplit, the state follows what has been yielded."""
         core = self._dataset()
-        it = core.iterate(self._epoch, self._position, Ragged)
+        it = core.iterate(self._epoch, self._position, Ragged, part, parts)
         try:
             for batch in it:
-                self._epoch, self._position = it.state()
+                if parts == 1:
+                    self._epoch, self._position = it.state()
                 self._report_skips()
-                yield batch, it
-            self._epoch, self._position = it.state()
+                yield batch
+            if parts == 1:
+                self._epoch, self._position = it.state()
             self._report_skips()
         finally:
             it.close()
 
+    def _unbatched(self, batches: Iterator[Any]) -> Iterator[Any]:
+        if self._args["batch_size"] is not None:
+            return batches
+        return (_first(b) for b in batches)
+
     def __iter__(self) -> Iterator[Any]:
-        single = self._args["batch_size"] is None
-        for batch, _ in self._batches():
-            yield _first(batch) if single else batch
+        return self._unbatched(self._batches())
 
     def _report_skips(self) -> None:
         skips = self._core.take_skips()
