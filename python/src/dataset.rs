@@ -105,6 +105,12 @@ impl PyDataset {
         self.ds.len()
     }
 
+    /// Threads decoding records.
+    #[getter]
+    fn threads(&self) -> usize {
+        self.ds.threads()
+    }
+
     /// Records in all files.
     #[getter]
     fn total_records(&self) -> u64 {

@@ -112,6 +112,26 @@ def test_rank_and_world_from_the_environment(shards, monkeypatch):
         tfrec.Dataset(shards, rank=3, world=3)
 
 
+def test_rank_and_world_from_an_initialized_torch_distributed(shards, monkeypatch):
+    import sys
+    import types
+
+    dist = types.SimpleNamespace(
+        is_available=lambda: True,
+        is_initialized=lambda: True,
+        get_rank=lambda: 2,
+        get_world_size=lambda: 4,
+    )
+    monkeypatch.setitem(sys.modules, "torch", types.SimpleNamespace(distributed=dist))
+    monkeypatch.setenv("RANK", "0")
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    ds = tfrec.Dataset(shards, batch_size=4)
+    assert (ds.rank, ds.world) == (2, 4)
+    dist.is_initialized = lambda: False
+    ds = tfrec.Dataset(shards, batch_size=4)
+    assert (ds.rank, ds.world) == (0, 1)  # from the environment
+
+
 def test_shuffle_is_deterministic_and_new_each_epoch(shards):
     a = tfrec.Dataset(shards, batch_size=5, shuffle=42)
     b = tfrec.Dataset(shards, batch_size=5, shuffle=42, prefetch=0, threads=1)

@@ -73,6 +73,33 @@ def test_dataloader_workers_and_ranks_see_every_record_once_in_order(shards, shu
     assert set(everything) == {(f, i) for f, n in enumerate(COUNTS) for i in range(n)}
 
 
+def test_forked_workers(shards):
+    ds = tt.TFRecordDataset(shards, batch_size=4, shuffle=8)
+    assert len(list(iter(ds))) == len(ds)  # the parent has iterated (threads, pools)
+    forked = [ids_of(b) for b in DataLoader(ds, batch_size=None, num_workers=2, multiprocessing_context="fork")]
+    assert forked == loader_ids(ds, 0)
+
+
+def test_workers_decode_on_one_thread_each(shards):
+    ds = tt.TFRecordDataset(shards, batch_size=4)
+    loader = DataLoader(
+        ThreadsOf(ds), batch_size=None, num_workers=2, multiprocessing_context="spawn"
+    )
+    assert set(loader) == {1}
+
+
+class ThreadsOf(torch.utils.data.IterableDataset):
+    """Yields the number of decoding threads each worker's dataset uses."""
+
+    def __init__(self, ds):
+        super().__init__()
+        self.ds = ds
+
+    def __iter__(self):
+        next(iter(self.ds), None)
+        yield self.ds.dataset.threads
+
+
 @pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")
 def test_three_workers_and_a_partial_last_batch(shards):
     ds = tt.TFRecordDataset(shards, batch_size=5, shuffle=1)

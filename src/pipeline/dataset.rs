@@ -549,6 +549,11 @@ impl Dataset {
         matches!(self.inner.files, Files::Indexed(_))
     }
 
+    /// Threads decoding records (see [`DatasetBuilder::threads`]).
+    pub fn threads(&self) -> usize {
+        self.inner.threads.current_num_threads()
+    }
+
     /// Records in all files.
     pub fn total_records(&self) -> u64 {
         self.inner.total()

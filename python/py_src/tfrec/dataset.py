@@ -200,7 +200,9 @@ class Dataset:
         self._report_skips()
 
     def _dataset(self) -> Any:
-        if self._pid != os.getpid():
+        if self._core is None:
+            self._build()
+        elif self._pid != os.getpid():
             _stale.append(self._core)
             self._build()
         return self._core
@@ -225,6 +227,11 @@ class Dataset:
     def paths(self) -> list[str]:
         """The files, in the order record ids refer to them."""
         return list(self._dataset().paths)
+
+    @property
+    def threads(self) -> int:
+        """Threads decoding records in this process."""
+        return int(self._dataset().threads)
 
     @property
     def rank(self) -> int:
@@ -307,7 +314,7 @@ class Dataset:
         return self._unbatched(self._batches())
 
     def _report_skips(self) -> None:
-        skips = self._core.take_skips()
+        skips = self._dataset().take_skips()
         if not skips:
             return
         callback = self._args["on_skip"]
@@ -326,7 +333,10 @@ class Dataset:
         self._args = state["args"]
         self._epoch = state["epoch"]
         self._position = state["position"]
-        self._build()
+        # Built on first use: in a DataLoader worker that is after the
+        # worker is set up, so that it gets the worker's thread count.
+        self._core = None
+        self._pid = os.getpid()
 
     def __repr__(self) -> str:
         a = self._args
