@@ -138,8 +138,11 @@ impl PyDataset {
 
     /// The batches from `(epoch, position)` to the end of that epoch; with
     /// `parts` > 1 only batches `part`, `part + parts`, ... of them. `ragged`
-    /// is the type VarLen columns are built as.
-    #[pyo3(signature = (epoch, position, ragged, part = 0, parts = 1))]
+    /// is the type VarLen columns are built as; `report` is called with the
+    /// list of skipped records (see `take_skips`) before the batch after
+    /// them is returned.
+    #[pyo3(signature = (epoch, position, ragged, part = 0, parts = 1, report = None))]
+    #[allow(clippy::too_many_arguments)]
     fn iterate(
         &self,
         py: Python<'_>,
@@ -148,6 +151,7 @@ impl PyDataset {
         ragged: Py<PyAny>,
         part: usize,
         parts: usize,
+        report: Option<Py<PyAny>>,
     ) -> PyResult<PyBatches> {
         let state = IterState { epoch, position };
         let iter = py
@@ -162,30 +166,36 @@ impl PyDataset {
         Ok(PyBatches {
             iter: Mutex::new(Some(iter)),
             ragged,
-            last_ids: Mutex::new(Vec::new()),
+            report,
+            skips: self.skips.clone(),
+            closed_at: Mutex::new(None),
         })
     }
 
     /// The records skipped since the last call, as dicts with `path`,
     /// `offset`, `len`, `index`, `kind` and `message`.
     fn take_skips<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        let taken = match self.skips.lock() {
-            Ok(mut log) => std::mem::take(&mut *log),
-            Err(_) => Vec::new(),
-        };
-        let out = PyList::empty(py);
-        for s in taken {
-            let d = PyDict::new(py);
-            d.set_item("path", s.path)?;
-            d.set_item("offset", s.offset)?;
-            d.set_item("len", s.len)?;
-            d.set_item("index", s.index)?;
-            d.set_item("kind", s.kind)?;
-            d.set_item("message", s.message)?;
-            out.append(d)?;
-        }
-        Ok(out)
+        take_skips(py, &self.skips)
     }
+}
+
+fn take_skips<'py>(py: Python<'py>, skips: &SkipLog) -> PyResult<Bound<'py, PyList>> {
+    let taken = match skips.lock() {
+        Ok(mut log) => std::mem::take(&mut *log),
+        Err(_) => Vec::new(),
+    };
+    let out = PyList::empty(py);
+    for s in taken {
+        let d = PyDict::new(py);
+        d.set_item("path", s.path)?;
+        d.set_item("offset", s.offset)?;
+        d.set_item("len", s.len)?;
+        d.set_item("index", s.index)?;
+        d.set_item("kind", s.kind)?;
+        d.set_item("message", s.message)?;
+        out.append(d)?;
+    }
+    Ok(out)
 }
 
 fn report(s: &Skipped) -> SkipReport {
@@ -204,13 +214,25 @@ enum Iter {
     Examples(ExampleBatches),
 }
 
+impl Iter {
+    fn state(&self) -> IterState {
+        match self {
+            Iter::Tensors(b) => b.state(),
+            Iter::Examples(b) => b.state(),
+        }
+    }
+}
+
 /// One pass over an epoch's batches; see `PyDataset::iterate`.
 #[pyclass(module = "tfrec._tfrec", name = "_Batches", frozen)]
 pub(crate) struct PyBatches {
     /// `None` once closed.
     iter: Mutex<Option<Iter>>,
     ragged: Py<PyAny>,
-    last_ids: Mutex<Vec<(usize, u64)>>,
+    report: Option<Py<PyAny>>,
+    skips: SkipLog,
+    /// The state when closed.
+    closed_at: Mutex<Option<IterState>>,
 }
 
 #[pymethods]
@@ -236,15 +258,13 @@ impl PyBatches {
         let Some(next) = next else {
             return Ok(None);
         };
-        let next = next.py_err()?;
-        let ids = match &next {
-            Next::Tensor(b) => b.ids(),
-            Next::Example(b) => b.ids(),
-        };
-        if let Ok(mut last) = self.last_ids.lock() {
-            last.clear();
-            last.extend(ids.iter().map(|id| (id.file, id.index)));
+        if let Some(report) = &self.report {
+            let pending = self.skips.lock().map(|l| !l.is_empty()).unwrap_or(false);
+            if pending {
+                report.call1(py, (take_skips(py, &self.skips)?,))?;
+            }
         }
+        let next = next.py_err()?;
         match next {
             Next::Tensor(b) => batch_to_numpy(py, b).map(Some),
             Next::Example(b) => example_batch_to_dict(py, b, self.ragged.bind(py)).map(Some),
@@ -256,21 +276,24 @@ impl PyBatches {
     fn state(&self) -> PyResult<(u64, u64)> {
         let guard = self.iter.lock().map_err(|_| poisoned())?;
         let state = match guard.as_ref() {
-            Some(Iter::Tensors(b)) => b.state(),
-            Some(Iter::Examples(b)) => b.state(),
-            None => return Err(PyRuntimeError::new_err("the iteration is closed")),
+            Some(iter) => iter.state(),
+            None => self
+                .closed_at
+                .lock()
+                .ok()
+                .and_then(|s| *s)
+                .ok_or_else(|| PyRuntimeError::new_err("the iteration is closed"))?,
         };
         Ok((state.epoch, state.position))
     }
 
-    /// The `(file, index)` of each record of the last batch returned.
-    fn last_ids(&self) -> Vec<(usize, u64)> {
-        self.last_ids.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-
-    /// Stops the prefetching now rather than when the object is collected.
+    /// Stops the prefetching now rather than when the object is collected;
+    /// `state()` still gives where it stopped. (`yield from` calls it too.)
     fn close(&self, py: Python<'_>) {
         let iter = self.iter.lock().ok().and_then(|mut g| g.take());
+        if let (Some(iter), Ok(mut at)) = (&iter, self.closed_at.lock()) {
+            *at = Some(iter.state());
+        }
         // Joining the prefetch thread waits for the batch being made.
         py.detach(move || drop(iter));
     }

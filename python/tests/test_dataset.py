@@ -362,3 +362,22 @@ def test_resume_with_skipped_records(shards):
         resumed = tfrec.Dataset(shards, **kwargs)
         resumed.load_state_dict(ds.state_dict())
         assert seen + epoch_ids(resumed) == expected
+
+
+def test_state_dict_while_iterating(shards):
+    order = [tuple(x) for x in tfrec.Dataset(shards).order(0)]
+    ds = tfrec.Dataset(shards, batch_size=4)
+    it = iter(ds)
+    next(it)
+    next(it)
+    assert ds.state_dict() == {"epoch": 0, "position": 8}
+    assert pickle.loads(pickle.dumps(ds)).state_dict() == {"epoch": 0, "position": 8}
+    # A new iteration continues where the open one got to.
+    again = iter(ds)
+    assert ids_of(next(again)) == order[8:12]
+    assert ds.state_dict() == {"epoch": 0, "position": 12}
+    ds.set_epoch(1)
+    assert ds.state_dict() == {"epoch": 1, "position": 0}
+    del it, again
+    gc.collect()
+    assert ds.state_dict() == {"epoch": 1, "position": 0}

@@ -175,6 +175,8 @@ class Dataset:
         }
         self._epoch = 0
         self._position = 0
+        self._live: Any = None
+        self._core: Any = None
         self._build()
 
     def _build(self) -> None:
@@ -248,12 +250,12 @@ class Dataset:
     @property
     def epoch(self) -> int:
         """The epoch the next iteration is in."""
-        return self._epoch
+        return self.state_dict()["epoch"]
 
     def order(self, epoch: int | None = None) -> list[tuple[int, int]]:
         """This rank's records of ``epoch`` (default: the current one) as
         ``(file, index)`` pairs, in the order batches visit them. Nothing is read."""
-        return list(self._dataset().order(self._epoch if epoch is None else int(epoch)))
+        return list(self._dataset().order(self.epoch if epoch is None else int(epoch)))
 
     # -- epochs and state --------------------------------------------------
 
@@ -262,12 +264,16 @@ class Dataset:
         epoch = int(epoch)
         if epoch < 0:
             raise ValueError(f"epoch must be non-negative, not {epoch}")
+        self._live = None  # an iteration still open no longer moves the state
         self._epoch, self._position = epoch, 0
 
     def state_dict(self) -> dict[str, int]:
         """Where iteration stands: ``{"epoch": E, "position": P}``, ``P`` this
         rank's records of epoch ``E`` already yielded. Plain ints: picklable
         and JSON-able."""
+        if self._live is not None:
+            epoch, position = self._live.state()
+            return {"epoch": int(epoch), "position": int(position)}
         return {"epoch": self._epoch, "position": self._position}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -283,6 +289,7 @@ class Dataset:
             raise ValueError(
                 f"position {position} is past this rank's {self.num_records} records an epoch"
             )
+        self._live = None
         self._epoch, self._position = epoch, position
 
     # -- iteration ---------------------------------------------------------
@@ -292,18 +299,21 @@ class Dataset:
         batches ``part``, ``part + parts``, ... of them when ``parts > 1``).
         Unsplit, the state follows what has been yielded."""
         core = self._dataset()
-        it = core.iterate(self._epoch, self._position, Ragged, part, parts)
+        # Where the last iteration got to, even if it is still open.
+        state = self.state_dict()
+        self._epoch, self._position = state["epoch"], state["position"]
+        self._live = None
+        it = core.iterate(self._epoch, self._position, Ragged, part, parts, self._report)
+        if parts == 1:
+            self._live = it
         try:
-            for batch in it:
-                if parts == 1:
-                    self._epoch, self._position = it.state()
-                self._report_skips()
-                yield batch
-            if parts == 1:
-                self._epoch, self._position = it.state()
-            self._report_skips()
+            yield from it
         finally:
+            if self._live is it:
+                self._epoch, self._position = it.state()
+                self._live = None
             it.close()
+            self._report_skips()
 
     def _unbatched(self, batches: Iterator[Any]) -> Iterator[Any]:
         if self._args["batch_size"] is not None:
@@ -314,9 +324,9 @@ class Dataset:
         return self._unbatched(self._batches())
 
     def _report_skips(self) -> None:
-        skips = self._dataset().take_skips()
-        if not skips:
-            return
+        self._report(self._dataset().take_skips())
+
+    def _report(self, skips: list[dict[str, Any]]) -> None:
         callback = self._args["on_skip"]
         for info in skips:
             if callback is not None:
@@ -327,7 +337,8 @@ class Dataset:
     # -- pickling ----------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        return {"args": dict(self._args), "epoch": self._epoch, "position": self._position}
+        state = self.state_dict()
+        return {"args": dict(self._args), "epoch": state["epoch"], "position": state["position"]}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._args = state["args"]
@@ -336,6 +347,7 @@ class Dataset:
         # Built on first use: in a DataLoader worker that is after the
         # worker is set up, so that it gets the worker's thread count.
         self._core = None
+        self._live = None
         self._pid = os.getpid()
 
     def __repr__(self) -> str:
@@ -343,7 +355,7 @@ class Dataset:
         return (
             f"tfrec.Dataset({a['paths']!r}, batch_size={a['batch_size']}, shuffle={a['shuffle']}, "
             f"rank={a['rank']}, world={a['world']}, records={self.num_records}, "
-            f"epoch={self._epoch}, position={self._position})"
+            f"epoch={self.epoch}, position={self.state_dict()['position']})"
         )
 
 
