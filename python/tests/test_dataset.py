@@ -3,12 +3,14 @@ pickling, buffers that outlive the iteration, and skipping damaged records."""
 
 from __future__ import annotations
 
+import bisect
 import gc
 import itertools
 import json
 import os
 import pickle
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -252,28 +254,37 @@ def test_memory_does_not_grow_over_epochs(tmp_path):
 
 
 def test_the_gil_is_released_while_batches_are_made(tmp_path):
-    payload = serialize_tensor(np.ones((512, 1024), dtype=np.uint8))
+    payload = serialize_tensor(np.ones((1024, 1024), dtype=np.uint8))
     path = tmp_path / "big.tfrecord"
     write_records(path, [payload] * 32)
+    # prefetch=0: each batch is made inside __next__, on one thread.
     ds = tfrec.Dataset(str(path), batch_size=16, prefetch=0, threads=1)
-    ticks = 0
+    ticks: list[float] = []
     stop = threading.Event()
 
     def count() -> None:
-        nonlocal ticks
         while not stop.is_set():
-            ticks += 1
+            ticks.append(time.perf_counter())
 
+    calls: list[tuple[float, float]] = []
     t = threading.Thread(target=count)
     t.start()
     try:
         for _ in range(3):
-            for batch in ds:
-                pass
+            it = iter(ds)
+            while True:
+                start = time.perf_counter()
+                batch = next(it, None)
+                calls.append((start, time.perf_counter()))
+                if batch is None:
+                    break
     finally:
         stop.set()
         t.join()
-    assert ticks > 0
+    # The counting thread ran while a call was in progress: impossible if the
+    # call held the GIL from start to end.
+    inside = sum(bisect.bisect_left(ticks, e) - bisect.bisect_right(ticks, s) for s, e in calls)
+    assert inside > 0
 
 
 def test_errors_name_the_file(tmp_path, shards):

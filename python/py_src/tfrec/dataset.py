@@ -114,8 +114,10 @@ class Dataset:
       frame header is found when the dataset is built: the record is left
       out of the dataset (and of ``len``). A payload whose CRC fails is found
       when read: the record is dropped from its batch, which is then one
-      record short. ``max_skipped``: more than this many skipped in an epoch
-      raise :class:`~tfrec.TooManySkippedError`.
+      record short (the state still counts it: resuming stays exact).
+      ``max_skipped``: more than this many skipped in an epoch raise
+      :class:`~tfrec.TooManySkippedError`. In DataLoader workers the callback
+      runs in the worker; it must pickle for ``spawn``.
 
     Iterating yields the current epoch's batches from where the last
     iteration stopped; after the last batch the dataset moves on to the next
