@@ -144,6 +144,7 @@ mod examples;
 mod iter;
 mod rng;
 mod skip;
+mod stack;
 mod state;
 mod stream;
 
