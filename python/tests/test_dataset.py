@@ -17,6 +17,7 @@ import pytest
 
 import tfrec
 from dataset_data import (
+    example,
     flip_length_bit,
     flip_payload_bit,
     record_value,
@@ -251,6 +252,32 @@ def test_memory_does_not_grow_over_epochs(tmp_path):
     # 8 epochs of 16 MiB each went through; a leak of the batches would
     # show as well over 100 MiB.
     assert grown < 24 << 20, f"RSS grew by {grown / 2**20:.1f} MiB over 8 epochs"
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="needs /proc")
+def test_memory_does_not_grow_over_epochs_of_examples(tmp_path):
+    kinds = {"img": "bytes", "x": "float", "tok": "int64"}
+    payloads = [
+        example({"img": [bytes(64 << 10)], "x": [float(i)] * 256, "tok": list(range(i % 50))}, kinds)
+        for i in range(64)
+    ]
+    path = tmp_path / "examples.tfrecord"
+    write_records(path, payloads)
+    spec = {"img": tfrec.FixedLen([], "string"), "x": tfrec.FixedLen([256], "float32"), "tok": tfrec.VarLen("int64")}
+    ds = tfrec.Dataset(str(path), batch_size=8, shuffle=1, spec=spec)
+    for _ in range(2):
+        for batch in ds:
+            batch["x"].sum()
+    gc.collect()
+    before = rss_bytes()
+    for _ in range(8):
+        for batch in ds:
+            batch["x"].sum()
+    del batch
+    gc.collect()
+    grown = rss_bytes() - before
+    # 8 epochs of 4 MiB of strings each went through.
+    assert grown < 12 << 20, f"RSS grew by {grown / 2**20:.1f} MiB over 8 epochs"
 
 
 def test_the_gil_is_released_while_batches_are_made(tmp_path):

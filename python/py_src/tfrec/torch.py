@@ -63,7 +63,9 @@ class TFRecordDataset(IterableDataset):
     options, position), so ``multiprocessing_context="spawn"`` works.
 
     Each iteration runs the current epoch: call :meth:`set_epoch` before each
-    one for a new shuffle, as with ``DistributedSampler``. ``len()`` is this
+    one for a new shuffle, as with ``DistributedSampler`` (workers get the
+    dataset, epoch included, when the DataLoader starts them: with
+    ``persistent_workers=True`` they keep the epoch they started with). ``len()`` is this
     rank's number of batches. ``state_dict()`` / ``load_state_dict()`` pass
     through to the dataset: in-process (``num_workers=0``) the state follows
     the batches yielded; with workers, the main process does not see them
