@@ -8,12 +8,16 @@
 //! forked child.
 
 mod convert;
+mod dataset;
+mod dataset_arrays;
+mod dataset_map;
 mod errors;
 mod pool;
 mod reader;
 mod records;
 mod tensor;
 mod writer;
+mod spec;
 
 #[allow(unused_imports)]
 pub(crate) use convert::view_to_numpy;
@@ -33,5 +37,9 @@ fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<reader::RecordIter>()?;
     m.add_class::<writer::FileWriter>()?;
     m.add_class::<writer::ShardWriter>()?;
+    m.add_class::<dataset::PyDataset>()?;
+    m.add_class::<dataset::PyBatches>()?;
+    m.add_class::<dataset_arrays::BatchBuffer>()?;
+    m.add_class::<dataset_map::RecordIndex>()?;
     Ok(())
 }

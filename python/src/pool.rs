@@ -43,7 +43,8 @@ pub(crate) fn pool() -> PyResult<Arc<ThreadPool>> {
     Ok(pool)
 }
 
-fn default_threads() -> usize {
+/// Threads for library work in this process (see the module docs).
+pub(crate) fn default_threads() -> usize {
     if let Some(n) = std::env::var(THREADS_ENV)
         .ok()
         .and_then(|v| v.trim().parse::<usize>().ok())

@@ -12,6 +12,7 @@ use crate::tensor::{Dims, Tensor, TensorView};
 use super::batch::{Pool, RecordId};
 use super::iter::{Batches, Samples};
 use super::rng::{self, Xoshiro256};
+use super::skip::{self, SkipPolicy};
 use super::state::IterState;
 use super::stream::ShuffleBuffer;
 
@@ -72,6 +73,11 @@ pub(crate) struct Inner {
     pub(crate) map: Option<Arc<MapFn>>,
     pub(crate) threads: rayon::ThreadPool,
     pub(crate) slabs: Arc<Pool>,
+    pub(crate) skip: SkipPolicy,
+    /// For files indexed past damage: the entry index of each sound record.
+    pub(crate) live: Vec<Option<Vec<u64>>>,
+    /// Damaged stretches found while indexing.
+    pub(crate) index_skips: u64,
 }
 
 /// Builds a [`Dataset`]; see the [module documentation](super).
@@ -84,6 +90,7 @@ pub struct DatasetBuilder {
     index_options: IndexOptions,
     mmap: bool,
     map: Option<Arc<MapFn>>,
+    pub(crate) skip: SkipPolicy,
 }
 
 impl Default for DatasetBuilder {
@@ -108,6 +115,7 @@ impl Default for DatasetBuilder {
             index_options: IndexOptions::default(),
             mmap: true,
             map: None,
+            skip: SkipPolicy::default(),
         }
     }
 }
@@ -295,6 +303,7 @@ impl DatasetBuilder {
             index_options,
             mmap,
             map,
+            skip,
         } = self;
         for pattern in &patterns {
             paths.extend(expand_glob(pattern)?);
@@ -328,23 +337,44 @@ impl DatasetBuilder {
             .build()
             .map_err(|e| Error::invalid_input(format!("cannot start decoding threads: {e}")))?;
         let mut counts = Vec::with_capacity(paths.len());
+        let mut live = Vec::with_capacity(paths.len());
+        let mut index_skips = 0u64;
         let files = if compressed {
             for path in &paths {
-                let mut reader = Reader::open_with(path, ReadOptions::default())?;
+                let options = skip.reader_options(ReadOptions::default());
+                let mut reader = skip.attach(Reader::open_with(path, options)?);
                 counts.push(reader.count()?);
+                live.push(None);
             }
             Files::Streamed
         } else {
             let mut files = Vec::with_capacity(paths.len());
             for path in &paths {
-                let file = if mmap {
-                    threads.install(|| IndexedFile::open_mapped(path, &index_options))?
+                let opened = if mmap {
+                    threads.install(|| IndexedFile::open_mapped(path, &index_options))
                 } else {
-                    threads.install(|| IndexedFile::open_with(path, &index_options))?
-                }
-                .verify_data_crc(cfg.verify_data_crc);
-                counts.push(file.len() as u64);
-                files.push(file);
+                    threads.install(|| IndexedFile::open_with(path, &index_options))
+                };
+                let file = match opened {
+                    Ok(file) => {
+                        counts.push(file.len() as u64);
+                        live.push(None);
+                        file
+                    }
+                    Err(e) if skip.skip && e.kind().is_damage() => {
+                        let recovered = skip::recover(path, mmap, cfg.verify_data_crc, e)?;
+                        for s in &recovered.skipped {
+                            index_skips += 1;
+                            skip.check_limit(index_skips, &s.error)?;
+                            skip.report(s);
+                        }
+                        counts.push(recovered.live.len() as u64);
+                        live.push(Some(recovered.live));
+                        recovered.file
+                    }
+                    Err(e) => return Err(e),
+                };
+                files.push(file.verify_data_crc(cfg.verify_data_crc));
             }
             Files::Indexed(files)
         };
@@ -365,9 +395,22 @@ impl DatasetBuilder {
                 map,
                 threads,
                 slabs,
+                skip,
+                live,
+                index_skips,
             }),
         })
     }
+}
+
+/// `(part, parts)` when `part` is one of `parts`.
+pub(crate) fn check_split(part: usize, parts: usize) -> Result<(u64, u64)> {
+    if part >= parts {
+        return Err(Error::invalid_input(format!(
+            "part {part} is not below the number of parts {parts}"
+        )));
+    }
+    Ok((part as u64, parts as u64))
 }
 
 fn detect(path: &Path) -> Result<Compression> {
@@ -426,6 +469,11 @@ impl Dataset {
         matches!(self.inner.files, Files::Indexed(_))
     }
 
+    /// Threads decoding records (see [`DatasetBuilder::threads`]).
+    pub fn threads(&self) -> usize {
+        self.inner.threads.current_num_threads()
+    }
+
     /// Records in all files.
     pub fn total_records(&self) -> u64 {
         self.inner.total()
@@ -468,7 +516,40 @@ impl Dataset {
     /// The batches from a saved state on, to the end of that state's epoch.
     /// [`Batches::state`] gives the state to save.
     pub fn batches(&self, state: IterState) -> Result<Batches> {
-        Batches::new(self.inner.clone(), state, None)
+        Batches::new(self.inner.clone(), state, None, (0, 1))
+    }
+
+    /// Batches `part`, `part + parts`, `part + 2·parts`, ... of those
+    /// [`batches`](Dataset::batches) yields from `state` on: for `parts`
+    /// workers sharing this rank's batches, each making only its own.
+    /// Taking one batch from each part in turn gives the sequence of
+    /// `batches(state)`. The [`state`](Batches::state) of the result is the
+    /// position after this part's last batch yielded (with the other parts'
+    /// batches before it counted as done).
+    ///
+    /// ```
+    /// use tfrec::pipeline::{Dataset, IterState};
+    /// use tfrec::{Tensor, Writer};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.tfrecord");
+    /// let mut w = Writer::create(&path)?;
+    /// for i in 0..10u8 {
+    ///     w.write_tensor(&Tensor::from_slice(&[i], &[1])?)?;
+    /// }
+    /// w.finish()?;
+    /// let ds = Dataset::builder().file(&path).batch(3).build()?;
+    /// let firsts = |part| -> tfrec::Result<Vec<u64>> {
+    ///     ds.batches_split(IterState::default(), part, 2)?
+    ///         .map(|b| b.map(|b| b.ids()[0].index))
+    ///         .collect()
+    /// };
+    /// assert_eq!(firsts(0)?, [0, 6]);
+    /// assert_eq!(firsts(1)?, [3, 9]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn batches_split(&self, state: IterState, part: usize, parts: usize) -> Result<Batches> {
+        let split = check_split(part, parts)?;
+        Batches::new(self.inner.clone(), state, None, split)
     }
 
     /// The records one by one (decoded, mapped, not batched) from a saved
@@ -527,10 +608,12 @@ impl Inner {
             .starts
             .partition_point(|&s| s <= position)
             .saturating_sub(1);
-        RecordId {
-            file,
-            index: position - self.starts[file],
-        }
+        let k = position - self.starts[file];
+        let index = match self.live.get(file) {
+            Some(Some(live)) => live.get(k as usize).copied().unwrap_or(k),
+            _ => k,
+        };
+        RecordId { file, index }
     }
 
     pub(crate) fn count(&self, file: usize) -> u64 {

@@ -65,11 +65,28 @@ impl Dataset {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn example_batches(&self, spec: &ParseSpec, state: IterState) -> Result<ExampleBatches> {
+        self.example_batches_split(spec, state, 0, 1)
+    }
+
+    /// Batches `part`, `part + parts`, ... of those
+    /// [`example_batches`](Dataset::example_batches) yields from `state`
+    /// on, as [`batches_split`](Dataset::batches_split) splits tensor
+    /// batches between workers.
+    pub fn example_batches_split(
+        &self,
+        spec: &ParseSpec,
+        state: IterState,
+        part: usize,
+        parts: usize,
+    ) -> Result<ExampleBatches> {
+        let (part, parts) = super::dataset::check_split(part, parts)?;
         spec.check()?;
         let inner = self.inner.clone();
         let batching = Batching {
             size: inner.cfg.batch_size,
             drop_last: inner.cfg.drop_last,
+            part,
+            parts,
         };
         let parse = Parse {
             spec: spec.clone(),
@@ -145,7 +162,7 @@ impl Assemble for Parse {
         &self,
         inner: &Inner,
         payloads: &Payloads<'_>,
-        mut parts: Parts,
+        parts: &mut Parts,
         spread: bool,
     ) -> Result<ExampleBatch> {
         let Parts {
@@ -154,7 +171,7 @@ impl Assemble for Parse {
             parsed,
             arena,
             spans,
-        } = &mut parts;
+        } = parts;
         let (ids, offsets) = (&ids[..], &offsets[..]);
         let n = ids.len();
         let locate = |i: usize, e: Error| match ids.get(i) {
@@ -201,9 +218,16 @@ impl Assemble for Parse {
             None => e,
         })?;
         Ok(ExampleBatch {
-            parts,
+            parts: std::mem::take(parts),
             pool: Some(self.pool.clone()),
         })
+    }
+
+    fn empty(&self, parts: Parts) -> ExampleBatch {
+        ExampleBatch {
+            parts,
+            pool: Some(self.pool.clone()),
+        }
     }
 
     fn len(batch: &ExampleBatch) -> usize {

@@ -9,15 +9,13 @@ use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use rayon::prelude::*;
-
-use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::index::FrameBuf;
-use crate::tensor::{num_elements, Dims, Tensor, TensorView};
+use crate::tensor::Tensor;
 
-use super::batch::{Batch, Data, Pool, RecordId, Slab};
+use super::batch::{Batch, RecordId};
 use super::dataset::{Files, Inner, Stacking};
+use super::skip::{self, PassSkips};
+use super::stack::Stack;
 use super::state::IterState;
 use super::stream::{Item, Streamer};
 
@@ -29,6 +27,8 @@ pub(crate) struct BatchSpec {
     size: usize,
     drop_last: bool,
     stacking: Stacking,
+    part: u64,
+    parts: u64,
 }
 
 /// How an epoch's records are cut into batches.
@@ -36,6 +36,23 @@ pub(crate) struct BatchSpec {
 pub(crate) struct Batching {
     pub(crate) size: usize,
     pub(crate) drop_last: bool,
+    /// Only batches `part`, `part + parts`, ... of those from the state on.
+    pub(crate) part: u64,
+    pub(crate) parts: u64,
+}
+
+impl Batching {
+    /// Where this part's first batch starts, from `position` on.
+    fn first(&self, position: u64) -> u64 {
+        position.saturating_add(self.part.saturating_mul(self.size as u64))
+    }
+
+    /// Records of the other parts' batches after each of this part's.
+    fn stride(&self) -> u64 {
+        self.parts
+            .saturating_sub(1)
+            .saturating_mul(self.size as u64)
+    }
 }
 
 /// Puts the records of one batch together: stacks tensors ([`Batches`]),
@@ -62,14 +79,20 @@ pub(crate) trait Assemble: Send + Sync + 'static {
 
     /// Builds the batch of the records in `parts`, reading their payloads
     /// from `payloads`, on the pool's threads when `spread` (on the current
-    /// thread alone otherwise). Errors name the file and record.
+    /// thread alone otherwise); the batch takes the buffers of `parts`.
+    /// Errors name the file and record, and leave `parts` as they were,
+    /// to try again without a damaged record.
     fn assemble(
         &self,
         inner: &Inner,
         payloads: &Payloads<'_>,
-        parts: Self::Parts,
+        parts: &mut Self::Parts,
         spread: bool,
     ) -> Result<Self::Output>;
+
+    /// A batch of no records (all of its records were damaged and dropped),
+    /// which is not yielded; its buffers go back to the pool.
+    fn empty(&self, parts: Self::Parts) -> Self::Output;
 
     /// Records in a batch.
     fn len(output: &Self::Output) -> usize;
@@ -92,6 +115,9 @@ struct Producer<A> {
     source: Source,
     next: u64,
     end: u64,
+    /// Records skipped after each batch: other parts' batches.
+    stride: u64,
+    skips: Arc<PassSkips>,
 }
 
 /// The end of the records an epoch's batches cover.
@@ -118,6 +144,7 @@ impl<A: Assemble> Producer<A> {
             )));
         }
         let end = batch_end(len, batching);
+        let next = batching.first(state.position);
         let source = match inner.files {
             Files::Indexed(_) => Source::Indexed {
                 order: inner.positions(state.epoch),
@@ -125,7 +152,7 @@ impl<A: Assemble> Producer<A> {
             Files::Streamed => {
                 let mut streamer = Streamer::new(inner.clone(), state.epoch);
                 // No random access: replay the stream up to the position.
-                for _ in 0..state.position.min(end) {
+                for _ in 0..next.min(end) {
                     match streamer.next_item() {
                         Some(Ok(item)) => streamer.recycle(item.payload),
                         Some(Err(e)) => return Err(e),
@@ -138,13 +165,16 @@ impl<A: Assemble> Producer<A> {
                 }
             }
         };
+        let skips = Arc::new(PassSkips::new(inner.index_skips, inner.skip.max_skipped));
         Ok(Producer {
             inner,
             size: batching.size,
             assembler: Arc::new(assembler),
             source,
-            next: state.position,
+            next,
             end,
+            stride: batching.stride(),
+            skips,
         })
     }
 
@@ -182,12 +212,33 @@ impl<A: Assemble> Producer<A> {
             }
             (Source::Indexed { .. }, Files::Streamed) => return None,
         };
-        let assembler = &self.assembler;
+        let assembler = &*self.assembler;
+        let skips = &*self.skips;
         let result = inner
             .threads
-            .install(|| assembler.assemble(inner, &payloads, parts, true));
+            .install(|| assemble_skipping(assembler, inner, &payloads, parts, true, skips));
         self.next += n as u64;
+        if let Err(e) = self.pass_over() {
+            return Some(Err(e));
+        }
         Some(result)
+    }
+
+    /// Moves past the other parts' batches after one of this part's,
+    /// reading them from a stream (there is no seeking in one).
+    fn pass_over(&mut self) -> Result<()> {
+        let skip = self.stride.min(self.end.saturating_sub(self.next));
+        if let Source::Streamed { streamer, .. } = &mut self.source {
+            for _ in 0..skip {
+                match streamer.next_item() {
+                    Some(Ok(item)) => streamer.recycle(item.payload),
+                    Some(Err(e)) => return Err(e),
+                    None => break,
+                }
+            }
+        }
+        self.next += self.stride;
+        Ok(())
     }
 
     /// Starts assembling the next batch of an indexed dataset on one of the
@@ -205,14 +256,20 @@ impl<A: Assemble> Producer<A> {
         let mut parts = self.assembler.parts();
         let (ids, offsets) = A::positions(&mut parts);
         indexed_positions(inner, files, order, self.next as usize, n, ids, offsets);
-        self.next += n as u64;
+        self.next += n as u64 + self.stride;
         let (tx, rx) = mpsc::sync_channel(1);
         let (inner, assembler) = (inner.clone(), self.assembler.clone());
+        let skips = self.skips.clone();
         self.inner.threads.spawn(move || {
             let result = match &inner.files {
-                Files::Indexed(files) => {
-                    assembler.assemble(&inner, &Payloads::Indexed(files), parts, false)
-                }
+                Files::Indexed(files) => assemble_skipping(
+                    &*assembler,
+                    &inner,
+                    &Payloads::Indexed(files),
+                    parts,
+                    false,
+                    &skips,
+                ),
                 Files::Streamed => Err(Error::invalid_input(
                     "internal: a streamed dataset has no random access",
                 )),
@@ -221,6 +278,37 @@ impl<A: Assemble> Producer<A> {
             let _ = tx.send(result);
         });
         Some(rx)
+    }
+}
+
+/// Assembles a batch; when that fails on a damaged record and the dataset
+/// skips damage, drops the batch's damaged records (reporting each) and
+/// assembles the rest.
+fn assemble_skipping<A: Assemble>(
+    assembler: &A,
+    inner: &Inner,
+    payloads: &Payloads<'_>,
+    mut parts: A::Parts,
+    spread: bool,
+    skips: &PassSkips,
+) -> Result<A::Output> {
+    loop {
+        match assembler.assemble(inner, payloads, &mut parts, spread) {
+            Err(e) if inner.skip.skip && e.kind().is_damage() => {
+                // Streamed records were checked by the skipping reader.
+                let Payloads::Indexed(files) = payloads else {
+                    return Err(e);
+                };
+                let (ids, offsets) = A::positions(&mut parts);
+                if skip::prune(files, ids, offsets, &inner.skip, skips)? == 0 {
+                    return Err(e);
+                }
+                if ids.is_empty() {
+                    return Ok(assembler.empty(parts));
+                }
+            }
+            result => return result,
+        }
     }
 }
 
@@ -245,326 +333,10 @@ fn indexed_positions(
     }));
 }
 
-/// Stacks tensors: the assembly step of [`Batches`].
-struct Stack {
-    stacking: Stacking,
-    pool: Arc<Pool>,
-}
-
-impl Assemble for Stack {
-    type Parts = Slab;
-    type Output = Batch;
-
-    fn parts(&self) -> Slab {
-        self.pool.take()
-    }
-
-    fn positions(slab: &mut Slab) -> (&mut Vec<RecordId>, &mut Vec<u64>) {
-        (&mut slab.ids, &mut slab.offsets)
-    }
-
-    fn assemble(
-        &self,
-        inner: &Inner,
-        payloads: &Payloads<'_>,
-        mut slab: Slab,
-        _spread: bool,
-    ) -> Result<Batch> {
-        let data = assemble(inner, &self.stacking, payloads, &mut slab)?;
-        Ok(Batch::new(slab, data, self.pool.clone()))
-    }
-
-    fn len(batch: &Batch) -> usize {
-        batch.len()
-    }
-}
-
 /// Where the payloads of a batch come from.
 pub(crate) enum Payloads<'a> {
     Indexed(&'a [crate::index::IndexedFile]),
     Loaded(&'a [Item]),
-}
-
-/// Calls `f` with record `i` of the batch decoded (and mapped).
-fn with_tensor<R>(
-    inner: &Inner,
-    payloads: &Payloads<'_>,
-    ids: &[RecordId],
-    offsets: &[u64],
-    i: usize,
-    f: impl FnOnce(TensorView<'_>) -> Result<R>,
-) -> Result<R> {
-    let id = ids[i];
-    let apply = |view: TensorView<'_>| match &inner.map {
-        Some(map) => {
-            let mapped = map(view)?;
-            f(mapped.view())
-        }
-        None => f(view),
-    };
-    let result = match payloads {
-        Payloads::Indexed(files) => FrameBuf::with_thread_local(|buf| {
-            files[id.file]
-                .record(id.index as usize, buf)
-                .and_then(|record| apply(record.decode()?))
-        }),
-        Payloads::Loaded(items) => TensorView::decode(&items[i].payload).and_then(apply),
-    };
-    result.map_err(|e| {
-        e.at_record(offsets.get(i).copied().unwrap_or(0), id.index)
-            .with_path(&inner.paths[id.file])
-    })
-}
-
-/// What every record of a stacked batch must be.
-struct Target {
-    dtype: DType,
-    shape: Dims,
-    pad: bool,
-    /// The record that set it, for error messages.
-    first: RecordId,
-}
-
-impl Target {
-    fn first(&self, inner: &Inner) -> String {
-        describe(inner, self.first)
-    }
-
-    fn slot_bytes(&self) -> Result<usize> {
-        num_elements(&self.shape)?
-            .checked_mul(self.dtype.size().unwrap_or(0))
-            .ok_or_else(|| Error::invalid_input("batch element size overflows"))
-    }
-
-    /// Copies `t` into its slot, padding when asked.
-    fn fill(
-        &self,
-        inner: &Inner,
-        t: &TensorView<'_>,
-        slot: &mut [u8],
-        own_shape: &mut Dims,
-    ) -> Result<()> {
-        if t.dtype() != self.dtype {
-            return Err(Error::invalid_input(format!(
-                "cannot stack dtype {} with the batch's {} (set by {})",
-                t.dtype(),
-                self.dtype,
-                self.first(inner)
-            )));
-        }
-        own_shape.clear();
-        own_shape.extend_from_slice(t.shape());
-        let bytes = t.bytes().unwrap_or_default();
-        if !self.pad {
-            if t.shape() != &self.shape[..] {
-                return Err(Error::invalid_input(format!(
-                    "cannot stack shape {:?} with the batch's {:?} (set by {}); \
-                     pad or ragged batches take varying shapes",
-                    t.shape(),
-                    &self.shape[..],
-                    self.first(inner)
-                )));
-            }
-            slot.copy_from_slice(bytes);
-            return Ok(());
-        }
-        pad_copy(
-            bytes,
-            t.shape(),
-            &self.shape,
-            self.dtype.size().unwrap_or(1),
-            slot,
-        )
-    }
-}
-
-/// Copies a C-order tensor of `shape` into the top corner of a zeroed
-/// tensor of `padded` shape.
-fn pad_copy(
-    src: &[u8],
-    shape: &[usize],
-    padded: &[usize],
-    esize: usize,
-    dst: &mut [u8],
-) -> Result<()> {
-    if shape.len() != padded.len() || shape.iter().zip(padded).any(|(s, p)| s > p) {
-        return Err(Error::invalid_input(format!(
-            "shape {shape:?} does not fit the padded shape {padded:?}"
-        )));
-    }
-    dst.fill(0);
-    let Some((&last, outer)) = shape.split_last() else {
-        dst.copy_from_slice(src);
-        return Ok(());
-    };
-    let row = last * esize;
-    if row == 0 || outer.contains(&0) {
-        return Ok(());
-    }
-    // Element strides of the padded shape.
-    let mut strides: Dims = Dims::from_elem(1, padded.len());
-    for d in (0..padded.len() - 1).rev() {
-        strides[d] = strides[d + 1] * padded[d + 1];
-    }
-    let mut at: Dims = Dims::from_elem(0, outer.len());
-    for chunk in src.chunks_exact(row) {
-        let start = at.iter().zip(&strides).map(|(i, s)| i * s).sum::<usize>() * esize;
-        dst[start..start + row].copy_from_slice(chunk);
-        // Advance the multi-index over the outer dimensions.
-        for d in (0..outer.len()).rev() {
-            at[d] += 1;
-            if at[d] < outer[d] {
-                break;
-            }
-            at[d] = 0;
-        }
-    }
-    Ok(())
-}
-
-fn describe(inner: &Inner, id: RecordId) -> String {
-    format!("{} record {}", inner.paths[id.file].display(), id.index)
-}
-
-/// Decodes the records of `slab.ids` into the batch's data.
-fn assemble(
-    inner: &Inner,
-    stacking: &Stacking,
-    payloads: &Payloads<'_>,
-    slab: &mut Slab,
-) -> Result<Data> {
-    let Slab {
-        data,
-        ids,
-        offsets,
-        shapes,
-    } = slab;
-    let (ids, offsets) = (&ids[..], &offsets[..]);
-    let n = ids.len();
-    shapes.resize(n, Dims::new());
-    let pad = match stacking {
-        Stacking::Ragged => {
-            let tensors = (0..n)
-                .into_par_iter()
-                .map(|i| with_tensor(inner, payloads, ids, offsets, i, |t| Ok(t.to_owned())))
-                .collect::<Result<Vec<Tensor>>>()?;
-            for (shape, t) in shapes.iter_mut().zip(&tensors) {
-                *shape = Dims::from_slice(t.shape());
-            }
-            return Ok(Data::Ragged(tensors));
-        }
-        Stacking::Exact => None,
-        Stacking::Pad(shape) => Some(shape.clone()),
-    };
-
-    // The first record fixes the dtype (and, unpadded, the shape) and fills
-    // its slot; the rest follow in parallel.
-    let mut target = None;
-    let first_is_string = with_tensor(inner, payloads, ids, offsets, 0, |t| {
-        if t.dtype() == DType::String {
-            return Ok(true);
-        }
-        let tg = Target {
-            dtype: t.dtype(),
-            shape: pad.clone().unwrap_or_else(|| Dims::from_slice(t.shape())),
-            pad: pad.is_some(),
-            first: ids[0],
-        };
-        let slot = tg.slot_bytes()?;
-        let total = slot
-            .checked_mul(n)
-            .ok_or_else(|| Error::invalid_input("batch size in bytes overflows"))?;
-        if data.len() != total {
-            data.clear();
-            data.resize(total, 0);
-        }
-        tg.fill(inner, &t, &mut data[..slot], &mut shapes[0])?;
-        target = Some(tg);
-        Ok(false)
-    })?;
-    let Some(target) = target.filter(|_| !first_is_string) else {
-        return stack_strings(inner, payloads, ids, offsets, pad.is_some());
-    };
-    let slot = target.slot_bytes()?;
-    let one = |i: usize, chunk: &mut [u8], shape: &mut Dims| {
-        with_tensor(inner, payloads, ids, offsets, i, |t| {
-            target.fill(inner, &t, chunk, shape)
-        })
-    };
-    // Slices past the first record rather than `skip(1)`, which would
-    // spawn (and allocate) a job to drop the skipped part.
-    let parallel = if slot > 0 {
-        data[slot..]
-            .par_chunks_mut(slot)
-            .zip(shapes[1..].par_iter_mut())
-            .enumerate()
-            .try_for_each(|(i, (chunk, shape))| one(i + 1, chunk, shape))
-    } else {
-        shapes[1..]
-            .par_iter_mut()
-            .enumerate()
-            .try_for_each(|(i, shape)| one(i + 1, &mut [], shape))
-    };
-    if parallel.is_err() {
-        // Report the first bad record of the batch, not whichever thread
-        // failed first.
-        for i in 1..n {
-            let chunk = if slot > 0 {
-                &mut data[i * slot..(i + 1) * slot]
-            } else {
-                &mut []
-            };
-            one(i, chunk, &mut shapes[i])?;
-        }
-        parallel?;
-    }
-    let mut shape = Dims::with_capacity(target.shape.len() + 1);
-    shape.push(n);
-    shape.extend_from_slice(&target.shape);
-    Ok(Data::Stacked {
-        dtype: target.dtype,
-        shape,
-    })
-}
-
-/// Stacks string tensors of one shape into one string tensor `[n, ...]`.
-fn stack_strings(
-    inner: &Inner,
-    payloads: &Payloads<'_>,
-    ids: &[RecordId],
-    offsets: &[u64],
-    pad: bool,
-) -> Result<Data> {
-    if pad {
-        return Err(
-            Error::invalid_input("string tensors cannot be padded; use ragged batches")
-                .with_path(&inner.paths[ids[0].file]),
-        );
-    }
-    let tensors = (0..ids.len())
-        .into_par_iter()
-        .map(|i| with_tensor(inner, payloads, ids, offsets, i, |t| Ok(t.to_owned())))
-        .collect::<Result<Vec<Tensor>>>()?;
-    let first = &tensors[0];
-    let mut strings: Vec<&[u8]> = Vec::new();
-    for (i, t) in tensors.iter().enumerate() {
-        if t.dtype() != DType::String || t.shape() != first.shape() {
-            let id = ids[i];
-            return Err(Error::invalid_input(format!(
-                "cannot stack {}{:?} with the batch's string{:?} (set by {})",
-                t.dtype(),
-                t.shape(),
-                first.shape(),
-                describe(inner, ids[0])
-            ))
-            .at_record(offsets[i], id.index)
-            .with_path(&inner.paths[id.file]));
-        }
-        strings.extend(t.strings().into_iter().flatten());
-    }
-    let mut shape = vec![ids.len()];
-    shape.extend_from_slice(first.shape());
-    Ok(Data::Strings(Tensor::from_strings(&strings, &shape)?))
 }
 
 enum Engine<A: Assemble> {
@@ -589,6 +361,11 @@ pub(crate) struct Run<A: Assemble> {
     engine: Engine<A>,
     state: IterState,
     len: u64,
+    /// Records per batch: each batch moves the state on by this many (or
+    /// what is left), however many damaged records were dropped from it.
+    size: u64,
+    /// Records of other parts' batches after each batch.
+    stride: u64,
     done: bool,
     failed: bool,
 }
@@ -637,10 +414,16 @@ impl<A: Assemble> Run<A> {
                 handle: Some(handle),
             }
         };
+        let state = IterState {
+            epoch: state.epoch,
+            position: batching.first(state.position).min(end),
+        };
         Ok(Run {
             engine,
             state,
             len: end,
+            size: batching.size as u64,
+            stride: batching.stride(),
             done: state.position >= end,
             failed: false,
         })
@@ -658,9 +441,31 @@ impl<A: Assemble> Run<A> {
     }
 
     pub(crate) fn next(&mut self) -> Option<Result<A::Output>> {
-        if self.done || self.failed {
-            return None;
+        loop {
+            if self.done || self.failed {
+                return None;
+            }
+            match self.next_made()? {
+                Ok(batch) => {
+                    let planned = (self.len - self.state.position).min(self.size);
+                    self.state.position =
+                        (self.state.position + planned + self.stride).min(self.len);
+                    self.done = self.state.position >= self.len;
+                    if A::len(&batch) > 0 {
+                        return Some(Ok(batch));
+                    }
+                }
+                Err(e) => {
+                    // Stay at the failed batch: the state is not advanced.
+                    self.failed = true;
+                    return Some(Err(e));
+                }
+            }
         }
+    }
+
+    /// The next batch the engine made; `None` (and done) at the end.
+    fn next_made(&mut self) -> Option<Result<A::Output>> {
         let item = match &mut self.engine {
             Engine::Inline(p) => p.next_batch(),
             Engine::Whole {
@@ -687,22 +492,10 @@ impl<A: Assemble> Run<A> {
             }
             Engine::Background { rx, .. } => rx.as_ref().and_then(|rx| rx.recv().ok()),
         };
-        match item {
-            Some(Ok(batch)) => {
-                self.state.position += A::len(&batch) as u64;
-                self.done = self.state.position >= self.len;
-                Some(Ok(batch))
-            }
-            Some(Err(e)) => {
-                // Stay at the failed batch: the state is not advanced.
-                self.failed = true;
-                Some(Err(e))
-            }
-            None => {
-                self.done = true;
-                None
-            }
+        if item.is_none() {
+            self.done = true;
         }
+        item
     }
 }
 
@@ -742,15 +535,20 @@ impl Batches {
         inner: Arc<Inner>,
         state: IterState,
         spec: Option<BatchSpec>,
+        split: (u64, u64),
     ) -> Result<Batches> {
         let spec = spec.unwrap_or_else(|| BatchSpec {
             size: inner.cfg.batch_size,
             drop_last: inner.cfg.drop_last,
             stacking: inner.cfg.stacking.clone(),
+            part: split.0,
+            parts: split.1,
         });
         let batching = Batching {
             size: spec.size,
             drop_last: spec.drop_last,
+            part: spec.part,
+            parts: spec.parts,
         };
         let stack = Stack {
             stacking: spec.stacking,
@@ -805,9 +603,11 @@ impl Samples {
             size: SAMPLE_CHUNK,
             drop_last: false,
             stacking: Stacking::Ragged,
+            part: 0,
+            parts: 1,
         };
         Ok(Samples {
-            batches: Batches::new(inner, state, Some(spec))?,
+            batches: Batches::new(inner, state, Some(spec), (0, 1))?,
             current: Vec::new().into_iter(),
             state,
             len,
@@ -833,6 +633,11 @@ impl Iterator for Samples {
         loop {
             if let Some(sample) = self.current.next() {
                 self.state.position += 1;
+                if self.current.len() == 0 {
+                    // Exact even when damaged records were dropped from
+                    // the chunk.
+                    self.state = self.batches.state();
+                }
                 return Some(Ok(sample));
             }
             match self.batches.next()? {

@@ -101,6 +101,25 @@
 //! saved state continues exactly there, with the same batches as an
 //! uninterrupted run.
 //!
+//! # Damaged records
+//!
+//! By default a damaged record fails the epoch with an error naming its
+//! file, offset and index. With
+//! [`corruption(CorruptionPolicy::Skip)`](DatasetBuilder::corruption) it is
+//! skipped and reported instead: damaged frame headers are indexed past
+//! when the dataset is built (those records are not in the dataset), and a
+//! record whose payload fails its CRC when read is dropped from its batch,
+//! which is then one record short; the iteration state counts it all the
+//! same, so resuming stays exact. [`max_skipped`](DatasetBuilder::max_skipped)
+//! bounds the damage an epoch may skip.
+//!
+//! # Workers
+//!
+//! [`Dataset::batches_split`] gives every `parts`-th batch of the rank's
+//! sequence, so that several workers (data-loader processes) share a rank's
+//! batches, each making only its own; taking one batch from each in turn
+//! restores the sequence.
+//!
 //! # Compressed files
 //!
 //! GZIP and ZLIB files have no random access. A dataset with any compressed
@@ -124,6 +143,8 @@ mod dataset;
 mod examples;
 mod iter;
 mod rng;
+mod skip;
+mod stack;
 mod state;
 mod stream;
 
@@ -132,4 +153,5 @@ pub use dataset::{Dataset, DatasetBuilder, MapFn, ShardMode};
 pub use examples::{ExampleBatch, ExampleBatches};
 pub use iter::{Batches, Sample, Samples};
 pub use rng::permutation;
+pub use skip::SkipFn;
 pub use state::IterState;

@@ -60,7 +60,8 @@ pub(crate) struct Streamer {
     inner: Arc<Inner>,
     files: Vec<usize>,
     next_file: usize,
-    reader: Option<(usize, Reader)>,
+    /// The file being read, its reader, and how many records it has given.
+    reader: Option<(usize, Reader, u64)>,
     /// Stream position of the next record read.
     k: u64,
     buffer: Option<ShuffleBuffer<Item>>,
@@ -116,7 +117,7 @@ impl Streamer {
     /// The next record of the stream that belongs to this rank.
     fn next_in_shard(&mut self) -> Option<Result<Item>> {
         loop {
-            let Some((file, reader)) = &mut self.reader else {
+            let Some((file, reader, seen)) = &mut self.reader else {
                 let &file = self.files.get(self.next_file)?;
                 self.next_file += 1;
                 let count = self.inner.count(file);
@@ -125,10 +126,12 @@ impl Streamer {
                     continue;
                 }
                 let path = &self.inner.paths[file];
-                let options =
-                    ReadOptions::default().verify_data_crc(self.inner.cfg.verify_data_crc);
+                let skip = &self.inner.skip;
+                let options = skip.reader_options(
+                    ReadOptions::default().verify_data_crc(self.inner.cfg.verify_data_crc),
+                );
                 match Reader::open_with(path, options) {
-                    Ok(r) => self.reader = Some((file, r)),
+                    Ok(r) => self.reader = Some((file, skip.attach(r), 0)),
                     Err(e) => return Some(Err(e)),
                 }
                 continue;
@@ -147,8 +150,12 @@ impl Streamer {
                 }
                 Some(Err(e)) => return Some(Err(e)),
                 Some(Ok(record)) => {
+                    // Skipped damage keeps its place among the indices but
+                    // is not among the counted records.
                     let (index, offset) = (record.index, record.offset);
-                    if index >= expected {
+                    let nth = *seen;
+                    *seen += 1;
+                    if nth >= expected {
                         return Some(Err(changed(&self.inner, file, expected)));
                     }
                     let k = self.k;
@@ -160,7 +167,7 @@ impl Streamer {
                         payload.clear();
                         payload.extend_from_slice(&record.payload);
                     }
-                    if index + 1 == expected {
+                    if nth + 1 == expected {
                         // Records past the counted ones would shift every
                         // later position: stop at the count and check.
                         let more = reader.next_record().is_some();

@@ -23,6 +23,8 @@ from ._errors import (
 from ._io import Reader, ShardedWriter, Writer, serialize_example
 from ._tensor import parse_tensor, serialize_tensor
 from ._tfrec import __version__, num_threads
+from .dataset import Dataset
+from .spec import FixedLen, Ragged, VarLen
 
 __all__ = [
     "__version__",
@@ -33,6 +35,10 @@ __all__ = [
     "Reader",
     "Writer",
     "ShardedWriter",
+    "Dataset",
+    "FixedLen",
+    "VarLen",
+    "Ragged",
     "Error",
     "DataLossError",
     "TooManySkippedError",
