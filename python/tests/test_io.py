@@ -284,7 +284,8 @@ def test_sharded_writer(tf, tmp_path, compression):
     assert manifest is not None and manifest == w.close()
     assert manifest == json.loads((tmp_path / "train.manifest.json").read_text())
     names = [s["name"] for s in manifest["shards"]]
-    assert names == [f"train-{i:05}-of-00003.tfrecord" for i in range(3)]
+    suffix = {None: ".tfrecord", "gzip": ".tfrecord.gz", "zlib": ".tfrecord.deflate"}[compression]
+    assert names == [f"train-{i:05}-of-00003{suffix}" for i in range(3)]
     assert [s["records"] for s in manifest["shards"]] == [4, 4, 4]
     assert all((tmp_path / f"{n}.idx").exists() for n in names)
     got = []
