@@ -4,8 +4,7 @@ Run after `pip install ./python` (and `pip install torch`):
 
     python examples/train_torch.py
 
-It writes 4 shards of (image, label) Examples... no: of image tensors and a
-label file of Examples, then trains with `tfrec.torch.TFRecordDataset` in a
+It writes 4 shards of Examples (an image as bytes, its label, an id), then trains with `tfrec.torch.TFRecordDataset` in a
 `DataLoader` with 2 worker processes, as rank 0 of 2 and rank 1 of 2 in turn
 (what two training processes would each do), saves the loader state mid-epoch
 and resumes from it, and checks that every record was seen exactly once.
@@ -39,7 +38,7 @@ def make_data(out_dir: str) -> str:
             image = rng.integers(0, 256, size=SHAPE, dtype=np.uint8)
             image[..., 0] = label * 25  # a learnable signal
             w.write_example({"image": image.tobytes(), "label": label, "id": i})
-    return os.path.join(out_dir, "train-*")
+    return os.path.join(out_dir, "train-*.tfrecord")
 
 
 class Net(torch.nn.Module):
@@ -75,7 +74,7 @@ def main() -> int:
         seen: list[int] = []
         for rank in range(WORLD):
             model = Net()
-            opt = torch.optim.SGD(model.parameters(), lr=0.5)
+            opt = torch.optim.SGD(model.parameters(), lr=0.05)
             ds, dl = loader(pattern, rank)
             ds.set_epoch(0)
             state = None
@@ -87,7 +86,7 @@ def main() -> int:
                 opt.step()
                 seen.extend(int(i) for i in batch["id"].reshape(-1))
                 if step == 3:
-                    state = ds.state_dict(steps=step + 1)
+                    state = ds.state_after(step + 1)  # workers: count batches here
                     break
             # A restart: a new dataset resumes from the saved state.
             ds, dl = loader(pattern, rank, state)
