@@ -67,6 +67,17 @@ def decode_images(raw: torch.Tensor | np.ndarray | list) -> torch.Tensor:
     return torch.from_numpy(np.stack(arrays))
 
 
+def train_step(model: Net, opt: torch.optim.Optimizer, batch: dict, seen: list[int]) -> torch.Tensor:
+    """One optimizer step on a batch; records the ids it held."""
+    x, y = decode_images(batch["image"]), batch["label"].reshape(-1)
+    loss = torch.nn.functional.cross_entropy(model(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    seen.extend(int(i) for i in batch["id"].reshape(-1))
+    return loss
+
+
 def main() -> int:
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,24 +90,14 @@ def main() -> int:
             ds.set_epoch(0)
             state = None
             for step, batch in enumerate(dl):
-                x, y = decode_images(batch["image"]), batch["label"].reshape(-1)
-                loss = torch.nn.functional.cross_entropy(model(x), y)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                seen.extend(int(i) for i in batch["id"].reshape(-1))
+                loss = train_step(model, opt, batch, seen)
                 if step == 3:
                     state = ds.state_after(step + 1)  # workers: count batches here
                     break
             # A restart: a new dataset resumes from the saved state.
             ds, dl = loader(pattern, rank, state)
             for batch in dl:
-                x, y = decode_images(batch["image"]), batch["label"].reshape(-1)
-                loss = torch.nn.functional.cross_entropy(model(x), y)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-                seen.extend(int(i) for i in batch["id"].reshape(-1))
+                loss = train_step(model, opt, batch, seen)
             print(f"rank {rank}/{WORLD}: last loss {loss.item():.3f}")
         ok = sorted(seen) == list(range(RECORDS))
         print(f"records seen: {len(seen)} of {RECORDS}, each exactly once: {ok}")

@@ -15,9 +15,9 @@ mod errors;
 mod pool;
 mod reader;
 mod records;
+mod spec;
 mod tensor;
 mod writer;
-mod spec;
 
 #[allow(unused_imports)]
 pub(crate) use convert::view_to_numpy;
@@ -35,8 +35,7 @@ fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(writer::_serialize_example, m)?)?;
     m.add_class::<reader::RecordFile>()?;
     m.add_class::<reader::RecordIter>()?;
-    m.add_class::<writer::FileWriter>()?;
-    m.add_class::<writer::ShardWriter>()?;
+    m.add_class::<writer::RecordWriter>()?;
     m.add_class::<dataset::PyDataset>()?;
     m.add_class::<dataset::PyBatches>()?;
     m.add_class::<dataset_arrays::BatchBuffer>()?;

@@ -108,18 +108,38 @@ fn closed() -> PyErr {
     to_pyerr(invalid_input("the writer is closed"))
 }
 
-/// One TFRecord file, written atomically (the compiled half of
-/// `tfrec.Writer`).
+/// Where a [`RecordWriter`]'s records go.
+enum Target {
+    /// One atomic file.
+    File(Writer<AtomicFile>),
+    /// Atomic shards with sidecars and a manifest.
+    Shards(ShardedWriter),
+}
+
+/// The compiled half of `tfrec.Writer` (one atomic file) and
+/// `tfrec.ShardedWriter` (atomic shards, sidecars, manifest): one set of
+/// write methods over either target.
 #[pyclass(module = "tfrec._tfrec")]
-pub(crate) struct FileWriter {
-    path: PathBuf,
-    inner: Option<Writer<AtomicFile>>,
+pub(crate) struct RecordWriter {
+    /// The final path of a single file; `None` for shards.
+    path: Option<PathBuf>,
+    target: Option<Target>,
     scratch: Vec<u8>,
     records: u64,
     bytes: u64,
 }
 
-impl FileWriter {
+impl RecordWriter {
+    fn new(path: Option<PathBuf>, target: Target) -> Self {
+        RecordWriter {
+            path,
+            target: Some(target),
+            scratch: Vec::new(),
+            records: 0,
+            bytes: 0,
+        }
+    }
+
     fn scratch_record(&mut self, py: Python<'_>) -> PyResult<()> {
         let scratch = std::mem::take(&mut self.scratch);
         let result = self.record(py, &scratch);
@@ -128,145 +148,47 @@ impl FileWriter {
     }
 
     fn record(&mut self, py: Python<'_>, payload: &[u8]) -> PyResult<()> {
-        let writer = self.inner.as_mut().ok_or_else(closed)?;
-        let result = py.detach(|| writer.write_record(payload));
-        self.records = writer.records_written();
-        self.bytes = writer.bytes_written();
-        result.py_err()
+        match self.target.as_mut().ok_or_else(closed)? {
+            Target::File(writer) => {
+                let result = py.detach(|| writer.write_record(payload));
+                self.records = writer.records_written();
+                self.bytes = writer.bytes_written();
+                result.py_err()
+            }
+            Target::Shards(writer) => {
+                let pool = crate::pool::pool()?;
+                let result = py.detach(|| pool.install(|| writer.write_record(payload)));
+                self.records = writer.records_written();
+                result.py_err()
+            }
+        }
     }
 }
 
 #[pymethods]
-impl FileWriter {
-    #[new]
+impl RecordWriter {
+    /// A writer of one file at `path`, which appears only on `close`.
+    #[staticmethod]
     #[pyo3(signature = (path, compression = None, sync = true))]
-    fn new(py: Python<'_>, path: PathBuf, compression: Option<&str>, sync: bool) -> PyResult<Self> {
+    fn file(
+        py: Python<'_>,
+        path: PathBuf,
+        compression: Option<&str>,
+        sync: bool,
+    ) -> PyResult<Self> {
         let compression = parse_compression(compression)?;
         let mut writer = py
             .detach(|| Writer::create_with(&path, compression))
             .py_err()?;
         writer.set_sync(sync);
-        Ok(FileWriter {
-            path,
-            inner: Some(writer),
-            scratch: Vec::new(),
-            records: 0,
-            bytes: 0,
-        })
+        Ok(RecordWriter::new(Some(path), Target::File(writer)))
     }
 
-    /// Writes an array given as dtype code, shape and raw bytes.
-    fn write_array(
-        &mut self,
-        py: Python<'_>,
-        dtype: i32,
-        shape: Vec<usize>,
-        data: PyReadonlyArray1<'_, u8>,
-    ) -> PyResult<()> {
-        encode_array(py, &mut self.scratch, dtype, &shape, &data)?;
-        drop(data);
-        self.scratch_record(py)
-    }
-
-    /// Writes a string tensor given as shape and row-major `bytes` values.
-    fn write_strings(
-        &mut self,
-        py: Python<'_>,
-        shape: Vec<usize>,
-        values: Vec<Vec<u8>>,
-    ) -> PyResult<()> {
-        let payload = strings_view(&shape, &values)?.to_proto_bytes();
-        self.record(py, &payload)
-    }
-
-    /// Writes an Example from `(name, kind, values)` triples.
-    fn write_example(
-        &mut self,
-        py: Python<'_>,
-        features: Vec<(String, u8, Bound<'_, PyAny>)>,
-    ) -> PyResult<()> {
-        let payload = tfrec::example::encode(&build_example(features)?);
-        self.record(py, &payload)
-    }
-
-    /// Writes one opaque record.
-    fn write_raw(&mut self, py: Python<'_>, payload: &[u8]) -> PyResult<()> {
-        self.record(py, payload)
-    }
-
-    /// Finishes the file: flushes, fsyncs (unless `sync=False`) and renames
-    /// it into place. Closing twice does nothing.
-    fn close(&mut self, py: Python<'_>) -> PyResult<()> {
-        let Some(writer) = self.inner.take() else {
-            return Ok(());
-        };
-        py.detach(|| writer.finish()).py_err()?;
-        Ok(())
-    }
-
-    /// Drops the file: the temporary file is removed, nothing appears.
-    fn abort(&mut self, py: Python<'_>) {
-        if let Some(writer) = self.inner.take() {
-            py.detach(|| drop(writer));
-        }
-    }
-
-    /// Whether the writer still accepts records.
-    #[getter]
-    fn closed(&self) -> bool {
-        self.inner.is_none()
-    }
-
-    /// The final path of the file.
-    #[getter]
-    fn path(&self) -> PathBuf {
-        self.path.clone()
-    }
-
-    /// Records written so far.
-    #[getter]
-    fn records_written(&self) -> u64 {
-        self.records
-    }
-
-    /// Bytes of records written so far, framing included, before
-    /// compression.
-    #[getter]
-    fn bytes_written(&self) -> u64 {
-        self.bytes
-    }
-}
-
-/// Sharded, atomic output with index sidecars and a manifest (the compiled
-/// half of `tfrec.ShardedWriter`).
-#[pyclass(module = "tfrec._tfrec")]
-pub(crate) struct ShardWriter {
-    inner: Option<ShardedWriter>,
-    scratch: Vec<u8>,
-}
-
-impl ShardWriter {
-    fn scratch_record(&mut self, py: Python<'_>) -> PyResult<()> {
-        let scratch = std::mem::take(&mut self.scratch);
-        let result = self.record(py, &scratch);
-        self.scratch = scratch;
-        result
-    }
-
-    fn record(&mut self, py: Python<'_>, payload: &[u8]) -> PyResult<()> {
-        let writer = self.inner.as_mut().ok_or_else(closed)?;
-        let pool = crate::pool::pool()?;
-        py.detach(|| pool.install(|| writer.write_record(payload)))
-            .py_err()
-    }
-}
-
-#[pymethods]
-impl ShardWriter {
-    #[new]
+    /// A writer of shards `{stem}-{i:05}-of-{n:05}` in `out_dir`.
+    #[staticmethod]
     #[pyo3(signature = (out_dir, stem, shards = None, records_per_shard = None, bytes_per_shard = None, compression = None, sync = true, index = true))]
     #[allow(clippy::too_many_arguments)]
-    fn new(
+    fn shards(
         py: Python<'_>,
         out_dir: PathBuf,
         stem: &str,
@@ -296,10 +218,7 @@ impl ShardWriter {
         let writer = py
             .detach(|| pool.install(|| ShardedWriter::create(&out_dir, stem, options)))
             .py_err()?;
-        Ok(ShardWriter {
-            inner: Some(writer),
-            scratch: Vec::new(),
-        })
+        Ok(RecordWriter::new(None, Target::Shards(writer)))
     }
 
     /// Writes an array given as dtype code, shape and raw bytes.
@@ -341,33 +260,53 @@ impl ShardWriter {
         self.record(py, payload)
     }
 
-    /// Records written so far.
-    #[getter]
-    fn records_written(&self) -> u64 {
-        self.inner
-            .as_ref()
-            .map_or(0, ShardedWriter::records_written)
+    /// Finishes the output: a file is flushed, fsynced (unless `sync=False`)
+    /// and renamed into place; shards likewise, then the manifest is written
+    /// and returned as JSON text. Closing twice does nothing.
+    fn close(&mut self, py: Python<'_>) -> PyResult<Option<String>> {
+        match self.target.take() {
+            None => Ok(None),
+            Some(Target::File(writer)) => {
+                py.detach(|| writer.finish()).py_err()?;
+                Ok(None)
+            }
+            Some(Target::Shards(writer)) => {
+                let pool = crate::pool::pool()?;
+                let manifest = py.detach(|| pool.install(|| writer.finish())).py_err()?;
+                Ok(Some(manifest.to_json()))
+            }
+        }
+    }
+
+    /// Drops the output: temporary files are removed, nothing appears.
+    fn abort(&mut self, py: Python<'_>) {
+        if let Some(target) = self.target.take() {
+            py.detach(|| drop(target));
+        }
     }
 
     /// Whether the writer still accepts records.
     #[getter]
     fn closed(&self) -> bool {
-        self.inner.is_none()
+        self.target.is_none()
     }
 
-    /// Finishes every shard, renames them into place and writes the
-    /// manifest; returns the manifest as JSON text.
-    fn close(&mut self, py: Python<'_>) -> PyResult<String> {
-        let writer = self.inner.take().ok_or_else(closed)?;
-        let pool = crate::pool::pool()?;
-        let manifest = py.detach(|| pool.install(|| writer.finish())).py_err()?;
-        Ok(manifest.to_json())
+    /// The final path of a single file (`None` for shards).
+    #[getter]
+    fn path(&self) -> Option<PathBuf> {
+        self.path.clone()
     }
 
-    /// Drops every shard: temporary files are removed, nothing appears.
-    fn abort(&mut self, py: Python<'_>) {
-        if let Some(writer) = self.inner.take() {
-            py.detach(|| drop(writer));
-        }
+    /// Records written so far.
+    #[getter]
+    fn records_written(&self) -> u64 {
+        self.records
+    }
+
+    /// Bytes of records written so far to a single file, framing included,
+    /// before compression.
+    #[getter]
+    fn bytes_written(&self) -> u64 {
+        self.bytes
     }
 }

@@ -6,7 +6,7 @@ import json
 import os
 from collections.abc import Iterator, Mapping
 from types import TracebackType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from . import _tfrec
 from ._example import prepare_features
@@ -115,6 +115,9 @@ def _index(i: Any) -> int:
     return i
 
 
+_W = TypeVar("_W", bound="_WriterBase")
+
+
 class _WriterBase:
     _inner: Any
 
@@ -160,6 +163,24 @@ class _WriterBase:
         """Discards everything written: no file appears."""
         self._inner.abort()
 
+    def close(self) -> Any:
+        raise NotImplementedError
+
+    def __enter__(self: _W) -> _W:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """A clean exit closes (the output appears); an exception aborts (nothing does)."""
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
 
 class Writer(_WriterBase):
     """Writes one TFRecord file atomically.
@@ -185,7 +206,7 @@ class Writer(_WriterBase):
         compression: Compression = None,
         sync: bool = True,
     ) -> None:
-        self._inner = _tfrec.FileWriter(os.fspath(path), compression, bool(sync))
+        self._inner = _tfrec.RecordWriter.file(os.fspath(path), compression, bool(sync))
 
     @property
     def path(self) -> str:
@@ -201,19 +222,6 @@ class Writer(_WriterBase):
         """Finishes the file and renames it into place. Closing twice does nothing."""
         self._inner.close()
 
-    def __enter__(self) -> Writer:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
 
     def __repr__(self) -> str:
         return f"tfrec.Writer({self.path!r})"
@@ -253,7 +261,7 @@ class ShardedWriter(_WriterBase):
         index: bool = True,
     ) -> None:
         self.manifest: dict[str, Any] | None = None
-        self._inner = _tfrec.ShardWriter(
+        self._inner = _tfrec.RecordWriter.shards(
             os.fspath(out_dir),
             stem,
             shards,
@@ -270,16 +278,3 @@ class ShardedWriter(_WriterBase):
             self.manifest = json.loads(self._inner.close())
         return self.manifest
 
-    def __enter__(self) -> ShardedWriter:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
