@@ -7,6 +7,7 @@ is checked from the main suite (python/tests/test_beam_interop.py).
 
 from __future__ import annotations
 
+import doctest
 import glob
 import os
 import pickle
@@ -22,6 +23,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.testing.util import assert_that, equal_to
 
 import tfrec
+import tfrec.beam
 from tfrec.beam import ExampleCoder, TensorCoder
 
 COMPRESSIONS = {"none": CompressionTypes.UNCOMPRESSED, "gzip": CompressionTypes.GZIP}
@@ -211,3 +213,9 @@ def test_importing_tfrec_does_not_import_beam():
     assert out.stdout.strip() == "False"
     assert "beam" not in tfrec.__all__
     assert os.path.basename(tfrec.__file__) == "__init__.py"
+
+
+def test_docstring_examples():
+    result = doctest.testmod(tfrec.beam, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0
+    assert result.failed == 0
