@@ -180,7 +180,8 @@ def _tf_parse_tensor(tf, record):
 def test_tensorflow_parses_tensors_beam_wrote(tf, beam_python, tmp_path, compression):
     cases = tensor_cases()
     (tmp_path / "cases.json").write_text(json.dumps([job.array_to_json(a) for a in cases]))
-    _run_job(beam_python, tmp_path, "write-tensors", tmp_path / "cases.json", tmp_path / "out", compression)
+    cases_json, out = tmp_path / "cases.json", tmp_path / "out"
+    _run_job(beam_python, tmp_path, "write-tensors", cases_json, out, compression)
     records = _tf_records(tf, str(tmp_path / "out-*"), compression)
     parsed = [tensor_key(_tf_parse_tensor(tf, r)) for r in records]
     assert sorted(parsed) == sorted(tensor_key(a) for a in cases)
@@ -191,17 +192,16 @@ def test_tensorflow_parses_examples_beam_wrote(tf, beam_python, tmp_path, compre
     cases = example_cases()
     given = [job.dict_to_json({k: np.asarray(v) for k, v in g.items()}) for g, _ in cases]
     (tmp_path / "cases.json").write_text(json.dumps(given))
-    _run_job(beam_python, tmp_path, "write-examples", tmp_path / "cases.json", tmp_path / "out", compression)
+    cases_json, out = tmp_path / "cases.json", tmp_path / "out"
+    _run_job(beam_python, tmp_path, "write-examples", cases_json, out, compression)
     records = _tf_records(tf, str(tmp_path / "out-*"), compression)
     want_by_names = {tuple(sorted(want)): want for _, want in cases}
     parsed = []
     for record in records:
         names = tuple(sorted(tf.train.Example.FromString(record).features.feature))
         want = want_by_names[names]
-        spec = {
-            name: tf.io.VarLenFeature({"O": tf.string, "i": tf.int64, "f": tf.float32}[v.dtype.kind])
-            for name, v in want.items()
-        }
+        tf_dtypes = {"O": tf.string, "i": tf.int64, "f": tf.float32}
+        spec = {name: tf.io.VarLenFeature(tf_dtypes[v.dtype.kind]) for name, v in want.items()}
         features = tf.io.parse_single_example(record, spec)
         parsed.append(example_key({n: tf.sparse.to_dense(t).numpy() for n, t in features.items()}))
     assert sorted(parsed) == sorted(example_key(want) for _, want in cases)

@@ -230,3 +230,38 @@ def test_data_loader_two_workers(grain, tmp_path):
     assert sorted(ids) == list(range(total))  # every record exactly once per epoch
     assert ids != list(range(total))
     assert len(pids) == 2 and os.getpid() not in pids  # read in the two workers
+
+
+def test_data_loader_checkpoint_restores_with_a_new_source(grain, tmp_path):
+    paths, total = _write_files(str(tmp_path), sizes=[10, 13])
+
+    def loader():
+        # A source made afresh, as after a restart: its repr must match.
+        return grain.DataLoader(
+            data_source=TFRecordDataSource(paths),
+            sampler=grain.samplers.IndexSampler(
+                num_records=total, shuffle=True, seed=5, num_epochs=1
+            ),
+            operations=[grain.transforms.Batch(batch_size=4)],
+            worker_count=0,
+        )
+
+    it = iter(loader())
+    seen = [int(i) for _ in range(2) for i in next(it)[:, 0]]
+    state = it.get_state()
+    restored = iter(loader())
+    restored.set_state(state)
+    rest = [int(i) for batch in restored for i in batch[:, 0]]
+    assert sorted(seen + rest) == list(range(total))
+    # The same records under other paths: not the source the state was saved from.
+    copies = tmp_path / "copies"
+    copies.mkdir()
+    _write_files(str(copies), sizes=[10, 13])
+    other = grain.DataLoader(
+        data_source=TFRecordDataSource(str(copies / "*.tfrecord")),
+        sampler=grain.samplers.IndexSampler(num_records=total, shuffle=True, seed=5, num_epochs=1),
+        operations=[grain.transforms.Batch(batch_size=4)],
+        worker_count=0,
+    )
+    with pytest.raises(ValueError, match="repr"):
+        iter(other).set_state(state)

@@ -36,9 +36,11 @@ def array_to_json(a: Any) -> dict[str, Any]:
     hex of its bytes."""
     a = np.asarray(a)
     if a.dtype.kind in "OSU":
-        values = [(v.encode() if isinstance(v, str) else bytes(v)).hex() for v in a.ravel().tolist()]
+        items = a.ravel().tolist()
+        values = [(v.encode() if isinstance(v, str) else bytes(v)).hex() for v in items]
         return {"dtype": "string", "shape": list(a.shape), "values": values}
-    return {"dtype": a.dtype.name, "shape": list(a.shape), "hex": np.ascontiguousarray(a).tobytes().hex()}
+    data = np.ascontiguousarray(a).tobytes().hex()
+    return {"dtype": a.dtype.name, "shape": list(a.shape), "hex": data}
 
 
 def array_from_json(j: dict[str, Any]) -> np.ndarray:
@@ -76,6 +78,7 @@ def main(argv: list[str]) -> None:
             values = [dict_from_json(c) for c in cases]
             coder = ExampleCoder()
         gzip = compression == "gzip"
+        gz = CompressionTypes.GZIP if gzip else CompressionTypes.UNCOMPRESSED
         with beam.Pipeline("DirectRunner") as p:
             _ = (
                 p
@@ -85,7 +88,7 @@ def main(argv: list[str]) -> None:
                     coder=coder,
                     file_name_suffix=".tfrecord.gz" if gzip else ".tfrecord",
                     num_shards=2,
-                    compression_type=CompressionTypes.GZIP if gzip else CompressionTypes.UNCOMPRESSED,
+                    compression_type=gz,
                 )
             )
     elif command in ("read-tensors", "read-examples"):

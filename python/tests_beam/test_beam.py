@@ -164,7 +164,8 @@ def test_beam_reads_tfrec_tensors(tmp_path, compression):
 def test_example_round_trip(tmp_path, compression):
     cases = example_cases()
     expected = [example_key(want) for _, want in cases]
-    paths = _write_with_beam([given for given, _ in cases], str(tmp_path / "e"), ExampleCoder(), compression)
+    given = [g for g, _ in cases]
+    paths = _write_with_beam(given, str(tmp_path / "e"), ExampleCoder(), compression)
     read = [example_key(d) for path in paths for d in tfrec.Reader(path, kind="example")]
     assert sorted(read) == sorted(expected)
     _read_with_beam(str(tmp_path / "e-*"), ExampleCoder(), example_key, expected)

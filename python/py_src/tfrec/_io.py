@@ -43,7 +43,7 @@ def parse_example(data: bytes | bytearray | memoryview) -> dict[str, Any]:
         if not isinstance(data, (bytearray, memoryview)):
             raise TypeError(f"parse_example takes bytes, not {type(data).__name__!r}")
         data = bytes(data)
-    return _tfrec._parse_example(data)  # type: ignore[no-any-return]
+    return _tfrec._parse_example(data)
 
 
 class Reader:

@@ -143,7 +143,9 @@ def _expand(paths: PathArg | Sequence[PathArg]) -> tuple[str, ...]:
     if isinstance(paths, (str, os.PathLike)):
         paths = [paths]
     elif not isinstance(paths, Sequence):
-        raise TypeError(f"paths is a path, a glob or a sequence of them, not {type(paths).__name__!r}")
+        raise TypeError(
+            f"paths is a path, a glob or a sequence of them, not {type(paths).__name__!r}"
+        )
     out: list[str] = []
     for p in paths:
         if not isinstance(p, (str, os.PathLike)):
