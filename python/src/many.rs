@@ -58,7 +58,6 @@ pub(crate) fn _get_many<'py>(
         };
         resolved.push((f, resolve(i, len)?));
     }
-    let opened: Vec<Option<(Arc<IndexedFile>, Want)>> = opened;
     let read = |buf: &mut FrameBuf, &(f, i): &(usize, usize)| -> tfrec::Result<Item> {
         let Some(Some((file, want))) = opened.get(f) else {
             return Err(crate::errors::invalid_input(
