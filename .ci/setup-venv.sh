@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Create (or reuse) the Python virtualenv at the repository root that holds
 # TensorFlow (golden test data, the reference implementation in the interop
-# tests, the comparison benchmarks), PyTorch, ml_dtypes, pytest and
+# tests, the comparison benchmarks), PyTorch, Grain, ml_dtypes, pytest and
 # hypothesis, and build and install the `tfrec` Python package (./python)
 # into it.
 #
@@ -35,6 +35,13 @@ if ! "$py" -c 'import torch, ml_dtypes, pytest, hypothesis, mypy' >/dev/null 2>&
     echo "installing torch, ml_dtypes, pytest, hypothesis and mypy into $venv" >&2
     pip_install torch ml_dtypes pytest hypothesis mypy
     "$py" -c 'import torch, ml_dtypes, pytest, hypothesis, mypy' >/dev/null
+fi
+
+# Grain (PyPI name `grain`, imported as `grain`) for the tfrec.grain tests.
+if ! "$py" -c 'import grain' >/dev/null 2>&1; then
+    echo "installing grain into $venv" >&2
+    pip_install grain
+    "$py" -c 'import grain' >/dev/null
 fi
 
 # The pip `tfrecord` package is only a benchmark peer; it cannot be imported

@@ -12,6 +12,7 @@ mod dataset;
 mod dataset_arrays;
 mod dataset_map;
 mod errors;
+mod many;
 mod pool;
 mod reader;
 mod records;
@@ -33,6 +34,8 @@ fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tensor::_serialize_strings, m)?)?;
     m.add_function(wrap_pyfunction!(tensor::_parse_tensor, m)?)?;
     m.add_function(wrap_pyfunction!(writer::_serialize_example, m)?)?;
+    m.add_function(wrap_pyfunction!(many::_parse_example, m)?)?;
+    m.add_function(wrap_pyfunction!(many::_get_many, m)?)?;
     m.add_class::<reader::RecordFile>()?;
     m.add_class::<reader::RecordIter>()?;
     m.add_class::<writer::RecordWriter>()?;

@@ -11,7 +11,6 @@ use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use pyo3::exceptions::PyIndexError;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use rayon::prelude::*;
@@ -19,6 +18,7 @@ use tfrec::index::{FrameBuf, IndexedFile};
 use tfrec::{Compression, Error, ReadOptions, Reader};
 
 use crate::errors::{invalid_input, to_pyerr, IntoPy};
+use crate::many::resolve;
 use crate::records::{decode_at, decode_in_chunk, Decoded, Want};
 
 /// Records read per chunk, at most.
@@ -127,7 +127,13 @@ impl RecordFile {
 }
 
 impl RecordFile {
-    fn indexed(&self, py: Python<'_>) -> PyResult<Arc<IndexedFile>> {
+    /// What the file's records are decoded as.
+    pub(crate) fn want(&self) -> Want {
+        self.want
+    }
+
+    /// The file with its record index, built on first use.
+    pub(crate) fn indexed(&self, py: Python<'_>) -> PyResult<Arc<IndexedFile>> {
         if let Some(file) = lock(&self.indexed).as_ref() {
             return Ok(Arc::clone(file));
         }
@@ -151,18 +157,8 @@ impl RecordFile {
 
     fn locate(&self, py: Python<'_>, i: isize) -> PyResult<(Arc<IndexedFile>, usize)> {
         let file = self.indexed(py)?;
-        let len = file.len();
-        let resolved = if i < 0 {
-            len.checked_sub(i.unsigned_abs())
-        } else {
-            Some(i.unsigned_abs()).filter(|&i| i < len)
-        };
-        match resolved {
-            Some(i) => Ok((file, i)),
-            None => Err(PyIndexError::new_err(format!(
-                "record index {i} out of range for a file of {len} records"
-            ))),
-        }
+        let i = resolve(i, file.len())?;
+        Ok((file, i))
     }
 }
 

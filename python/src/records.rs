@@ -177,7 +177,10 @@ pub(crate) fn feature_to_numpy<'py>(py: Python<'py>, feature: &Feature) -> Bound
     }
 }
 
-fn features_to_dict<'py>(py: Python<'py>, features: &Features) -> PyResult<Bound<'py, PyDict>> {
+pub(crate) fn features_to_dict<'py>(
+    py: Python<'py>,
+    features: &Features,
+) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     for (name, feature) in &features.feature {
         dict.set_item(name, feature_to_numpy(py, feature))?;

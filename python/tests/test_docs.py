@@ -12,7 +12,7 @@ import pytest
 import tfrec
 
 
-@pytest.mark.parametrize("module", ["tfrec._io", "tfrec._tensor"])
+@pytest.mark.parametrize("module", ["tfrec._io", "tfrec._tensor", "tfrec.grain"])
 def test_docstring_examples(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0

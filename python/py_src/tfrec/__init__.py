@@ -20,7 +20,7 @@ from ._errors import (
     TooManySkippedError,
     UnsupportedDTypeError,
 )
-from ._io import Reader, ShardedWriter, Writer, serialize_example
+from ._io import Reader, ShardedWriter, Writer, parse_example, serialize_example
 from ._tensor import parse_tensor, serialize_tensor
 from ._tfrec import __version__, num_threads
 from .dataset import Dataset
@@ -32,6 +32,7 @@ __all__ = [
     "serialize_tensor",
     "parse_tensor",
     "serialize_example",
+    "parse_example",
     "Reader",
     "Writer",
     "ShardedWriter",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Literal, TypeVar
 
@@ -12,7 +12,7 @@ from . import _tfrec
 from ._example import prepare_features
 from ._tensor import _STRING, prepare
 
-__all__ = ["Reader", "Writer", "ShardedWriter", "serialize_example"]
+__all__ = ["Reader", "Writer", "ShardedWriter", "serialize_example", "parse_example"]
 
 Kind = Literal["tensor", "example", "sequence", "raw"]
 Compression = Literal["gzip", "zlib"] | None
@@ -27,6 +27,23 @@ def serialize_example(features: Mapping[str, Any]) -> bytes:
     b'\n\x10\n\x0e\n\x05label\x12\x05\x1a\x03\n\x01\x01'
     """
     return _tfrec._serialize_example(prepare_features(features))
+
+
+def parse_example(data: bytes | bytearray | memoryview) -> dict[str, Any]:
+    """A serialized ``tf.train.Example`` as ``{name: array}``, as `Reader` gives
+    Examples: int64_list as int64, float_list as float32, bytes_list as an
+    object array of ``bytes``, a feature with no list set as an empty float32
+    array. A payload that is not an Example raises `tfrec.InvalidExampleError`.
+
+    >>> import tfrec
+    >>> tfrec.parse_example(tfrec.serialize_example({"label": 1, "id": "a"}))
+    {'id': array([b'a'], dtype=object), 'label': array([1])}
+    """
+    if not isinstance(data, bytes):
+        if not isinstance(data, (bytearray, memoryview)):
+            raise TypeError(f"parse_example takes bytes, not {type(data).__name__!r}")
+        data = bytes(data)
+    return _tfrec._parse_example(data)
 
 
 class Reader:
@@ -91,6 +108,22 @@ class Reader:
         if isinstance(i, slice):
             return [self._file.get(j) for j in range(*i.indices(len(self)))]
         return self._file.get(_index(i))
+
+    def get_many(self, indices: Iterable[int]) -> list[Any]:
+        """Records ``indices`` (in that order, repeats allowed, negative
+        counting from the end), read and decoded in parallel in one call with
+        the GIL released: faster than ``[r[i] for i in indices]`` for a
+        batch picked at random. Uncompressed files only, like ``r[i]``.
+
+        >>> import os, tempfile, tfrec
+        >>> path = os.path.join(tempfile.mkdtemp(), "a.tfrecord")
+        >>> with tfrec.Writer(path, sync=False) as w:
+        ...     for i in range(5):
+        ...         w.write_example({"i": i})
+        >>> [int(x["i"][0]) for x in tfrec.Reader(path).get_many([3, 0, -1])]
+        [3, 0, 4]
+        """
+        return _tfrec._get_many([self._file], [(0, _index(i)) for i in indices])
 
     def raw(self, i: int) -> bytes:
         """Record ``i``'s payload bytes (CRCs checked)."""
