@@ -17,9 +17,9 @@ mod pool;
 mod reader;
 mod records;
 mod spark_rows;
+mod spec;
 mod tensor;
 mod writer;
-mod spec;
 
 #[allow(unused_imports)]
 pub(crate) use convert::view_to_numpy;

@@ -7,7 +7,7 @@
 //! offsets), ready to become Arrow arrays without a Python loop per record.
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;
@@ -24,7 +24,10 @@ enum Values {
     Int64(Vec<i64>),
     Float(Vec<f32>),
     /// Every value's end in `data`, after a leading 0.
-    Bytes { ends: Vec<i64>, data: Vec<u8> },
+    Bytes {
+        ends: Vec<i64>,
+        data: Vec<u8>,
+    },
 }
 
 impl Values {
@@ -103,8 +106,14 @@ impl Column {
         let present = PyArray1::from_vec(py, self.present).into_any();
         let offsets = PyArray1::from_vec(py, self.offsets).into_any();
         let (values, ends) = match self.values {
-            Values::Int64(v) => (PyArray1::from_vec(py, v).into_any(), py.None().into_bound(py)),
-            Values::Float(v) => (PyArray1::from_vec(py, v).into_any(), py.None().into_bound(py)),
+            Values::Int64(v) => (
+                PyArray1::from_vec(py, v).into_any(),
+                py.None().into_bound(py),
+            ),
+            Values::Float(v) => (
+                PyArray1::from_vec(py, v).into_any(),
+                py.None().into_bound(py),
+            ),
             Values::Bytes { ends, data } => (
                 PyArray1::from_vec(py, data).into_any(),
                 PyArray1::from_vec(py, ends).into_any(),
@@ -117,8 +126,11 @@ impl Column {
 /// Where the records come from: random access for uncompressed files, a
 /// stream read forward for compressed ones.
 enum Source {
-    Indexed(Arc<IndexedFile>),
-    Stream { reader: Option<Reader>, next: u64 },
+    Indexed(IndexedFile),
+    Stream {
+        reader: Option<Box<Reader>>,
+        next: u64,
+    },
 }
 
 /// Reads ranges of a file's Examples into columns (the compiled half of
@@ -143,17 +155,19 @@ impl ExampleColumns {
                 0 => Ok((name, FeatureKind::Bytes)),
                 1 => Ok((name, FeatureKind::Float)),
                 2 => Ok((name, FeatureKind::Int64)),
-                other => Err(PyValueError::new_err(format!("unknown feature kind {other}"))),
+                other => Err(PyValueError::new_err(format!(
+                    "unknown feature kind {other}"
+                ))),
             })
             .collect::<PyResult<Vec<_>>>()?;
         let source = py
             .detach(|| -> tfrec::Result<Source> {
                 let reader = Reader::open_with(&path, read_options())?;
                 if reader.compression() == Compression::None {
-                    Ok(Source::Indexed(Arc::new(IndexedFile::open(&path)?)))
+                    Ok(Source::Indexed(IndexedFile::open(&path)?))
                 } else {
                     Ok(Source::Stream {
-                        reader: Some(reader),
+                        reader: Some(Box::new(reader)),
                         next: 0,
                     })
                 }
@@ -243,7 +257,7 @@ fn read_range(
         }
         Source::Stream { reader, next } => {
             if *next > start || reader.is_none() {
-                *reader = Some(Reader::open_with(path, read_options())?);
+                *reader = Some(Box::new(Reader::open_with(path, read_options())?));
                 *next = 0;
             }
             let Some(r) = reader.as_mut() else {

@@ -188,6 +188,9 @@ def test_tensorflow_reads_what_spark_wrote(spark, tf, tmp_path):
     assert not [n for n in os.listdir(out) if n.startswith(".")]
     assert sum(1 for _ in tf.data.TFRecordDataset(tf.io.gfile.glob(str(out / "*.tfrecord")))) == 50
 
+    # Spark takes only append and overwrite from a Python data source.
+    with pytest.raises(Exception, match="ErrorIfExists"):
+        df.write.format("tfrecord").option("stem", "train").save(str(out))
     # Appending onto existing shards of the stem is refused.
     with pytest.raises(Exception, match="already holds shards"):
         df.write.format("tfrecord").mode("append").option("stem", "train").save(str(out))
@@ -196,11 +199,14 @@ def test_tensorflow_reads_what_spark_wrote(spark, tf, tmp_path):
 def test_gzip_shards_round_trip(spark, tmp_path):
     df = spark.range(0, 30, numPartitions=2).selectExpr("id", "array(id, id * 2) AS pair")
     out = tmp_path / "gz"
-    df.write.format("tfrecord").mode("overwrite").option("compression", "gzip").save(str(out))
+    writer = df.write.format("tfrecord").mode("overwrite").option("compression", "gzip")
+    writer.option("records_per_shard", "10").save(str(out))
+    # 15 rows in each partition: shards of 10 and 5 records from each.
     assert sorted(n for n in os.listdir(out) if n.endswith(".gz")) == [
-        "part-00000-of-00002.tfrecord.gz",
-        "part-00001-of-00002.tfrecord.gz",
+        f"part-0000{i}-of-00004.tfrecord.gz" for i in range(4)
     ]
+    manifest = json.loads((out / "part.manifest.json").read_text())
+    assert [s["records"] for s in manifest["shards"]] == [10, 5, 10, 5]
     back = spark.read.format("tfrecord").load(str(out / "*.tfrecord.gz"))
     assert sorted((r["id"], r["pair"]) for r in back.collect()) == [(i, [i, 2 * i]) for i in range(30)]
 

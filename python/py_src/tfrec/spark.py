@@ -5,7 +5,9 @@
 
     import tfrec.spark
     tfrec.spark.register(spark)
-    df = spark.read.format("tfrecord").schema("label long, x array<float>, name binary").load("data/*.tfrecord")
+    df = (spark.read.format("tfrecord")
+          .schema("label long, x array<float>, name binary")
+          .load("data/*.tfrecord"))
     df.write.format("tfrecord").mode("overwrite").save("out")
 
 Reading (``kind`` option, default ``"example"``):
@@ -55,7 +57,6 @@ Workers must import the same ``tfrec`` (and ``pyspark``) as the driver.
 from __future__ import annotations
 
 import glob
-import json
 import os
 import shutil
 import uuid
@@ -91,7 +92,7 @@ from pyspark.sql.types import (
 
 from . import _tfrec
 from ._errors import InvalidExampleError
-from ._io import Reader, ShardedWriter
+from ._io import Reader
 
 __all__ = ["register", "TFRecordDataSource"]
 
@@ -119,7 +120,7 @@ def _column_kind(field: StructField) -> tuple[int, bool]:
     """(feature kind, is array) for a column, or a ValueError."""
     t = field.dataType
     array = isinstance(t, ArrayType)
-    if array:
+    if isinstance(t, ArrayType):
         t = t.elementType
     kind = _KINDS.get(type(t))
     if kind is None:
@@ -296,7 +297,8 @@ def _read_examples(
     part: _Range, spark_schema: StructType, schema: pa.Schema
 ) -> Iterator[pa.RecordBatch]:
     kinds = [_column_kind(f) for f in spark_schema.fields]
-    columns = _tfrec.ExampleColumns(part.path, [(f.name, k) for f, (k, _) in zip(spark_schema.fields, kinds)])
+    names = [(f.name, kind) for f, (kind, _) in zip(spark_schema.fields, kinds)]
+    columns = _tfrec.ExampleColumns(part.path, names)
     start = part.start
     while part.end is None or start < part.end:
         stop = start + _BATCH_ROWS if part.end is None else min(start + _BATCH_ROWS, part.end)
@@ -363,9 +365,8 @@ def _read_records(part: _Range, kind: str, schema: pa.Schema) -> Iterator[pa.Rec
             flat = [np.ascontiguousarray(t).reshape(-1) for t in batch]
             lengths = np.array([0] + [len(f) for f in flat], dtype=np.int64)
             values = np.concatenate(flat) if flat else np.zeros(0)
-            tensor = pa.LargeListArray.from_arrays(
-                pa.array(np.cumsum(lengths)), pa.array(list(values) if values.dtype == object else values)
-            )
+            base = pa.array(list(values) if values.dtype == object else values)
+            tensor = pa.LargeListArray.from_arrays(pa.array(np.cumsum(lengths)), base)
             shapes = [list(t.shape) for t in batch]
             arrays = [
                 tensor.cast(pa.list_(schema.field("tensor").type.value_field)),
@@ -409,9 +410,10 @@ def _utf8(v: Any) -> bytes:
 
 class _Writer(DataSourceWriter):
     def __init__(self, options: dict[str, str], schema: StructType, overwrite: bool) -> None:
-        self.out_dir = options.get("path")
-        if not self.out_dir:
+        out_dir = options.get("path")
+        if not out_dir:
             raise ValueError("save(path) needs the output directory")
+        self.out_dir: str = out_dir
         self.stem = options.get("stem", "part")
         compression = options.get("compression", "none").lower()
         self.compression = None if compression in ("", "none") else compression
@@ -422,7 +424,8 @@ class _Writer(DataSourceWriter):
         self.staging = os.path.join(self.out_dir, f".{self.stem}.staging-{uuid.uuid4().hex}")
         if not overwrite and _stems(self.out_dir, self.stem):
             raise FileExistsError(
-                f"{self.out_dir} already holds shards of {self.stem!r}; write with mode('overwrite')"
+                f"{self.out_dir} already holds shards of {self.stem!r}; "
+                "write with mode('overwrite')"
             )
 
     def write(self, iterator: Iterator[Any]) -> WriterCommitMessage:
@@ -432,25 +435,24 @@ class _Writer(DataSourceWriter):
         partition = ctx.partitionId() if ctx else 0
         attempt = ctx.attemptNumber() if ctx else 0
         task_dir = os.path.join(self.staging, f"p{partition:05}-a{attempt}-{uuid.uuid4().hex[:8]}")
-        sharding = (
-            {"records_per_shard": self.records_per_shard} if self.records_per_shard else {"shards": 1}
+        per = self.records_per_shard
+        w = _tfrec.ShardWriter(
+            task_dir, "part", None if per else 1, per, None, self.compression, self.sync, True
         )
-        columns = self.columns
-        with ShardedWriter(
-            task_dir, "part", compression=self.compression, sync=self.sync, **sharding  # type: ignore[arg-type]
-        ) as w:
+        try:
             for row in iterator:
-                w._inner.write_example(_features(columns, row))
+                w.write_example(_features(self.columns, row))
+            w.close()
+        except BaseException:
+            w.abort()
+            raise
         return _Staged(partition, os.path.join(task_dir, "part.manifest.json"))
 
     def commit(self, messages: list[WriterCommitMessage | None]) -> None:
         staged = sorted((m for m in messages if isinstance(m, _Staged)), key=lambda m: m.partition)
+        parts = [m.manifest for m in staged]
         try:
-            json.loads(
-                _tfrec._finalize_shards(
-                    self.out_dir, self.stem, [m.manifest for m in staged], self.compression, self.sync
-                )
-            )
+            _tfrec._finalize_shards(self.out_dir, self.stem, parts, self.compression, self.sync)
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
 

@@ -225,7 +225,10 @@ mod tests {
         let records: Vec<u64> = m.shards.iter().map(|s| s.records).collect();
         assert_eq!(records, [2, 1, 0, 1]);
         m.check(out.path()).unwrap();
-        assert_eq!(Manifest::read(out.path().join("train.manifest.json")).unwrap(), m);
+        assert_eq!(
+            Manifest::read(out.path().join("train.manifest.json")).unwrap(),
+            m
+        );
         let all: Vec<Vec<u8>> = names
             .iter()
             .flat_map(|n| payloads(&out.path().join(n)))
@@ -240,7 +243,9 @@ mod tests {
             .collect();
         left.sort();
         assert_eq!(left.len(), 9, "{left:?}"); // 4 shards, 4 sidecars, 1 manifest
-        assert!(left.iter().all(|n| n.contains("-of-00004") || n.ends_with(".json")));
+        assert!(left
+            .iter()
+            .all(|n| n.contains("-of-00004") || n.ends_with(".json")));
     }
 
     #[test]
@@ -267,13 +272,21 @@ mod tests {
             stage(out.path(), 2, &[b"a"], ShardOptions::default()),
             stage(out.path(), 3, &[b"b"], ShardOptions::default()),
         ];
-        let cut = out.path().join(".staging/task3/part-00000-of-00001.tfrecord");
+        let cut = out
+            .path()
+            .join(".staging/task3/part-00000-of-00001.tfrecord");
         std::fs::write(&cut, b"short").unwrap();
         let err = finalize(out.path(), "t", &parts, Compression::None, false).unwrap_err();
         assert!(err.to_string().contains("5 bytes"), "{err}");
         let visible = std::fs::read_dir(out.path())
             .unwrap()
-            .filter(|e| !e.as_ref().unwrap().file_name().to_string_lossy().starts_with('.'))
+            .filter(|e| {
+                !e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with('.')
+            })
             .count();
         assert_eq!(visible, 0);
         assert!(finalize(out.path(), "../t", &[], Compression::None, false).is_err());
