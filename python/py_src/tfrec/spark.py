@@ -24,7 +24,8 @@ Reading (``kind`` option, default ``"example"``):
   Without a schema, one is inferred from the first ``samples`` records
   (default 100) of the first file: a column per feature, sorted by name,
   scalar when every sampled record that has the feature has exactly one
-  value, else an array.
+  value, else an array (a feature empty in every sampled record is left
+  out).
 - ``"tensor"``: records holding ``tf.io.serialize_tensor`` tensors, as the
   columns ``tensor`` (the values flattened in C order; the element type is
   inferred from the first record: ``float``, ``double``, ``byte``,
@@ -208,14 +209,14 @@ def _infer_example_schema(files: Sequence[str], samples: int) -> StructType:
     for path in files:
         for record in Reader(path, kind="example"):
             for name, values in record.items():
-                if values.dtype == np.float32 and len(values) == 0 and name not in kinds:
-                    continue  # no list set, or an empty one: says nothing of the type
+                scalar[name] = scalar.get(name, True) and len(values) == 1
+                if len(values) == 0:
+                    continue  # an empty list, or none set, says nothing of the kind
                 kind = {"i": _INT64, "f": _FLOAT}.get(values.dtype.kind, _BYTES)
-                if len(values) and kinds.setdefault(name, kind) != kind:
+                if kinds.setdefault(name, kind) != kind:
                     raise InvalidExampleError(
                         f"{path}: feature {name!r} holds different kinds of lists", path=path
                     )
-                scalar[name] = scalar.get(name, True) and len(values) == 1
             seen += 1
             if seen >= samples:
                 break
