@@ -67,6 +67,26 @@ def _tf_examples(tf, path: Path, n: int = 40) -> list[dict]:
     return rows
 
 
+def test_finalize_moves_staged_jobs_into_one_jobs_names(tmp_path):
+    from tfrec import _tfrec
+
+    parts = []
+    for task, values in enumerate([[1, 2, 3], [], [4]]):
+        with tfrec.ShardedWriter(tmp_path / f".staging/t{task}", "part", sync=False) as w:
+            for v in values:
+                w.write_example({"v": v})
+        parts.append(tmp_path / f".staging/t{task}/part.manifest.json")
+    manifest = json.loads(_tfrec._finalize_shards(tmp_path, "train", parts, None, False))
+    names = [f"train-0000{i}-of-00003.tfrecord" for i in range(3)]
+    assert [s["name"] for s in manifest["shards"]] == names
+    assert json.loads((tmp_path / "train.manifest.json").read_text()) == manifest
+    got = [int(r["v"][0]) for n in names for r in tfrec.Reader(tmp_path / n)]
+    assert got == [1, 2, 3, 4]
+    assert all((tmp_path / (n + ".idx")).exists() for n in names)
+    with pytest.raises(tfrec.Error, match="not gzip"):
+        _tfrec._finalize_shards(tmp_path, "again", parts[:1], "gzip", False)
+
+
 def test_import_tfrec_does_not_import_pyspark():
     code = "import sys, tfrec; sys.exit('pyspark' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
@@ -130,6 +150,12 @@ def test_tensor_and_raw_kinds(spark, tf, tmp_path):
     for r, t in zip(got, tensors):
         assert r["shape"] == list(t.shape)
         assert np.array_equal(np.asarray(r["tensor"]).reshape(r["shape"]), t)
+    # A schema given for tensors casts the values.
+    as_float = spark.read.format("tfrecord").option("kind", "tensor")
+    as_float = as_float.schema("tensor array<float>, shape array<long>").load(str(path))
+    assert as_float.collect()[1]["tensor"] == tensors[1].reshape(-1).astype(np.float32).tolist()
+    with pytest.raises(Exception, match="option kind"):
+        spark.read.format("tfrecord").option("kind", "sequence").load(str(path)).collect()
     raw = spark.read.format("tfrecord").option("kind", "raw").load(str(path)).collect()
     assert [bytes(r["payload"]) for r in raw] == [b.numpy() for b in tf.data.TFRecordDataset(str(path))]
 
