@@ -36,8 +36,9 @@ Reading (``kind`` option, default ``"example"``):
 ``load`` takes a file, a directory (its files, except hidden ones, ``.idx``
 sidecars and manifests) or a glob. Uncompressed files are split into
 partitions of about ``partition_bytes`` bytes (default 64 MiB) by record
-index ranges, using the ``.idx`` sidecars or one scan of the frame headers;
-GZIP and ZLIB files are one partition each. Every CRC is checked; a damaged
+index ranges, using the ``.idx`` sidecars or one scan of the frame headers
+(each partition of a file without a sidecar scans it again: give big files
+sidecars with ``tfrec index``); GZIP and ZLIB files are one partition each. Every CRC is checked; a damaged
 file fails the job with a message naming the file and the record's offset.
 
 Writing: each partition becomes whole shards of Examples (columns become
