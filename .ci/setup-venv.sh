@@ -44,6 +44,14 @@ if ! "$py" -c 'import grain' >/dev/null 2>&1; then
     "$py" -c 'import grain' >/dev/null
 fi
 
+# PySpark 4 (the Python data source API) and pyarrow for tfrec.spark; a
+# local Spark also needs Java 17 on the PATH.
+if ! "$py" -c 'import pyspark, pyarrow, sys; sys.exit(int(pyspark.__version__.split(".")[0]) < 4)' >/dev/null 2>&1; then
+    echo "installing pyspark and pyarrow into $venv" >&2
+    pip_install "pyspark>=4.0" pyarrow
+    "$py" -c 'import pyspark.sql.datasource, pyarrow' >/dev/null
+fi
+
 # The pip `tfrecord` package is only a benchmark peer; it cannot be imported
 # in a process that imported TensorFlow, so the benchmark runs it apart.
 if ! "$py" -c 'import importlib.util, sys; sys.exit(importlib.util.find_spec("tfrecord") is None)' >/dev/null 2>&1; then

@@ -12,10 +12,12 @@ mod dataset;
 mod dataset_arrays;
 mod dataset_map;
 mod errors;
+mod finalize;
 mod many;
 mod pool;
 mod reader;
 mod records;
+mod spark_rows;
 mod spec;
 mod tensor;
 mod writer;
@@ -43,5 +45,7 @@ fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dataset::PyBatches>()?;
     m.add_class::<dataset_arrays::BatchBuffer>()?;
     m.add_class::<dataset_map::RecordIndex>()?;
+    m.add_class::<spark_rows::ExampleColumns>()?;
+    m.add_function(wrap_pyfunction!(finalize::_finalize_shards, m)?)?;
     Ok(())
 }

@@ -25,7 +25,7 @@ const FLOAT: u8 = 1;
 const INT64: u8 = 2;
 const NO_KIND: u8 = 3;
 
-fn parse_compression(compression: Option<&str>) -> PyResult<Compression> {
+pub(crate) fn parse_compression(compression: Option<&str>) -> PyResult<Compression> {
     match compression {
         None | Some("") | Some("none") => Ok(Compression::None),
         Some(name) => name

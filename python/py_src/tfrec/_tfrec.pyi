@@ -24,6 +24,8 @@ __all__ = [
     "_Batches",
     "_BatchBuffer",
     "_RecordIndex",
+    "ExampleColumns",
+    "_finalize_shards",
 ]
 
 __version__: str
@@ -141,3 +143,22 @@ class _RecordIndex:
     def __new__(cls, paths: Sequence[str | PathLike[str]]) -> _RecordIndex: ...
     def __len__(self) -> int: ...
     def get_many(self, positions: Sequence[int]) -> list[np.ndarray]: ...
+
+# The Spark half: tfrec.spark wraps these.
+
+@final
+class ExampleColumns:
+    def __new__(cls, path: str | PathLike[str], columns: Sequence[tuple[str, int]]) -> ExampleColumns: ...
+    @property
+    def num_records(self) -> int | None: ...
+    def read(
+        self, start: int, end: int | None = None
+    ) -> tuple[int, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]]]: ...
+
+def _finalize_shards(
+    out_dir: str | PathLike[str],
+    stem: str,
+    parts: Sequence[str | PathLike[str]],
+    compression: str | None = None,
+    sync: bool = True,
+) -> str: ...
