@@ -11,6 +11,7 @@ use crate::tensor::{Dims, Tensor, TensorView};
 
 use super::batch::{Pool, RecordId};
 use super::iter::{Batches, Samples};
+use super::part::Part;
 use super::rng::{self, Xoshiro256};
 use super::skip::{self, SkipPolicy};
 use super::state::IterState;
@@ -20,7 +21,7 @@ use super::stream::ShuffleBuffer;
 pub type MapFn = dyn Fn(TensorView<'_>) -> Result<Tensor> + Send + Sync;
 
 /// How [`DatasetBuilder::shard`] cuts an epoch's order into parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum ShardMode {
     /// Rank `r` takes one contiguous stretch of the (shuffled) order.
     #[default]
@@ -508,6 +509,55 @@ impl Dataset {
         self.inner.order(epoch)
     }
 
+    /// `state` as this dataset resumes it: unchanged when saved on this
+    /// dataset's split (or saying none); when saved by a different number of
+    /// ranks in strided parts, the start (position 0) of this rank's part of
+    /// the records the saving ranks had not taken (see [`IterState`]). An
+    /// error when it cannot resume from `state`, as
+    /// [`batches`](Dataset::batches) would give.
+    ///
+    /// ```
+    /// use tfrec::pipeline::{Dataset, ShardMode};
+    /// use tfrec::{Tensor, Writer};
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("a.tfrecord");
+    /// let mut w = Writer::create(&path)?;
+    /// for i in 0..10u8 {
+    ///     w.write_tensor(&Tensor::from_slice(&[i], &[1])?)?;
+    /// }
+    /// w.finish()?;
+    /// let on = |rank, world| {
+    ///     Dataset::builder().file(&path).shard(rank, world).shard_mode(ShardMode::Strided).build()
+    /// };
+    /// // Two ranks take two records each: positions 0..4 of the epoch.
+    /// let mut batches = on(1, 2)?.epoch(0)?;
+    /// batches.by_ref().take(2).count();
+    /// let saved = batches.state();
+    /// // Three ranks share the other six.
+    /// let mut seen = Vec::new();
+    /// for rank in 0..3 {
+    ///     let ds = on(rank, 3)?;
+    ///     assert_eq!(ds.resume_state(saved)?.position, 0);
+    ///     assert_eq!(ds.part_len(saved)?, 2);
+    ///     for batch in ds.batches(saved)? {
+    ///         seen.push(batch?.ids()[0].index);
+    ///     }
+    /// }
+    /// seen.sort();
+    /// assert_eq!(seen, [4, 5, 6, 7, 8, 9]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resume_state(&self, state: IterState) -> Result<IterState> {
+        Ok(self.inner.resume(state)?.1)
+    }
+
+    /// Records in this rank's part of the epoch resumed from `state` (see
+    /// [`resume_state`](Dataset::resume_state)): [`len`](Dataset::len)
+    /// unless the state was saved by a different number of ranks.
+    pub fn part_len(&self, state: IterState) -> Result<u64> {
+        Ok(self.inner.resume(state)?.0.len())
+    }
+
     /// The batches of `epoch`, from its start.
     pub fn epoch(&self, epoch: u64) -> Result<Batches> {
         self.batches(IterState::epoch_start(epoch))
@@ -565,42 +615,7 @@ impl Inner {
     }
 
     pub(crate) fn shard_len(&self) -> u64 {
-        let (total, world, rank) = (self.total(), self.cfg.world, self.cfg.rank);
-        let per = total / world;
-        if self.cfg.drop_remainder || rank >= total % world {
-            per
-        } else {
-            per + 1
-        }
-    }
-
-    /// Position in the epoch's full order of this rank's `k`-th record.
-    pub(crate) fn shard_position(&self, k: u64) -> u64 {
-        let (total, world, rank) = (self.total(), self.cfg.world, self.cfg.rank);
-        match self.cfg.shard_mode {
-            ShardMode::Strided => rank + k * world,
-            ShardMode::Contiguous => {
-                let per = total / world;
-                let lead = if self.cfg.drop_remainder {
-                    0
-                } else {
-                    rank.min(total % world)
-                };
-                rank * per + lead + k
-            }
-        }
-    }
-
-    /// Whether the stream's `k`-th record belongs to this rank.
-    pub(crate) fn in_shard(&self, k: u64) -> bool {
-        let len = self.shard_len();
-        match self.cfg.shard_mode {
-            ShardMode::Strided => k % self.cfg.world == self.cfg.rank && k / self.cfg.world < len,
-            ShardMode::Contiguous => {
-                let first = self.shard_position(0);
-                k >= first && k - first < len
-            }
-        }
+        self.part().len()
     }
 
     pub(crate) fn id_of(&self, position: u64) -> RecordId {
@@ -638,40 +653,34 @@ impl Inner {
             .map(|seed| Xoshiro256::for_key(seed, epoch, rng::STREAM_BUFFER + self.cfg.rank))
     }
 
-    /// This rank's records of `epoch` as global positions (random access).
-    pub(crate) fn positions(&self, epoch: u64) -> Vec<u64> {
-        let len = self.shard_len();
+    /// The records of `part` of `epoch` as global positions (random
+    /// access).
+    pub(crate) fn positions(&self, part: &Part, epoch: u64) -> Vec<u64> {
+        let len = part.len();
         match self.cfg.seed {
             Some(seed) => {
-                let mut perm = rng::permutation(self.total(), seed, epoch);
-                match self.cfg.shard_mode {
-                    ShardMode::Contiguous => {
-                        let first = self.shard_position(0) as usize;
-                        perm.truncate(first + len as usize);
-                        perm.drain(..first);
-                    }
-                    ShardMode::Strided => {
-                        let mut k = 0u64;
-                        perm.retain(|_| {
-                            let keep =
-                                k % self.cfg.world == self.cfg.rank && k / self.cfg.world < len;
-                            k += 1;
-                            keep
-                        });
-                    }
-                }
-                perm.shrink_to_fit();
-                perm
+                let perm = rng::permutation(self.total(), seed, epoch);
+                (0..len)
+                    .map(|k| {
+                        let p = part.position(k);
+                        usize::try_from(p)
+                            .ok()
+                            .and_then(|p| perm.get(p))
+                            .copied()
+                            .unwrap_or(p)
+                    })
+                    .collect()
             }
-            None => (0..len).map(|k| self.shard_position(k)).collect(),
+            None => (0..len).map(|k| part.position(k)).collect(),
         }
     }
 
     pub(crate) fn order(&self, epoch: u64) -> Vec<RecordId> {
-        let len = self.shard_len();
+        let part = self.part();
+        let len = part.len();
         match self.files {
             Files::Indexed(_) => self
-                .positions(epoch)
+                .positions(&part, epoch)
                 .into_iter()
                 .map(|p| self.id_of(p))
                 .collect(),
@@ -683,7 +692,7 @@ impl Inner {
                 let mut k = 0u64;
                 for file in self.file_order(epoch) {
                     for index in 0..self.count(file) {
-                        if self.in_shard(k) {
+                        if part.contains(k) {
                             let id = RecordId { file, index };
                             match &mut buffer {
                                 Some(b) => out.extend(b.push(id)),
