@@ -26,7 +26,9 @@ pub enum ShardMode {
     /// Rank `r` takes one contiguous stretch of the (shuffled) order.
     #[default]
     Contiguous,
-    /// Rank `r` takes positions `r`, `r + world`, `r + 2·world`, ...
+    /// Rank `r` takes positions `r`, `r + world`, `r + 2·world`, ...: the
+    /// records all ranks have taken after the same number of records each
+    /// are a prefix of the order, so a state resumes on any number of ranks.
     Strided,
 }
 
@@ -167,7 +169,8 @@ impl DatasetBuilder {
         self
     }
 
-    /// Contiguous (default) or strided parts.
+    /// Contiguous (default) or strided parts. Strided parts let a saved
+    /// state resume on a different number of ranks (see [`IterState`]).
     pub fn shard_mode(mut self, mode: ShardMode) -> Self {
         self.cfg.shard_mode = mode;
         self
@@ -507,55 +510,6 @@ impl Dataset {
     /// Computed from the record counts alone; nothing is read.
     pub fn order(&self, epoch: u64) -> Vec<RecordId> {
         self.inner.order(epoch)
-    }
-
-    /// `state` as this dataset resumes it: unchanged when saved on this
-    /// dataset's split (or saying none); when saved by a different number of
-    /// ranks in strided parts, the start (position 0) of this rank's part of
-    /// the records the saving ranks had not taken (see [`IterState`]). An
-    /// error when it cannot resume from `state`, as
-    /// [`batches`](Dataset::batches) would give.
-    ///
-    /// ```
-    /// use tfrec::pipeline::{Dataset, ShardMode};
-    /// use tfrec::{Tensor, Writer};
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("a.tfrecord");
-    /// let mut w = Writer::create(&path)?;
-    /// for i in 0..10u8 {
-    ///     w.write_tensor(&Tensor::from_slice(&[i], &[1])?)?;
-    /// }
-    /// w.finish()?;
-    /// let on = |rank, world| {
-    ///     Dataset::builder().file(&path).shard(rank, world).shard_mode(ShardMode::Strided).build()
-    /// };
-    /// // Two ranks take two records each: positions 0..4 of the epoch.
-    /// let mut batches = on(1, 2)?.epoch(0)?;
-    /// batches.by_ref().take(2).count();
-    /// let saved = batches.state();
-    /// // Three ranks share the other six.
-    /// let mut seen = Vec::new();
-    /// for rank in 0..3 {
-    ///     let ds = on(rank, 3)?;
-    ///     assert_eq!(ds.resume_state(saved)?.position, 0);
-    ///     assert_eq!(ds.part_len(saved)?, 2);
-    ///     for batch in ds.batches(saved)? {
-    ///         seen.push(batch?.ids()[0].index);
-    ///     }
-    /// }
-    /// seen.sort();
-    /// assert_eq!(seen, [4, 5, 6, 7, 8, 9]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn resume_state(&self, state: IterState) -> Result<IterState> {
-        Ok(self.inner.resume(state)?.1)
-    }
-
-    /// Records in this rank's part of the epoch resumed from `state` (see
-    /// [`resume_state`](Dataset::resume_state)): [`len`](Dataset::len)
-    /// unless the state was saved by a different number of ranks.
-    pub fn part_len(&self, state: IterState) -> Result<u64> {
-        Ok(self.inner.resume(state)?.0.len())
     }
 
     /// The batches of `epoch`, from its start.
