@@ -70,6 +70,7 @@ struct Case {
     seed: Option<u64>,
     batch: usize,
     drop_remainder: bool,
+    drop_last: bool,
 }
 
 impl Case {
@@ -81,7 +82,8 @@ impl Case {
             .batch(self.batch)
             .shard(rank, world)
             .shard_mode(ShardMode::Strided)
-            .drop_remainder(self.drop_remainder);
+            .drop_remainder(self.drop_remainder)
+            .drop_last(self.drop_last);
         if let Some(seed) = self.seed {
             b = b.shuffle(seed);
         }
@@ -136,16 +138,22 @@ fn run_to_end(ranks: &[Dataset], state: IterState, seen: &mut BTreeMap<RecordId,
         .collect()
 }
 
-/// Steps the ranks can take in sync from `state`, each rank a batch of
-/// `batch` records (or what is left) at each. Where the parts' batch counts
+/// Steps the ranks can take in sync from `state`, each rank a batch at
+/// each. Where the parts' batch counts
 /// differ by one (their lengths by one, the shorter a multiple of the batch
 /// size), the last step of the longer parts has no counterpart: not counted.
-fn sync_steps(ranks: &[Dataset], state: IterState, batch: usize) -> u64 {
+fn sync_steps(ranks: &[Dataset], state: IterState, case: &Case) -> u64 {
+    let b = case.batch as u64;
     let counts: Vec<u64> = ranks
         .iter()
         .map(|ds| {
             let state = ds.resume_state(state).unwrap();
-            (ds.part_len(state).unwrap() - state.position).div_ceil(batch as u64)
+            let left = ds.part_len(state).unwrap() - state.position;
+            if case.drop_last {
+                left / b
+            } else {
+                left.div_ceil(b)
+            }
         })
         .collect();
     let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
@@ -156,15 +164,21 @@ fn sync_steps(ranks: &[Dataset], state: IterState, batch: usize) -> u64 {
     }
 }
 
-/// Checks the union is every record exactly once (without drop_remainder)
-/// or at most once with only the last `left` positions' records missing.
-fn check_exactly_once(seen: &BTreeMap<RecordId, u32>, case: &Case) {
+/// Checks that no record was taken twice, and every record once unless left
+/// out by the last `world` ranks: with drop_remainder fewer than `world`
+/// records, with drop_last fewer than a batch each.
+fn check_exactly_once(seen: &BTreeMap<RecordId, u32>, case: &Case, world: usize) {
     let twice: Vec<_> = seen.iter().filter(|(_, &n)| n > 1).collect();
     assert!(twice.is_empty(), "taken more than once: {twice:?}");
-    if !case.drop_remainder {
-        let never: Vec<_> = seen.iter().filter(|(_, &n)| n == 0).collect();
-        assert!(never.is_empty(), "never taken: {never:?}");
+    let never: Vec<_> = seen.iter().filter(|(_, &n)| n == 0).collect();
+    let mut most = 0;
+    if case.drop_remainder {
+        most += world - 1;
     }
+    if case.drop_last {
+        most += world * (case.batch - 1);
+    }
+    assert!(never.len() <= most, "never taken: {never:?}");
 }
 
 fn within_one(sizes: &[u64]) -> bool {
@@ -180,7 +194,7 @@ fn elastic_case(case: &Case, world: usize, world2: usize, steps_pick: u64, saver
     let epoch = 3;
     let before = case.ranks(&paths, world);
     let start = IterState::epoch_start(epoch);
-    let most = sync_steps(&before, start, case.batch);
+    let most = sync_steps(&before, start, case);
     let steps = (steps_pick % (most + 1)) as usize;
     let mut seen = every_record(&case.counts);
     let states = run_steps(&before, start, steps, &mut seen);
@@ -193,7 +207,7 @@ fn elastic_case(case: &Case, world: usize, world2: usize, steps_pick: u64, saver
     if mid.is_empty() {
         // Every rank finished the epoch in `steps` steps.
         assert!(states.iter().all(|s| s.epoch == epoch + 1));
-        check_exactly_once(&seen, case);
+        check_exactly_once(&seen, case, world);
         return;
     }
     // Rank 0's part is the longest: it is never done before another.
@@ -206,11 +220,16 @@ fn elastic_case(case: &Case, world: usize, world2: usize, steps_pick: u64, saver
     assert!(resumed.windows(2).all(|w| w[0] == w[1]), "{resumed:?}");
     let saved = mid[saver_pick % mid.len()];
     let sizes = run_to_end(&after, saved, &mut seen);
-    check_exactly_once(&seen, case);
-    assert!(within_one(&sizes), "after the change: {sizes:?}");
+    check_exactly_once(&seen, case, world2);
+    assert!(
+        case.drop_last || within_one(&sizes),
+        "after the change: {sizes:?}"
+    );
     for (ds, &n) in after.iter().zip(&sizes) {
         let from = ds.resume_state(saved).unwrap().position;
-        assert_eq!(ds.part_len(saved).unwrap() - from, n);
+        let left = ds.part_len(saved).unwrap() - from;
+        let b = case.batch as u64;
+        assert_eq!(if case.drop_last { left / b * b } else { left }, n);
     }
 }
 
@@ -223,12 +242,13 @@ proptest! {
         seed in prop::option::of(any::<u64>()),
         batch in 1usize..6,
         drop_remainder in any::<bool>(),
+        drop_last in any::<bool>(),
         world in 1usize..6,
         world2 in 1usize..6,
         steps in any::<u64>(),
         saver in any::<usize>(),
     ) {
-        let case = Case { counts, seed, batch, drop_remainder };
+        let case = Case { counts, seed, batch, drop_remainder, drop_last };
         elastic_case(&case, world, world2, steps, saver);
     }
 
@@ -242,14 +262,14 @@ proptest! {
         steps in (any::<u64>(), any::<u64>()),
         savers in (any::<usize>(), any::<usize>()),
     ) {
-        let case = Case { counts, seed, batch, drop_remainder: false };
+        let case = Case { counts, seed, batch, drop_remainder: false, drop_last: false };
         let dir = tempfile::tempdir().unwrap();
         let paths = write_files(dir.path(), &case.counts, Compression::None);
         let mut seen = every_record(&case.counts);
         let mut state = IterState::epoch_start(1);
         for (world, steps, saver) in [(worlds.0, steps.0, savers.0), (worlds.1, steps.1, savers.1)] {
             let ranks = case.ranks(&paths, world);
-            let most = sync_steps(&ranks, state, case.batch);
+            let most = sync_steps(&ranks, state, &case);
             let states = run_steps(&ranks, state, (steps % (most + 1)) as usize, &mut seen);
             let mid: Vec<IterState> = states.iter().copied().filter(|s| s.epoch == 1).collect();
             if mid.is_empty() {
@@ -262,7 +282,7 @@ proptest! {
             let sizes = run_to_end(&case.ranks(&paths, worlds.2), state, &mut seen);
             prop_assert!(within_one(&sizes), "{:?}", sizes);
         }
-        check_exactly_once(&seen, &case);
+        check_exactly_once(&seen, &case, 1);
     }
 }
 
@@ -274,6 +294,7 @@ fn the_state_says_where_the_new_split_starts() {
         seed: Some(5),
         batch: 2,
         drop_remainder: false,
+        drop_last: false,
     };
     let paths = write_files(dir.path(), &case.counts, Compression::None);
     // 3 ranks, 2 steps of 2: the first 12 positions taken.
@@ -410,6 +431,7 @@ fn a_strided_state_on_a_contiguous_dataset_finishes_the_epoch_strided() {
         seed: Some(1),
         batch: 4,
         drop_remainder: false,
+        drop_last: false,
     };
     let mut seen = every_record(&counts);
     let states = run_steps(
@@ -432,7 +454,7 @@ fn a_strided_state_on_a_contiguous_dataset_finishes_the_epoch_strided() {
             })
             .collect();
         let sizes = run_to_end(&ranks, states[0], &mut seen);
-        check_exactly_once(&seen, &case);
+        check_exactly_once(&seen, &case, 1);
         assert!(within_one(&sizes), "{sizes:?}");
     }
 }
@@ -446,6 +468,7 @@ fn impossible_states_are_errors() {
         seed: None,
         batch: 1,
         drop_remainder: false,
+        drop_last: false,
     };
     let ds = case.builder(&paths, 0, 2).build().unwrap();
     let state = |position, world, start| IterState {
@@ -546,6 +569,7 @@ fn unshuffled_compressed_files_resume_on_another_world_shuffled_do_not() {
             seed,
             batch: 2,
             drop_remainder: false,
+            drop_last: false,
         };
         let mut seen = every_record(&counts);
         let before = case.ranks(&paths, 3);
@@ -555,7 +579,7 @@ fn unshuffled_compressed_files_resume_on_another_world_shuffled_do_not() {
         match seed {
             None => {
                 let sizes = run_to_end(&after, states[1], &mut seen);
-                check_exactly_once(&seen, &case);
+                check_exactly_once(&seen, &case, 1);
                 assert!(within_one(&sizes), "{sizes:?}");
             }
             Some(_) => {
@@ -563,7 +587,7 @@ fn unshuffled_compressed_files_resume_on_another_world_shuffled_do_not() {
                 assert!(err.to_string().contains("shuffle buffer"), "{err}");
                 // On the same split it resumes as ever.
                 run_to_end(&before, states[1], &mut seen);
-                check_exactly_once(&seen, &case);
+                check_exactly_once(&seen, &case, 1);
             }
         }
     }

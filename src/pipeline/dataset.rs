@@ -613,17 +613,24 @@ impl Inner {
         let len = part.len();
         match self.cfg.seed {
             Some(seed) => {
-                let perm = rng::permutation(self.total(), seed, epoch);
-                (0..len)
-                    .map(|k| {
-                        let p = part.position(k);
-                        usize::try_from(p)
-                            .ok()
-                            .and_then(|p| perm.get(p))
-                            .copied()
-                            .unwrap_or(p)
-                    })
-                    .collect()
+                let mut perm = rng::permutation(self.total(), seed, epoch);
+                // In place, with no second list as long as the epoch: the
+                // part's k-th position is never below k, and grows with k,
+                // so each slot is read before it is written.
+                let mut kept = 0;
+                for k in 0..len {
+                    let taken = usize::try_from(part.position(k))
+                        .ok()
+                        .and_then(|p| perm.get(p))
+                        .copied();
+                    if let (Some(taken), Some(slot)) = (taken, perm.get_mut(kept)) {
+                        *slot = taken;
+                        kept += 1;
+                    }
+                }
+                perm.truncate(kept);
+                perm.shrink_to_fit();
+                perm
             }
             None => (0..len).map(|k| part.position(k)).collect(),
         }
