@@ -592,3 +592,45 @@ fn unshuffled_compressed_files_resume_on_another_world_shuffled_do_not() {
         }
     }
 }
+
+#[test]
+fn samples_resume_on_another_world_as_batches_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let counts = [19u64, 8];
+    let paths = write_files(dir.path(), &counts, Compression::None);
+    let case = Case {
+        counts: counts.to_vec(),
+        seed: Some(3),
+        batch: 2,
+        drop_remainder: false,
+        drop_last: false,
+    };
+    let mut seen = every_record(&counts);
+    let states = run_steps(
+        &case.ranks(&paths, 4),
+        IterState::epoch_start(0),
+        2,
+        &mut seen,
+    );
+    for ds in case.ranks(&paths, 3) {
+        let from_batches: Vec<RecordId> = ds
+            .batches(states[3])
+            .unwrap()
+            .flat_map(|b| b.unwrap().ids().to_vec())
+            .collect();
+        let mut samples = ds.samples(states[3]).unwrap();
+        let mut from_samples = Vec::new();
+        for s in samples.by_ref().take(2) {
+            from_samples.push(s.unwrap().id);
+        }
+        // Saved among the samples, the state resumes there.
+        let state = samples.state();
+        assert_eq!(state.split.map(|s| s.start), Some(16));
+        from_samples.extend(ds.samples(state).unwrap().map(|s| s.unwrap().id));
+        assert_eq!(from_samples, from_batches);
+        for id in from_batches {
+            *seen.get_mut(&id).unwrap() += 1;
+        }
+    }
+    assert!(seen.values().all(|&n| n == 1), "{seen:?}");
+}
