@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 
 use tfrec::example::{DefaultValue, Example, ExampleView, ParseSpec};
 use tfrec::index::IndexedFile;
-use tfrec::pipeline::{Dataset, DatasetBuilder, ExampleBatch, IterState, RecordId};
+use tfrec::pipeline::{
+    Dataset, DatasetBuilder, ExampleBatch, IterState, RecordId, ShardMode, Split,
+};
 use tfrec::{Compression, DType, ErrorKind, Tensor, Writer};
 
 /// Record `index` of file `file`: it names itself in `file`/`index`, and
@@ -319,7 +321,12 @@ fn errors_name_the_file_record_and_offset() {
             it.state(),
             IterState {
                 epoch: 0,
-                position: 15
+                position: 15,
+                split: Some(Split {
+                    world: 1,
+                    mode: ShardMode::Contiguous,
+                    start: 0
+                })
             }
         );
         assert!(it.next().is_none());
@@ -411,6 +418,7 @@ fn a_bad_spec_fails_before_iterating() {
             IterState {
                 epoch: 0,
                 position: 4,
+                split: None,
             },
         )
         .err()

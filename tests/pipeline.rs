@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tfrec::index::IndexedFile;
-use tfrec::pipeline::{permutation, Dataset, DatasetBuilder, IterState, RecordId, ShardMode};
+use tfrec::pipeline::{
+    permutation, Dataset, DatasetBuilder, IterState, RecordId, ShardMode, Split,
+};
 use tfrec::{Compression, DType, ErrorKind, Tensor, Writer};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tfrec");
@@ -363,7 +365,12 @@ fn resuming_from_a_saved_state_equals_an_uninterrupted_run() {
                 it.state(),
                 IterState {
                     epoch: 2,
-                    position: 0
+                    position: 0,
+                    split: Some(Split {
+                        world: 2,
+                        mode: ShardMode::Contiguous,
+                        start: 0
+                    })
                 }
             );
         }
@@ -392,7 +399,12 @@ fn samples_resume_too_and_follow_the_order() {
         state,
         IterState {
             epoch: 5,
-            position: 66
+            position: 66,
+            split: Some(Split {
+                world: 3,
+                mode: ShardMode::Contiguous,
+                start: 0
+            })
         }
     );
     let tail: Vec<RecordId> = ds.samples(state).unwrap().map(|s| s.unwrap().id).collect();
@@ -400,6 +412,7 @@ fn samples_resume_too_and_follow_the_order() {
     let too_far = IterState {
         epoch: 0,
         position: ds.len() + 1,
+        split: None,
     };
     assert!(ds.samples(too_far).is_err());
 }
@@ -693,7 +706,12 @@ fn a_corrupt_record_stops_the_iteration_with_its_position() {
         it.state(),
         IterState {
             epoch: 0,
-            position: 12
+            position: 12,
+            split: Some(Split {
+                world: 1,
+                mode: ShardMode::Contiguous,
+                start: 0
+            })
         }
     );
 }

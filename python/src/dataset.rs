@@ -12,7 +12,7 @@ use pyo3::exceptions::PyRuntimeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 use tfrec::example::ParseSpec;
-use tfrec::pipeline::{Batches, Dataset, ExampleBatches, IterState};
+use tfrec::pipeline::{Batches, Dataset, ExampleBatches, IterState, ShardMode};
 use tfrec::read::{CorruptionPolicy, Skipped};
 
 use crate::dataset_arrays::{batch_to_numpy, example_batch_to_dict};
@@ -63,10 +63,13 @@ impl PyDataset {
         let spec = spec.map(parse_spec).transpose()?;
         let threads = threads.unwrap_or_else(crate::pool::default_threads);
         let skips: SkipLog = Arc::default();
+        // Strided parts: a state saved on one number of ranks resumes on
+        // any other (see `IterState`).
         let mut builder = Dataset::builder()
             .files(files)
             .batch(batch_size)
             .shard(rank, world)
+            .shard_mode(ShardMode::Strided)
             .drop_last(drop_last)
             .prefetch(prefetch)
             .threads(threads);
@@ -136,24 +139,33 @@ impl PyDataset {
             .collect()
     }
 
-    /// The batches from `(epoch, position)` to the end of that epoch; with
-    /// `parts` > 1 only batches `part`, `part + parts`, ... of them. `ragged`
+    /// `state` (the JSON of an `IterState`) as this dataset resumes it, and
+    /// the records of this rank's part of that epoch (see
+    /// `Dataset::resume_state`).
+    fn resume_state(&self, state: &str) -> PyResult<(String, u64)> {
+        let state = IterState::from_json(state).py_err()?;
+        let resumed = self.ds.resume_state(state).py_err()?;
+        let len = self.ds.part_len(resumed).py_err()?;
+        Ok((resumed.to_json(), len))
+    }
+
+    /// The batches from `state` (the JSON of an `IterState`) to the end of
+    /// that epoch; with `parts` > 1 only batches `part`, `part + parts`, ...
+    /// of them. `ragged`
     /// is the type VarLen columns are built as; `report` is called with the
     /// list of skipped records (see `take_skips`) before the batch after
     /// them is returned.
-    #[pyo3(signature = (epoch, position, ragged, part = 0, parts = 1, report = None))]
-    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (state, ragged, part = 0, parts = 1, report = None))]
     fn iterate(
         &self,
         py: Python<'_>,
-        epoch: u64,
-        position: u64,
+        state: &str,
         ragged: Py<PyAny>,
         part: usize,
         parts: usize,
         report: Option<Py<PyAny>>,
     ) -> PyResult<PyBatches> {
-        let state = IterState { epoch, position };
+        let state = IterState::from_json(state).py_err()?;
         let iter = py
             .detach(|| match &self.spec {
                 Some(spec) => self
@@ -271,9 +283,9 @@ impl PyBatches {
         }
     }
 
-    /// `(epoch, position)` to resume from: the batch after the last one
+    /// The state to resume from, as JSON: the batch after the last one
     /// returned (the next epoch's start after the last batch).
-    fn state(&self) -> PyResult<(u64, u64)> {
+    fn state(&self) -> PyResult<String> {
         let guard = self.iter.lock().map_err(|_| poisoned())?;
         let state = match guard.as_ref() {
             Some(iter) => iter.state(),
@@ -284,7 +296,7 @@ impl PyBatches {
                 .and_then(|s| *s)
                 .ok_or_else(|| PyRuntimeError::new_err("the iteration is closed"))?,
         };
-        Ok((state.epoch, state.position))
+        Ok(state.to_json())
     }
 
     /// Stops the prefetching now rather than when the object is collected;

@@ -28,6 +28,8 @@ from dataset_data import (
 
 COUNTS = [13, 7, 20, 1]
 TOTAL = sum(COUNTS)
+# How a state of one rank says its split.
+ONE_RANK = {"world": 1, "shard_mode": "strided", "start": 0}
 
 
 @pytest.fixture()
@@ -163,14 +165,14 @@ def test_resume_from_state_dict_mid_epoch(shards, stop):
     for batch in itertools.islice(ds, stop):  # the batches yielded: exactly `stop`
         seen.extend(ids_of(batch))
     state = ds.state_dict()
-    assert state == {"epoch": 2, "position": 4 * stop}
+    assert state == {"epoch": 2, "position": 4 * stop, **ONE_RANK}
     # The state is plain data: through JSON and pickle, into a new dataset.
     state = pickle.loads(pickle.dumps(json.loads(json.dumps(state))))
     resumed = tfrec.Dataset(shards, batch_size=4, shuffle=3)
     resumed.load_state_dict(state)
     seen.extend(epoch_ids(resumed))
     assert seen == expected
-    assert resumed.state_dict() == {"epoch": 3, "position": 0}
+    assert resumed.state_dict() == {"epoch": 3, "position": 0, **ONE_RANK}
 
 
 def test_state_dict_rejects_nonsense(shards):
@@ -190,7 +192,7 @@ def test_a_pickled_dataset_iterates_identically(shards):
     data = pickle.dumps(ds)
     assert len(data) < 2000  # arguments and a position, nothing else
     copy = pickle.loads(data)
-    assert copy.state_dict() == ds.state_dict() == {"epoch": 4, "position": 3}
+    assert copy.state_dict() == ds.state_dict() == {"epoch": 4, "position": 3, **ONE_RANK, "world": 2}
     rest = epoch_ids(copy)
     again = tfrec.Dataset(shards, batch_size=3, shuffle=11, rank=1, world=2)
     again.set_epoch(4)
@@ -408,17 +410,17 @@ def test_state_dict_while_iterating(shards):
     it = iter(ds)
     next(it)
     next(it)
-    assert ds.state_dict() == {"epoch": 0, "position": 8}
-    assert pickle.loads(pickle.dumps(ds)).state_dict() == {"epoch": 0, "position": 8}
+    assert ds.state_dict() == {"epoch": 0, "position": 8, **ONE_RANK}
+    assert pickle.loads(pickle.dumps(ds)).state_dict() == {"epoch": 0, "position": 8, **ONE_RANK}
     # A new iteration continues where the open one got to.
     again = iter(ds)
     assert ids_of(next(again)) == order[8:12]
-    assert ds.state_dict() == {"epoch": 0, "position": 12}
+    assert ds.state_dict() == {"epoch": 0, "position": 12, **ONE_RANK}
     ds.set_epoch(1)
-    assert ds.state_dict() == {"epoch": 1, "position": 0}
+    assert ds.state_dict() == {"epoch": 1, "position": 0, **ONE_RANK}
     del it, again
     gc.collect()
-    assert ds.state_dict() == {"epoch": 1, "position": 0}
+    assert ds.state_dict() == {"epoch": 1, "position": 0, **ONE_RANK}
 
 
 def test_buffers_return_to_the_pool_when_the_last_array_dies(tmp_path):

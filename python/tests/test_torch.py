@@ -21,6 +21,9 @@ import tfrec  # noqa: E402
 import tfrec.torch as tt  # noqa: E402
 from dataset_data import example, record_value, write_records, write_shards  # noqa: E402
 
+# How a state of one rank says its split.
+ONE_RANK = {"world": 1, "shard_mode": "strided", "start": 0}
+
 COUNTS = [17, 9, 30]
 TOTAL = sum(COUNTS)
 
@@ -124,13 +127,13 @@ def test_state_passthrough_and_resume_with_workers(shards):
     seen = [ids_of(next(it)) for _ in range(3)]
     del it
     state = ds.state_dict()
-    assert state == {"epoch": 2, "position": 12} == ds.state_after(0)
+    assert state == {"epoch": 2, "position": 12, **ONE_RANK} == ds.state_after(0)
     resumed = tt.TFRecordDataset(shards, batch_size=4, shuffle=9)
     resumed.load_state_dict(state)
     assert seen + loader_ids(resumed, 2) == full
     fresh = tt.TFRecordDataset(shards, batch_size=4, shuffle=9)
     fresh.set_epoch(2)
-    assert fresh.state_after(5) == {"epoch": 2, "position": 20}
+    assert fresh.state_after(5) == {"epoch": 2, "position": 20, **ONE_RANK}
     fresh.load_state_dict(fresh.state_after(5))
     assert loader_ids(fresh, 2) == full[5:]
 

@@ -11,6 +11,7 @@ use crate::tensor::{Dims, Tensor, TensorView};
 
 use super::batch::{Pool, RecordId};
 use super::iter::{Batches, Samples};
+use super::part::Part;
 use super::rng::{self, Xoshiro256};
 use super::skip::{self, SkipPolicy};
 use super::state::IterState;
@@ -20,12 +21,14 @@ use super::stream::ShuffleBuffer;
 pub type MapFn = dyn Fn(TensorView<'_>) -> Result<Tensor> + Send + Sync;
 
 /// How [`DatasetBuilder::shard`] cuts an epoch's order into parts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub enum ShardMode {
     /// Rank `r` takes one contiguous stretch of the (shuffled) order.
     #[default]
     Contiguous,
-    /// Rank `r` takes positions `r`, `r + world`, `r + 2·world`, ...
+    /// Rank `r` takes positions `r`, `r + world`, `r + 2·world`, ...: the
+    /// records all ranks have taken after the same number of records each
+    /// are a prefix of the order, so a state resumes on any number of ranks.
     Strided,
 }
 
@@ -166,7 +169,8 @@ impl DatasetBuilder {
         self
     }
 
-    /// Contiguous (default) or strided parts.
+    /// Contiguous (default) or strided parts. Strided parts let a saved
+    /// state resume on a different number of ranks (see [`IterState`]).
     pub fn shard_mode(mut self, mode: ShardMode) -> Self {
         self.cfg.shard_mode = mode;
         self
@@ -565,42 +569,7 @@ impl Inner {
     }
 
     pub(crate) fn shard_len(&self) -> u64 {
-        let (total, world, rank) = (self.total(), self.cfg.world, self.cfg.rank);
-        let per = total / world;
-        if self.cfg.drop_remainder || rank >= total % world {
-            per
-        } else {
-            per + 1
-        }
-    }
-
-    /// Position in the epoch's full order of this rank's `k`-th record.
-    pub(crate) fn shard_position(&self, k: u64) -> u64 {
-        let (total, world, rank) = (self.total(), self.cfg.world, self.cfg.rank);
-        match self.cfg.shard_mode {
-            ShardMode::Strided => rank + k * world,
-            ShardMode::Contiguous => {
-                let per = total / world;
-                let lead = if self.cfg.drop_remainder {
-                    0
-                } else {
-                    rank.min(total % world)
-                };
-                rank * per + lead + k
-            }
-        }
-    }
-
-    /// Whether the stream's `k`-th record belongs to this rank.
-    pub(crate) fn in_shard(&self, k: u64) -> bool {
-        let len = self.shard_len();
-        match self.cfg.shard_mode {
-            ShardMode::Strided => k % self.cfg.world == self.cfg.rank && k / self.cfg.world < len,
-            ShardMode::Contiguous => {
-                let first = self.shard_position(0);
-                k >= first && k - first < len
-            }
-        }
+        self.part().len()
     }
 
     pub(crate) fn id_of(&self, position: u64) -> RecordId {
@@ -638,40 +607,41 @@ impl Inner {
             .map(|seed| Xoshiro256::for_key(seed, epoch, rng::STREAM_BUFFER + self.cfg.rank))
     }
 
-    /// This rank's records of `epoch` as global positions (random access).
-    pub(crate) fn positions(&self, epoch: u64) -> Vec<u64> {
-        let len = self.shard_len();
+    /// The records of `part` of `epoch` as global positions (random
+    /// access).
+    pub(crate) fn positions(&self, part: &Part, epoch: u64) -> Vec<u64> {
+        let len = part.len();
         match self.cfg.seed {
             Some(seed) => {
                 let mut perm = rng::permutation(self.total(), seed, epoch);
-                match self.cfg.shard_mode {
-                    ShardMode::Contiguous => {
-                        let first = self.shard_position(0) as usize;
-                        perm.truncate(first + len as usize);
-                        perm.drain(..first);
-                    }
-                    ShardMode::Strided => {
-                        let mut k = 0u64;
-                        perm.retain(|_| {
-                            let keep =
-                                k % self.cfg.world == self.cfg.rank && k / self.cfg.world < len;
-                            k += 1;
-                            keep
-                        });
+                // In place, with no second list as long as the epoch: the
+                // part's k-th position is never below k, and grows with k,
+                // so each slot is read before it is written.
+                let mut kept = 0;
+                for k in 0..len {
+                    let taken = usize::try_from(part.position(k))
+                        .ok()
+                        .and_then(|p| perm.get(p))
+                        .copied();
+                    if let (Some(taken), Some(slot)) = (taken, perm.get_mut(kept)) {
+                        *slot = taken;
+                        kept += 1;
                     }
                 }
+                perm.truncate(kept);
                 perm.shrink_to_fit();
                 perm
             }
-            None => (0..len).map(|k| self.shard_position(k)).collect(),
+            None => (0..len).map(|k| part.position(k)).collect(),
         }
     }
 
     pub(crate) fn order(&self, epoch: u64) -> Vec<RecordId> {
-        let len = self.shard_len();
+        let part = self.part();
+        let len = part.len();
         match self.files {
             Files::Indexed(_) => self
-                .positions(epoch)
+                .positions(&part, epoch)
                 .into_iter()
                 .map(|p| self.id_of(p))
                 .collect(),
@@ -683,7 +653,7 @@ impl Inner {
                 let mut k = 0u64;
                 for file in self.file_order(epoch) {
                     for index in 0..self.count(file) {
-                        if self.in_shard(k) {
+                        if part.contains(k) {
                             let id = RecordId { file, index };
                             match &mut buffer {
                                 Some(b) => out.extend(b.push(id)),

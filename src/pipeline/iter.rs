@@ -14,6 +14,7 @@ use crate::tensor::Tensor;
 
 use super::batch::{Batch, RecordId};
 use super::dataset::{Files, Inner, Stacking};
+use super::part::Part;
 use super::skip::{self, PassSkips};
 use super::stack::Stack;
 use super::state::IterState;
@@ -130,27 +131,22 @@ fn batch_end(len: u64, batching: Batching) -> u64 {
 }
 
 impl<A: Assemble> Producer<A> {
+    /// From `state` on in `part` (as [`Inner::resume`] gives them).
     fn new(
         inner: Arc<Inner>,
+        part: Part,
         batching: Batching,
         assembler: A,
         state: IterState,
     ) -> Result<Producer<A>> {
-        let len = inner.shard_len();
-        if state.position > len {
-            return Err(Error::invalid_input(format!(
-                "cannot resume at position {} of epoch {}: this rank has {len} records an epoch",
-                state.position, state.epoch
-            )));
-        }
-        let end = batch_end(len, batching);
+        let end = batch_end(part.len(), batching);
         let next = batching.first(state.position);
         let source = match inner.files {
             Files::Indexed(_) => Source::Indexed {
-                order: inner.positions(state.epoch),
+                order: inner.positions(&part, state.epoch),
             },
             Files::Streamed => {
-                let mut streamer = Streamer::new(inner.clone(), state.epoch);
+                let mut streamer = Streamer::new(inner.clone(), part, state.epoch);
                 // No random access: replay the stream up to the position.
                 for _ in 0..next.min(end) {
                     match streamer.next_item() {
@@ -360,6 +356,8 @@ enum Engine<A: Assemble> {
 pub(crate) struct Run<A: Assemble> {
     engine: Engine<A>,
     state: IterState,
+    /// The state after the epoch's last batch.
+    next_epoch: IterState,
     len: u64,
     /// Records per batch: each batch moves the state on by this many (or
     /// what is left), however many damaged records were dropped from it.
@@ -377,10 +375,12 @@ impl<A: Assemble> Run<A> {
         batching: Batching,
         assembler: A,
     ) -> Result<Run<A>> {
-        let end = batch_end(inner.shard_len(), batching);
+        let (part, state) = inner.resume(state)?;
+        let next_epoch = inner.next_epoch(state.epoch);
+        let end = batch_end(part.len(), batching);
         let prefetch = inner.cfg.prefetch;
         let whole = A::WHOLE_BATCHES && matches!(inner.files, Files::Indexed(_));
-        let mut producer = Producer::new(inner, batching, assembler, state)?;
+        let mut producer = Producer::new(inner, part, batching, assembler, state)?;
         let engine = if prefetch == 0 {
             Engine::Inline(Box::new(producer))
         } else if whole {
@@ -415,12 +415,13 @@ impl<A: Assemble> Run<A> {
             }
         };
         let state = IterState {
-            epoch: state.epoch,
             position: batching.first(state.position).min(end),
+            ..state
         };
         Ok(Run {
             engine,
             state,
+            next_epoch,
             len: end,
             size: batching.size as u64,
             stride: batching.stride(),
@@ -434,7 +435,7 @@ impl<A: Assemble> Run<A> {
     /// next epoch.
     pub(crate) fn state(&self) -> IterState {
         if self.done && !self.failed {
-            IterState::epoch_start(self.state.epoch + 1)
+            self.next_epoch
         } else {
             self.state
         }
@@ -592,13 +593,15 @@ pub struct Samples {
     batches: Batches,
     current: std::vec::IntoIter<Sample>,
     state: IterState,
+    next_epoch: IterState,
     len: u64,
     failed: bool,
 }
 
 impl Samples {
     pub(crate) fn new(inner: Arc<Inner>, state: IterState) -> Result<Samples> {
-        let len = inner.shard_len();
+        let (part, state) = inner.resume(state)?;
+        let (len, next_epoch) = (part.len(), inner.next_epoch(state.epoch));
         let spec = BatchSpec {
             size: SAMPLE_CHUNK,
             drop_last: false,
@@ -610,6 +613,7 @@ impl Samples {
             batches: Batches::new(inner, state, Some(spec), (0, 1))?,
             current: Vec::new().into_iter(),
             state,
+            next_epoch,
             len,
             failed: false,
         })
@@ -619,7 +623,7 @@ impl Samples {
     /// one returned.
     pub fn state(&self) -> IterState {
         if self.state.position >= self.len && !self.failed {
-            IterState::epoch_start(self.state.epoch + 1)
+            self.next_epoch
         } else {
             self.state
         }

@@ -96,10 +96,24 @@
 //!
 //! # Resuming
 //!
-//! [`Batches::state`] is an [`IterState`] (epoch, position) counting what the
-//! caller has received, not what was prefetched; [`Dataset::batches`] with a
-//! saved state continues exactly there, with the same batches as an
-//! uninterrupted run.
+//! [`Batches::state`] is an [`IterState`] (epoch, position, and the split
+//! between ranks) counting what the caller has received, not what was
+//! prefetched; [`Dataset::batches`] with a saved state continues exactly
+//! there, with the same batches as an uninterrupted run.
+//!
+//! With [strided parts](ShardMode::Strided) a state also resumes on a
+//! different number of ranks (elastic resume). After `S` synchronous steps
+//! (every rank one batch of `B` per step) the ranks have taken exactly the
+//! first `S·B·world` positions of the epoch's order, so the state of any one
+//! rank that has not finished its part (rank 0's part is never the shorter)
+//! says what all took. A dataset of `world'` ranks loading it splits the
+//! rest strided again: rank `r'` takes positions `consumed + r'`,
+//! `consumed + r' + world'`, ...; every record of the epoch is taken exactly
+//! once and the new parts differ by at most one record
+//! ([`Dataset::resume_state`] and [`Dataset::part_len`] say where a rank
+//! stands). States of contiguous parts resume only on the same split. In
+//! asynchronous training, where ranks stand at different positions, one
+//! rank's state does not describe the others'.
 //!
 //! # Damaged records
 //!
@@ -142,6 +156,7 @@ mod batch;
 mod dataset;
 mod examples;
 mod iter;
+mod part;
 mod rng;
 mod skip;
 mod stack;
@@ -154,4 +169,4 @@ pub use examples::{ExampleBatch, ExampleBatches};
 pub use iter::{Batches, Sample, Samples};
 pub use rng::permutation;
 pub use skip::SkipFn;
-pub use state::IterState;
+pub use state::{IterState, Split};

@@ -8,6 +8,7 @@ use crate::read::{ReadOptions, Reader};
 
 use super::batch::RecordId;
 use super::dataset::{Inner, ShardMode};
+use super::part::Part;
 use super::rng::Xoshiro256;
 
 /// A fixed-size buffer that emits a uniformly chosen element for each one
@@ -58,6 +59,8 @@ pub(crate) struct Item {
 /// [`Inner::order`]'s order.
 pub(crate) struct Streamer {
     inner: Arc<Inner>,
+    /// The rank's part: which records of the stream it keeps.
+    part: Part,
     files: Vec<usize>,
     next_file: usize,
     /// The file being read, its reader, and how many records it has given.
@@ -70,13 +73,14 @@ pub(crate) struct Streamer {
 }
 
 impl Streamer {
-    pub(crate) fn new(inner: Arc<Inner>, epoch: u64) -> Streamer {
+    pub(crate) fn new(inner: Arc<Inner>, part: Part, epoch: u64) -> Streamer {
         let buffer = inner
             .buffer_rng(epoch)
             .map(|rng| ShuffleBuffer::new(inner.cfg.shuffle_buffer, rng));
         Streamer {
             files: inner.file_order(epoch),
             inner,
+            part,
             next_file: 0,
             reader: None,
             k: 0,
@@ -160,7 +164,7 @@ impl Streamer {
                     }
                     let k = self.k;
                     self.k += 1;
-                    let keep = self.inner.in_shard(k);
+                    let keep = self.part.contains(k);
                     let mut payload = Vec::new();
                     if keep {
                         payload = self.spare.pop().unwrap_or_default();
@@ -189,13 +193,14 @@ impl Streamer {
     }
 
     /// True when a whole file of `count` records at the current stream
-    /// position lies outside a contiguous shard.
+    /// position lies outside the part: before a strided part's start, or
+    /// outside a contiguous part.
     fn skippable(&self, count: u64) -> bool {
-        if self.inner.cfg.shard_mode != ShardMode::Contiguous {
-            return false;
+        if self.part.mode != ShardMode::Contiguous {
+            return self.k + count <= self.part.start;
         }
-        let first = self.inner.shard_position(0);
-        let end = first + self.inner.shard_len();
+        let first = self.part.position(0);
+        let end = first + self.part.len();
         self.k + count <= first || self.k >= end
     }
 }

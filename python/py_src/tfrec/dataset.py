@@ -8,6 +8,7 @@ rank, keeps the iteration state, pickles, and reports skipped records.
 from __future__ import annotations
 
 import glob as _glob
+import json
 import logging
 import os
 import sys
@@ -26,7 +27,22 @@ _log = logging.getLogger("tfrec")
 # child, so they are kept (never dropped there) and rebuilt.
 _stale: list[Any] = []
 
-_STATE_KEYS = ("epoch", "position")
+_SPLIT_KEYS = ("world", "shard_mode", "start")
+
+
+def _state_json(state: Mapping[str, Any]) -> str:
+    """A state dict as the JSON the core reads; ``ValueError`` when it is not one."""
+    try:
+        out: dict[str, Any] = {"epoch": int(state["epoch"]), "position": int(state["position"])}
+        if any(k in state for k in _SPLIT_KEYS):
+            out["world"] = int(state["world"])
+            out["shard_mode"] = str(state["shard_mode"])
+            out["start"] = int(state["start"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise ValueError(f"not a tfrec.Dataset state: {state!r}") from e
+    if any(v < 0 for v in out.values() if isinstance(v, int)):
+        raise ValueError(f"not a tfrec.Dataset state: {state!r}")
+    return json.dumps(out)
 
 
 def _is_glob(path: str) -> bool:
@@ -102,8 +118,10 @@ class Dataset:
     - ``shuffle``: a seed; every epoch visits all records in a new
       permutation determined by (seed, epoch) alone.
     - ``rank``/``world``: this process's part of each epoch; the parts are
-      disjoint and cover every record. Default: ``torch.distributed`` when it
-      is initialized, else ``RANK``/``WORLD_SIZE``, else one process.
+      disjoint and cover every record: rank ``r`` takes positions ``r``,
+      ``r + world``, ``r + 2·world``, ... of the epoch's order. Default:
+      ``torch.distributed`` when it is initialized, else
+      ``RANK``/``WORLD_SIZE``, else one process.
     - ``drop_last``: drop a partial last batch. ``prefetch``: batches made
       ahead. ``threads``: decoding threads (default: ``TFREC_NUM_THREADS``,
       1 in a DataLoader worker, else the number of CPUs).
@@ -123,8 +141,10 @@ class Dataset:
     iteration stopped; after the last batch the dataset moves on to the next
     epoch (a new shuffle). ``set_epoch(e)`` starts epoch ``e`` over.
     ``state_dict()`` / ``load_state_dict()`` save and restore the position
-    exactly, mid-epoch; a pickled ``Dataset`` carries its arguments and
-    position (never an open file) and iterates identically when unpickled.
+    exactly, mid-epoch, also on a different number of ranks (elastic
+    resume: see :meth:`load_state_dict`); a pickled ``Dataset`` carries its
+    arguments and position (never an open file) and iterates identically
+    when unpickled.
 
     Arrays own their memory, or keep the batch buffer they lie in alive:
     they stay valid after the iteration moves on and after the dataset is
@@ -175,11 +195,11 @@ class Dataset:
             "max_skipped": None if max_skipped is None else int(max_skipped),
             "on_skip": on_skip,
         }
-        self._epoch = 0
-        self._position = 0
+        self._state: dict[str, Any] = {"epoch": 0, "position": 0}
         self._live: Any = None
         self._core: Any = None
         self._build()
+        self._state = self._resume(self._state)[0]
 
     def _build(self) -> None:
         a = self._args
@@ -267,32 +287,48 @@ class Dataset:
         if epoch < 0:
             raise ValueError(f"epoch must be non-negative, not {epoch}")
         self._live = None  # an iteration still open no longer moves the state
-        self._epoch, self._position = epoch, 0
+        self._state = self._resume({"epoch": epoch, "position": 0})[0]
 
-    def state_dict(self) -> dict[str, int]:
-        """Where iteration stands: ``{"epoch": E, "position": P}``, ``P`` this
-        rank's records of epoch ``E`` already yielded. Plain ints: picklable
-        and JSON-able."""
+    def state_dict(self) -> dict[str, Any]:
+        """Where iteration stands: ``{"epoch": E, "position": P, "world": W,
+        "shard_mode": "strided", "start": S}``: ``P`` records of this rank's
+        part of epoch ``E`` already yielded, the parts being those of ``W``
+        ranks over the epoch's order from position ``S`` on (0 unless the
+        epoch was resumed on a different number of ranks). Plain ints and a
+        string: picklable and JSON-able."""
         if self._live is not None:
-            epoch, position = self._live.state()
-            return {"epoch": int(epoch), "position": int(position)}
-        return {"epoch": self._epoch, "position": self._position}
+            return dict(json.loads(self._live.state()))
+        return dict(self._state)
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Resumes where :meth:`state_dict` was taken: the next iteration
-        yields the batch after the last one yielded then."""
-        try:
-            epoch, position = int(state["epoch"]), int(state["position"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise ValueError(f"not a tfrec.Dataset state: {state!r}") from e
-        if epoch < 0 or position < 0:
-            raise ValueError(f"not a tfrec.Dataset state: {state!r}")
-        if position > self.num_records:
-            raise ValueError(
-                f"position {position} is past this rank's {self.num_records} records an epoch"
-            )
+        yields the batch after the last one yielded then.
+
+        The state may come from a run with another number of ranks (same
+        files, seed and batch size). Ranks take every ``world``-th record of
+        the epoch's order, so after ``S`` synchronous steps (each rank one
+        batch per step) the records taken are exactly the first ``S ·
+        batch_size · world`` of the order, and any one rank's state says so.
+        Loaded by ``world'`` ranks, the rest of the epoch is split again:
+        rank ``r'`` takes positions ``consumed + r'``, ``consumed + r' +
+        world'``, ..., so that every record of the epoch is seen exactly once
+        and the new parts differ by at most one record. Rank 0 may always
+        save (its part is the longest); another rank's state is as good
+        unless it has finished its part (it then says the next epoch). In
+        asynchronous training, where ranks stand at different positions, one
+        rank's state does not say what the others took.
+
+        A state of only ``{"epoch", "position"}`` resumes ``position``
+        records into this rank's part."""
+        resumed = self._resume(state)[0]
         self._live = None
-        self._epoch, self._position = epoch, position
+        self._state = resumed
+
+    def _resume(self, state: Mapping[str, Any]) -> tuple[dict[str, Any], int]:
+        """The state as this dataset resumes it, and the records of this
+        rank's part of its epoch."""
+        text, length = self._dataset().resume_state(_state_json(state))
+        return dict(json.loads(text)), int(length)
 
     # -- iteration ---------------------------------------------------------
 
@@ -302,17 +338,16 @@ class Dataset:
         Unsplit, the state follows what has been yielded."""
         core = self._dataset()
         # Where the last iteration got to, even if it is still open.
-        state = self.state_dict()
-        self._epoch, self._position = state["epoch"], state["position"]
+        self._state = self.state_dict()
         self._live = None
-        it = core.iterate(self._epoch, self._position, Ragged, part, parts, self._report)
+        it = core.iterate(_state_json(self._state), Ragged, part, parts, self._report)
         if parts == 1:
             self._live = it
         try:
             yield from it
         finally:
             if self._live is it:
-                self._epoch, self._position = it.state()
+                self._state = dict(json.loads(it.state()))
                 self._live = None
             it.close()
             self._report_skips()
@@ -339,13 +374,14 @@ class Dataset:
     # -- pickling ----------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.state_dict()
-        return {"args": dict(self._args), "epoch": state["epoch"], "position": state["position"]}
+        return {"args": dict(self._args), "state": self.state_dict()}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self._args = state["args"]
-        self._epoch = state["epoch"]
-        self._position = state["position"]
+        # Pickles of earlier versions carry only the epoch and position.
+        self._state = dict(
+            state.get("state") or {"epoch": state["epoch"], "position": state["position"]}
+        )
         # Built on first use: in a DataLoader worker that is after the
         # worker is set up, so that it gets the worker's thread count.
         self._core = None

@@ -124,20 +124,23 @@ class TFRecordDataset(IterableDataset):
         """Starts epoch ``epoch`` (its own shuffle) at its beginning."""
         self.dataset.set_epoch(epoch)
 
-    def state_dict(self) -> dict[str, int]:
+    def state_dict(self) -> dict[str, Any]:
         return self.dataset.state_dict()
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Resumes from a state, also one saved with a different number of
+        ranks (see :meth:`tfrec.Dataset.load_state_dict`)."""
         self.dataset.load_state_dict(state)
 
-    def state_after(self, batches: int) -> dict[str, int]:
+    def state_after(self, batches: int) -> dict[str, Any]:
         """The state after ``batches`` more batches of the current epoch
         (for example counted in the training loop over a DataLoader with
-        workers)."""
-        state = self.dataset.state_dict()
+        workers, which yields the rank's batches in order). Like
+        :meth:`state_dict`, it loads on any number of ranks."""
+        state, length = self.dataset._resume(self.dataset.state_dict())
         size = self.dataset.batch_size or 1
-        position = min(state["position"] + int(batches) * size, self.dataset.num_records)
-        return {"epoch": state["epoch"], "position": position}
+        state["position"] = min(state["position"] + int(batches) * size, length)
+        return state
 
 
 class MapDataset(_MapStyle):
