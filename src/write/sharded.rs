@@ -73,6 +73,7 @@
 //! ```
 
 mod copy;
+mod gather;
 mod manifest;
 mod names;
 mod shard;
@@ -87,6 +88,7 @@ use crate::error::{Error, Result};
 use crate::tensor::TensorView;
 use crate::write::atomic::{self, AtomicFile, IoHook, Staged};
 
+pub use gather::gather;
 pub use manifest::{Manifest, ShardInfo, MANIFEST_FORMAT};
 pub use names::{shard_name, shard_name_for, shard_suffix};
 
@@ -742,16 +744,22 @@ impl ShardedWriter {
     /// Deletes shards (and sidecars) of this stem with another shard count
     /// or another compression.
     fn remove_stale(&self, n: u64) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if let Some((count, compression)) = parse_shard_name(name, &self.stem) {
-                if count != n || compression != self.options.compression {
-                    let _ = std::fs::remove_file(entry.path());
-                }
+        remove_stale(&self.dir, &self.stem, n, self.options.compression);
+    }
+}
+
+/// Deletes shards (and sidecars) of `stem` in `dir` with a count other
+/// than `n` or another compression.
+fn remove_stale(dir: &Path, stem: &str, n: u64, compression: Compression) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if let Some((count, c)) = parse_shard_name(name, stem) {
+            if count != n || c != compression {
+                let _ = std::fs::remove_file(entry.path());
             }
         }
     }
