@@ -229,9 +229,19 @@ impl Error {
         self
     }
 
-    /// Replaces the record position (used when merging results of parts of
-    /// a file checked separately).
-    pub(crate) fn relocate(mut self, offset: u64, index: u64) -> Error {
+    /// Replaces the record position: for errors found in part of a file
+    /// read on its own (a byte range handed to a
+    /// [`SliceReader`](crate::read::SliceReader), say), whose positions count
+    /// from the part's start.
+    ///
+    /// ```
+    /// use tfrec::read::SliceReader;
+    /// let damaged = [0u8; 20];
+    /// let e = SliceReader::new(&damaged).next().unwrap().unwrap_err();
+    /// let e = e.relocate(4096 + e.offset().unwrap(), 100 + e.record_index().unwrap());
+    /// assert_eq!((e.offset(), e.record_index()), (Some(4096), Some(100)));
+    /// ```
+    pub fn relocate(mut self, offset: u64, index: u64) -> Error {
         self.0.offset = Some(offset);
         self.0.index = Some(index);
         self

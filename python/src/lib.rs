@@ -7,6 +7,7 @@
 //! per-process thread pool ([`pool`]) that is created lazily and again in a
 //! forked child.
 
+mod blocks;
 mod convert;
 mod dataset;
 mod dataset_arrays;
@@ -15,9 +16,9 @@ mod errors;
 mod pool;
 mod reader;
 mod records;
+mod spec;
 mod tensor;
 mod writer;
-mod spec;
 
 #[allow(unused_imports)]
 pub(crate) use convert::view_to_numpy;
@@ -33,6 +34,10 @@ fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(tensor::_serialize_strings, m)?)?;
     m.add_function(wrap_pyfunction!(tensor::_parse_tensor, m)?)?;
     m.add_function(wrap_pyfunction!(writer::_serialize_example, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::read_block, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::detect_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::file_offsets, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::gather_shards, m)?)?;
     m.add_class::<reader::RecordFile>()?;
     m.add_class::<reader::RecordIter>()?;
     m.add_class::<writer::FileWriter>()?;
