@@ -15,6 +15,10 @@ __all__ = [
     "_serialize_strings",
     "_parse_tensor",
     "_serialize_example",
+    "read_block",
+    "detect_kind",
+    "file_offsets",
+    "gather_shards",
     "RecordFile",
     "RecordIter",
     "FileWriter",
@@ -32,6 +36,22 @@ def _serialize_array(dtype: int, shape: Sequence[int], data: npt.NDArray[np.uint
 def _serialize_strings(shape: Sequence[int], values: Sequence[bytes]) -> bytes: ...
 def _parse_tensor(data: bytes) -> np.ndarray: ...
 def _serialize_example(features: Sequence[tuple[str, int, Any]]) -> bytes: ...
+def read_block(
+    path: str | PathLike[str],
+    range: tuple[int, int, int] | None,
+    kind: str,
+    column: str,
+    spec: Sequence[tuple[str, str, str, Sequence[int], Sequence[Any] | None]] | None,
+    skip: bool,
+) -> tuple[dict[str, Any], int, list[dict[str, Any]]]: ...
+def detect_kind(payload: bytes) -> str: ...
+def file_offsets(path: str | PathLike[str]) -> tuple[str, npt.NDArray[np.uint64] | None]: ...
+def gather_shards(
+    out_dir: str | PathLike[str],
+    stem: str,
+    parts: Sequence[str | PathLike[str]],
+    sync: bool = True,
+) -> str: ...
 @final
 class RecordFile:
     def __new__(cls, path: str | PathLike[str], kind: str | None = None) -> RecordFile: ...
