@@ -233,9 +233,12 @@ fn decode(payloads: &Payloads, how: &Decode, path: &Path) -> tfrec::Result<Colum
 ///
 /// Returns `(columns, rows, skipped)`. `columns` maps `column` to a stacked
 /// array `[rows, *shape]` (tensors of one shape), a list of arrays
-/// (tensors of differing shapes) or a list of `bytes` (raw); for examples
-/// it maps each feature to its array `[rows, *shape]`, or to
-/// `(values, row_splits)` for a variable-length feature. `skipped` lists
+/// (tensors of differing shapes or strings) or the payloads as strings
+/// (raw); for examples it maps each feature to its array `[rows, *shape]`
+/// (strings: all of its values as strings), or to `(values, row_splits)`
+/// for a variable-length feature. Strings are `("binary", data, offsets)`,
+/// Arrow's layout of a binary array, so that no `bytes` object is made per
+/// value. `skipped` lists
 /// the damage skipped under `skip` as dicts (`offset`, `index`, `kind`,
 /// `message`).
 #[pyfunction]
@@ -286,23 +289,19 @@ pub(crate) fn read_block<'py>(
             out.set_item(column, list)?;
         }
         Columns::Raw => {
-            let list = PyList::empty(py);
-            for p in &slices {
-                list.append(PyBytes::new(py, p))?;
-            }
-            out.set_item(column, list)?;
+            // The payloads are one after another in `data` already.
+            let first = payloads.spans.first().map_or(0, |s| s.0);
+            let mut offsets: Vec<i64> = vec![0];
+            offsets.extend(payloads.spans.iter().map(|&(_, e)| (e - first) as i64));
+            let end = payloads.spans.last().map_or(first, |s| s.1);
+            let data = payloads.data.get(first..end).unwrap_or_default();
+            out.set_item(column, binary(py, data, &offsets)?)?;
         }
         Columns::Examples(batch) => {
             for col in batch.columns() {
                 let value = if col.is_ragged() {
                     let values = match col.strings() {
-                        Some(strings) => {
-                            let list = PyList::empty(py);
-                            for s in strings.iter() {
-                                list.append(PyBytes::new(py, s))?;
-                            }
-                            list.into_any()
-                        }
+                        Some(strings) => strings_to_py(py, &strings)?,
                         None => {
                             let bytes = col.bytes().unwrap_or_default();
                             let count = bytes.len() / col.dtype().size().unwrap_or(1).max(1);
@@ -313,6 +312,8 @@ pub(crate) fn read_block<'py>(
                     let splits =
                         numpy::PyArray1::from_slice(py, col.row_splits().unwrap_or_default());
                     (values, splits).into_pyobject(py)?.into_any()
+                } else if let Some(strings) = col.strings() {
+                    strings_to_py(py, &strings)?
                 } else {
                     let view = col.view().ok_or_else(|| {
                         pyo3::exceptions::PyRuntimeError::new_err(
@@ -366,6 +367,28 @@ pub(crate) fn file_offsets<'py>(
         compression.name(),
         offsets.map(|o| numpy::PyArray1::from_vec(py, o)),
     ))
+}
+
+/// Strings as Arrow lays out a binary array: `("binary", data, offsets)`,
+/// string `k` being `data[offsets[k]..offsets[k + 1]]` (`offsets` int64).
+fn binary<'py>(py: Python<'py>, data: &[u8], offsets: &[i64]) -> PyResult<Bound<'py, PyAny>> {
+    let data = PyBytes::new(py, data);
+    let offsets = numpy::PyArray1::from_slice(py, offsets);
+    let items: [Bound<'py, PyAny>; 3] = [
+        pyo3::types::PyString::new(py, "binary").into_any(),
+        data.into_any(),
+        offsets.into_any(),
+    ];
+    pyo3::types::PyTuple::new(py, items).map(Bound::into_any)
+}
+
+fn strings_to_py<'py>(
+    py: Python<'py>,
+    strings: &tfrec::example::Strings<'_>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let offsets: Vec<i64> = strings.offsets().iter().map(|&o| o as i64).collect();
+    let end = strings.offsets().last().copied().unwrap_or(0);
+    binary(py, strings.data().get(..end).unwrap_or_default(), &offsets)
 }
 
 /// What a payload holds, as the reader's `kind` auto-detection sees it:

@@ -311,19 +311,36 @@ def _tensor_array(values: Any) -> pa.Array:
     return ArrowVariableShapedTensorArray.from_numpy(objects)
 
 
+def _binary(value: tuple[str, bytes, np.ndarray]) -> pa.Array:
+    """``("binary", data, offsets)`` from the compiled module as an Arrow
+    binary array over the same bytes."""
+    _, data, offsets = value
+    return pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(data)]
+    )
+
+
+def _is_binary(value: Any) -> bool:
+    return isinstance(value, tuple) and len(value) == 3 and value[0] == "binary"
+
+
 def _to_table(columns: dict[str, Any], rows: int, entries: Any) -> pa.Table:
+    shapes = {e[0]: e[3] for e in entries or ()}
     arrays = {}
     for name, value in columns.items():
-        if isinstance(value, tuple):  # VarLen: (values, row_splits)
-            values, splits = value
-            values = (
-                pa.array(values, type=pa.binary()) if isinstance(values, list) else pa.array(values)
+        if _is_binary(value):
+            strings = _binary(value)
+            per_row = len(strings) // rows if rows else 1
+            # A FixedLen string feature of shape [k, ...]: its values, flattened.
+            arrays[name] = (
+                pa.FixedSizeListArray.from_arrays(strings, per_row)
+                if shapes.get(name) and per_row >= 1
+                else strings
             )
+        elif isinstance(value, tuple):  # VarLen: (values, row_splits)
+            values, splits = value
+            values = _binary(values) if _is_binary(values) else pa.array(values)
             arrays[name] = pa.LargeListArray.from_arrays(pa.array(splits, type=pa.int64()), values)
-        elif isinstance(value, list) and value and isinstance(value[0], bytes):
-            arrays[name] = pa.array(value, type=pa.binary())
-        elif isinstance(value, list) and not value:
-            arrays[name] = pa.array([], type=pa.binary())
         else:
             arrays[name] = _tensor_array(value)
     return pa.Table.from_pydict(arrays)
