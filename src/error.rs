@@ -237,8 +237,11 @@ impl Error {
     /// ```
     /// use tfrec::read::SliceReader;
     /// let damaged = [0u8; 20];
-    /// let e = SliceReader::new(&damaged).next().unwrap().unwrap_err();
-    /// let e = e.relocate(4096 + e.offset().unwrap(), 100 + e.record_index().unwrap());
+    /// let Some(Err(e)) = SliceReader::new(&damaged).next() else {
+    ///     panic!("zeros are no frame");
+    /// };
+    /// let (offset, index) = (e.offset().unwrap_or(0), e.record_index().unwrap_or(0));
+    /// let e = e.relocate(4096 + offset, 100 + index);
     /// assert_eq!((e.offset(), e.record_index()), (Some(4096), Some(100)));
     /// ```
     pub fn relocate(mut self, offset: u64, index: u64) -> Error {
