@@ -125,6 +125,10 @@ def _tf_examples(tf, path, n):
                 ),
                 "name": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"n%04d" % i])),
                 "tokens": tf.train.Feature(int64_list=tf.train.Int64List(value=list(range(i % 5)))),
+                "tags": tf.train.Feature(
+                    bytes_list=tf.train.BytesList(value=[b"t%d" % k for k in range(i % 3)])
+                ),
+                "pair": tf.train.Feature(bytes_list=tf.train.BytesList(value=[b"a%d" % i, b""])),
             }
             ex = tf.train.Example(features=tf.train.Features(feature=feature))
             w.write(ex.SerializeToString())
@@ -139,6 +143,8 @@ def test_read_tfrecords_equals_tensorflow_parse(ray, tr, tf, tmp_path):
         "x": tfrec.FixedLen([4], "float32"),
         "name": tfrec.FixedLen([], "string"),
         "tokens": tfrec.VarLen("int64"),
+        "tags": tfrec.VarLen("string"),
+        "pair": tfrec.FixedLen([2], "string"),
     }
     ds = tr.read_tfrecords(str(path), spec=spec, override_num_blocks=3)
     got = ds.to_pandas()
@@ -147,6 +153,8 @@ def test_read_tfrecords_equals_tensorflow_parse(ray, tr, tf, tmp_path):
         "x": tf.io.FixedLenFeature([4], tf.float32),
         "name": tf.io.FixedLenFeature([], tf.string),
         "tokens": tf.io.VarLenFeature(tf.int64),
+        "tags": tf.io.VarLenFeature(tf.string),
+        "pair": tf.io.FixedLenFeature([2], tf.string),
     }
     want = tf.io.parse_example(list(tf.data.TFRecordDataset(str(path)).batch(n))[0], tf_spec)
     assert len(got) == n
@@ -159,6 +167,10 @@ def test_read_tfrecords_equals_tensorflow_parse(ray, tr, tf, tmp_path):
     for i, row in enumerate(got["tokens"]):
         k = int(lengths[i])
         np.testing.assert_array_equal(np.asarray(row, dtype=np.int64), dense[i, :k])
+    tags = tf.sparse.to_dense(want["tags"], default_value=b"").numpy()
+    for i, row in enumerate(got["tags"]):
+        assert list(row) == [t for t in tags[i] if t], i
+    assert [list(r) for r in got["pair"]] == [list(r) for r in want["pair"].numpy()]
 
 
 def test_tensors_written_by_tensorflow_keep_dtype_and_shape(ray, tr, tf, tmp_path):

@@ -76,8 +76,6 @@ __all__ = ["read_tfrecords", "write_tfrecords", "TFRecordDatasource", "TFRecordD
 
 _log = logging.getLogger("tfrec.ray")
 
-PathLike = "str | os.PathLike[str]"
-
 #: Frame bytes a read task turns into one block, at most (a larger range is
 #: read as several blocks, one after another).
 BLOCK_BYTES = 64 << 20
@@ -240,7 +238,10 @@ class TFRecordDatasource(Datasource):
         return pieces
 
     def get_read_tasks(
-        self, parallelism: int, per_task_row_limit: int | None = None, **_: Any
+        self,
+        parallelism: int,
+        per_task_row_limit: int | None = None,
+        data_context: Any = None,
     ) -> list[ReadTask]:
         parallelism = max(1, int(parallelism))
         pieces = self._pieces(parallelism)
@@ -257,7 +258,7 @@ class TFRecordDatasource(Datasource):
                     (p.end - p.start) if p.rows is not None else os.path.getsize(p.path)
                     for p in group
                 ),
-                input_files=list(dict.fromkeys(p.path for p in group)),
+                input_files=tuple(dict.fromkeys(p.path for p in group)),
                 exec_stats=None,
             )
             read = _ReadFn(group, self._kind, self._column, self._entries, self._skip)
@@ -458,7 +459,9 @@ def _write_block(writer: ShardedWriter, block: Any, column: str | None) -> None:
         for row in block.iter_rows(public_row_format=True):
             writer.write_example(_plain(row))
         return
-    batch = block.to_numpy([column]) if hasattr(block, "to_numpy") else None
+    if column not in block.column_names():
+        raise KeyError(f"the dataset has no column {column!r} (columns: {block.column_names()})")
+    batch = block.to_numpy([column])
     values = batch[column] if isinstance(batch, dict) else batch
     for value in values:
         if isinstance(value, Mapping):
