@@ -272,3 +272,13 @@ def test_a_failed_write_leaves_no_file(ray, tr, tmp_path):
     with pytest.raises(Exception):
         tr.write_tfrecords(ds, out)
     assert os.listdir(out) == []
+
+
+def test_empty_blocks_write_no_shard(ray, tr, tmp_path):
+    ds = ray.data.range(6, override_num_blocks=3).map_batches(
+        lambda b: {"tensor": b["id"][b["id"] < 2].reshape(-1, 1)}, batch_size=None
+    )
+    m = tr.write_tfrecords(ds, tmp_path / "few")
+    assert m["records"] == 2
+    assert all(s["records"] > 0 for s in m["shards"])
+    assert not any(n.startswith(".") for n in os.listdir(tmp_path / "few"))

@@ -54,11 +54,12 @@ file behind.
 from __future__ import annotations
 
 import glob as _glob
+import json
 import logging
 import os
 import shutil
 import uuid
-from typing import Any, Iterable, Iterator, Mapping, NamedTuple, Sequence
+from typing import Any, Iterable, Iterator, Mapping, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -429,12 +430,16 @@ class TFRecordDatasink(Datasink):
             sync=self.sync,
             index=self.index,
         )
-        with writer:
+        try:
             for block in blocks:
                 _write_block(writer, BlockAccessor.for_block(block), self.column)
-            if writer.records_written == 0:
-                writer.abort()
-                return None
+        except BaseException:
+            writer.abort()  # its temporary files go with it
+            raise
+        if writer.records_written == 0:
+            writer.abort()
+            return None
+        writer.close()
         return task, os.path.join(self.staging, f"{stem}.manifest.json")
 
     def on_write_complete(self, write_result: Any) -> None:
@@ -444,8 +449,6 @@ class TFRecordDatasink(Datasink):
             text = _tfrec.gather_shards(self.out_dir, self.stem, [p for _, p in parts], self.sync)
         finally:
             shutil.rmtree(self.staging, ignore_errors=True)
-        import json
-
         self.manifest = json.loads(text)
 
     def on_write_failed(self, error: Exception) -> None:
