@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Create (or reuse) the Python virtualenv at the repository root that holds
 # TensorFlow (golden test data, the reference implementation in the interop
-# tests, the comparison benchmarks), PyTorch, Grain, ml_dtypes, pytest and
-# hypothesis, and build and install the `tfrec` Python package (./python)
+# tests, the comparison benchmarks), PyTorch, Grain, PySpark, Ray Data,
+# ml_dtypes, pytest and hypothesis, and build and install the `tfrec` Python
+# package (./python)
 # into it.
 #
 # Idempotent: an existing venv with working packages is left as it is; the
@@ -50,6 +51,14 @@ if ! "$py" -c 'import pyspark, pyarrow, sys; sys.exit(int(pyspark.__version__.sp
     echo "installing pyspark and pyarrow into $venv" >&2
     pip_install "pyspark>=4.0" pyarrow
     "$py" -c 'import pyspark.sql.datasource, pyarrow' >/dev/null
+fi
+
+# Ray Data, for tfrec.ray and its tests on a local cluster (and Ray's own
+# TFRecord reader, the peer in benches/compare_ray.py).
+if ! TF_CPP_MIN_LOG_LEVEL=3 "$py" -c 'import ray.data, pyarrow, tensorflow' >/dev/null 2>&1; then
+    echo "installing ray[data] into $venv" >&2
+    pip_install "ray[data]"
+    TF_CPP_MIN_LOG_LEVEL=3 "$py" -c 'import ray.data, pyarrow, tensorflow' >/dev/null
 fi
 
 # The pip `tfrecord` package is only a benchmark peer; it cannot be imported

@@ -229,9 +229,22 @@ impl Error {
         self
     }
 
-    /// Replaces the record position (used when merging results of parts of
-    /// a file checked separately).
-    pub(crate) fn relocate(mut self, offset: u64, index: u64) -> Error {
+    /// Replaces the record position: for errors found in part of a file
+    /// read on its own (a byte range handed to a
+    /// [`SliceReader`](crate::read::SliceReader), say), whose positions count
+    /// from the part's start.
+    ///
+    /// ```
+    /// use tfrec::read::SliceReader;
+    /// let damaged = [0u8; 20];
+    /// let Some(Err(e)) = SliceReader::new(&damaged).next() else {
+    ///     panic!("zeros are no frame");
+    /// };
+    /// let (offset, index) = (e.offset().unwrap_or(0), e.record_index().unwrap_or(0));
+    /// let e = e.relocate(4096 + offset, 100 + index);
+    /// assert_eq!((e.offset(), e.record_index()), (Some(4096), Some(100)));
+    /// ```
+    pub fn relocate(mut self, offset: u64, index: u64) -> Error {
         self.0.offset = Some(offset);
         self.0.index = Some(index);
         self

@@ -7,6 +7,7 @@
 //! per-process thread pool ([`pool`]) that is created lazily and again in a
 //! forked child.
 
+mod blocks;
 mod convert;
 mod dataset;
 mod dataset_arrays;
@@ -38,6 +39,9 @@ fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(writer::_serialize_example, m)?)?;
     m.add_function(wrap_pyfunction!(many::_parse_example, m)?)?;
     m.add_function(wrap_pyfunction!(many::_get_many, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::read_block, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::detect_kind, m)?)?;
+    m.add_function(wrap_pyfunction!(blocks::file_offsets, m)?)?;
     m.add_class::<reader::RecordFile>()?;
     m.add_class::<reader::RecordIter>()?;
     m.add_class::<writer::RecordWriter>()?;

@@ -17,6 +17,9 @@ __all__ = [
     "_serialize_example",
     "_parse_example",
     "_get_many",
+    "read_block",
+    "detect_kind",
+    "file_offsets",
     "RecordFile",
     "RecordIter",
     "RecordWriter",
@@ -37,6 +40,16 @@ def _parse_tensor(data: bytes) -> np.ndarray: ...
 def _serialize_example(features: Sequence[tuple[str, int, Any]]) -> bytes: ...
 def _parse_example(data: bytes) -> dict[str, np.ndarray]: ...
 def _get_many(files: Sequence[RecordFile], picks: Sequence[tuple[int, int]]) -> list[Any]: ...
+def read_block(
+    path: str | PathLike[str],
+    range: tuple[int, int, int] | None,
+    kind: str,
+    column: str,
+    spec: Sequence[tuple[str, str, str, Sequence[int], Sequence[Any] | None]] | None,
+    skip: bool,
+) -> tuple[dict[str, Any], int, list[dict[str, Any]]]: ...
+def detect_kind(payload: bytes) -> str: ...
+def file_offsets(path: str | PathLike[str]) -> tuple[str, npt.NDArray[np.uint64] | None]: ...
 @final
 class RecordFile:
     def __new__(cls, path: str | PathLike[str], kind: str | None = None) -> RecordFile: ...
