@@ -142,7 +142,7 @@ SCRIPT = textwrap.dedent(
             os._exit(0 if ok else 1)
         _, status = os.waitpid(pid, 0)
         assert os.WEXITSTATUS(status) == 0, status
-        for method in ("fork", "spawn"):
+        for method in ("fork", "spawn", "forkserver"):
             with mp.get_context(method).Pool(2) as pool:
                 results = pool.map(work, [path] * 3)
             assert all(total == expected for total, _ in results), (method, results)
@@ -154,7 +154,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def test_fork_and_spawn(tmp_path):
+def test_fork_spawn_and_forkserver(tmp_path):
     script = tmp_path / "forking.py"
     script.write_text(SCRIPT)
     proc = subprocess.run(
