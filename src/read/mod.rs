@@ -203,6 +203,12 @@ impl Reader {
     }
 
     fn open_inner(path: &Path, options: ReadOptions) -> Result<Reader> {
+        if let Some(url) = crate::storage::remote(path) {
+            // Objects are streamed with read-ahead; compression is told
+            // from the first bytes as for files.
+            let object = crate::storage::RemoteObject::open(&url)?;
+            return Ok(Reader::from_read_with(object.stream(), options)?.with_path(path));
+        }
         let file = File::open(path)?;
         let meta = file.metadata()?;
         let reader = if options.mmap && meta.is_file() {
@@ -250,6 +256,11 @@ impl Reader {
     pub fn follow(path: impl AsRef<Path>, options: ReadOptions, follow: Follow) -> Result<Reader> {
         let path = path.as_ref();
         let inner = || -> Result<Reader> {
+            if crate::storage::is_remote(path) {
+                return Err(Error::invalid_input(
+                    "an object in a store cannot be followed while it is written",
+                ));
+            }
             let mut file = File::open(path)?;
             let prefix = peek(&mut file, Compression::DETECT_LEN)?;
             if Compression::detect(&prefix) != Compression::None {
@@ -461,6 +472,10 @@ impl Reader {
 /// anything that is not a regular file. The compression is told from the
 /// first bytes, as [`Reader::open`] tells it.
 pub(crate) fn open_plain_file(path: &Path) -> Result<Option<(File, u64)>> {
+    if crate::storage::is_remote(path) {
+        // Objects are read as streams, not with positioned file reads.
+        return Ok(None);
+    }
     let inner = || -> io::Result<Option<(File, u64)>> {
         let file = File::open(path)?;
         let meta = file.metadata()?;
