@@ -11,16 +11,12 @@ use super::config::{block_on, store_error, Object};
 use super::url::ObjectUrl;
 use crate::error::{Error, Result};
 
-/// Whether `key` has glob characters.
-pub(crate) fn has_glob(key: &str) -> bool {
-    key.contains(['*', '?', '['])
-}
 
 /// The objects whose keys match the glob in `pattern`'s key (`*`, `?`,
 /// `[..]`, `**`), sorted; a key without glob characters is returned as is.
 pub fn glob(pattern: &ObjectUrl) -> Result<Vec<ObjectUrl>> {
     let key = pattern.key();
-    if !has_glob(key) {
+    if !key.contains(['*', '?', '[']) {
         return Ok(vec![pattern.clone()]);
     }
     let matcher = glob::Pattern::new(key).map_err(|e| {

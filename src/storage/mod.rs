@@ -11,19 +11,69 @@
 //! The framing and codec know nothing of this: it sits beside the file
 //! readers and writers, under the same record readers.
 
+#[cfg(feature = "cloud")]
 mod config;
+#[cfg(not(feature = "cloud"))]
+mod disabled;
+#[cfg(feature = "cloud")]
 mod list;
+#[cfg(feature = "cloud")]
 mod read;
 mod url;
+#[cfg(feature = "cloud")]
 mod write;
 
+#[cfg(feature = "cloud")]
 pub use config::TIMEOUT_ENV;
+#[cfg(not(feature = "cloud"))]
+pub use disabled::{glob, list, ObjectStream, ObjectWriter, RemoteObject, TIMEOUT_ENV};
+#[cfg(feature = "cloud")]
 pub use list::{glob, list};
+#[cfg(feature = "cloud")]
 pub use read::{ObjectStream, RemoteObject};
 pub use url::{is_remote, Location, ObjectUrl, Scheme};
+#[cfg(feature = "cloud")]
 pub use write::ObjectWriter;
 
-pub(crate) use list::has_glob;
-pub(crate) use read::{exists, read_small};
+#[cfg(not(feature = "cloud"))]
+pub(crate) use disabled::{delete, read_small, upload};
+#[cfg(feature = "cloud")]
+pub(crate) use read::read_small;
 pub(crate) use url::remote;
+#[cfg(feature = "cloud")]
 pub(crate) use write::{delete, upload};
+
+/// Deletes a local file or an object; one that is not there is not an
+/// error.
+pub(crate) fn remove(path: &std::path::Path) -> std::io::Result<()> {
+    if let Some(url) = remote(path) {
+        return delete(&url).map_err(|e| std::io::Error::other(e.kind().to_string()));
+    }
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// The names of the files in a local directory or of the objects directly
+/// under a key prefix.
+pub(crate) fn dir_names(dir: &std::path::Path) -> std::io::Result<Vec<String>> {
+    if let Some(url) = remote(dir) {
+        let keys = list(&url).map_err(|e| std::io::Error::other(e.kind().to_string()))?;
+        let prefix = url.key().trim_end_matches('/');
+        return Ok(keys
+            .iter()
+            .filter_map(|k| {
+                let rest = if prefix.is_empty() { k.as_str() } else { k.strip_prefix(prefix)?.strip_prefix('/')? };
+                (!rest.contains('/')).then(|| rest.to_string())
+            })
+            .collect());
+    }
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        if let Some(name) = entry?.file_name().to_str() {
+            names.push(name.to_string());
+        }
+    }
+    Ok(names)
+}

@@ -13,7 +13,7 @@ use bytes::Bytes;
 use object_store::ObjectStoreExt;
 use tokio::task::JoinHandle;
 
-use super::config::{self, block_on, spawn, store_error, store_io_error, Object};
+use super::config::{block_on, spawn, store_error, store_io_error, Object};
 use super::url::ObjectUrl;
 use crate::error::{Error, Result};
 
@@ -200,12 +200,3 @@ pub(crate) fn read_small(url: &ObjectUrl) -> Result<Option<Bytes>> {
     got.map_err(|e| store_error(e, url))
 }
 
-/// Whether an object exists at `url`.
-pub(crate) fn exists(url: &ObjectUrl) -> Result<bool> {
-    let object = Object::new(url)?;
-    match block_on(object.store.head(&object.key)) {
-        Ok(_) => Ok(true),
-        Err(object_store::Error::NotFound { .. }) => Ok(false),
-        Err(e) => Err(config::store_error(e, url)),
-    }
-}

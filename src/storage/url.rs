@@ -113,8 +113,8 @@ impl ObjectUrl {
         &self.key
     }
 
-    /// The bucket, container or host.
-    pub(crate) fn authority(&self) -> &str {
+    /// The bucket, container or host (with any port).
+    pub fn authority(&self) -> &str {
         self.root.split_once("://").map_or("", |(_, a)| a)
     }
 

@@ -55,6 +55,17 @@ pub(crate) fn open(name: &str, options: ReadOptions) -> Result<Reader> {
     }
 }
 
+/// Fails with the error naming `name` when there is no such file or
+/// object (a HEAD request for objects).
+pub(crate) fn check_exists(name: &str) -> Result<()> {
+    if let Some(url) = tfrec::storage::ObjectUrl::parse(name) {
+        return tfrec::storage::RemoteObject::open(&url).map(|_| ());
+    }
+    std::fs::metadata(name)
+        .map(|_| ())
+        .map_err(|e| tfrec::Error::from(e).with_path(name))
+}
+
 /// The kinds `--as` can force (`cat`, `verify`, `stats`).
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum AsKind {
