@@ -49,7 +49,7 @@ pub(crate) struct Args {
     max_skipped: Option<u64>,
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin.
     #[arg(required = true)]
-    inputs: Vec<String>,
+    pub(crate) inputs: Vec<String>,
 }
 
 /// How to split output into shards (`convert`, `pack --out-dir`).
