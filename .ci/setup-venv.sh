@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create (or reuse) the Python virtualenv at the repository root that holds
-# TensorFlow (golden test data, the reference implementation in the interop
+# TensorFlow (golden test data, moto for the S3 tests, the reference implementation in the interop
 # tests, the comparison benchmarks), PyTorch, ml_dtypes, pytest and
 # hypothesis, and build and install the `tfrec` Python package (./python)
 # into it.
@@ -35,6 +35,14 @@ if ! "$py" -c 'import torch, ml_dtypes, pytest, hypothesis, mypy' >/dev/null 2>&
     echo "installing torch, ml_dtypes, pytest, hypothesis and mypy into $venv" >&2
     pip_install torch ml_dtypes pytest hypothesis mypy
     "$py" -c 'import torch, ml_dtypes, pytest, hypothesis, mypy' >/dev/null
+fi
+
+# An S3-compatible server for the object-storage tests (tests/s3.rs starts
+# `moto_server` from this venv) and boto3 for the S3 benchmark's reference GET.
+if ! "$py" -c 'import moto.server, boto3' >/dev/null 2>&1; then
+    echo "installing moto[server] and boto3 into $venv" >&2
+    pip_install "moto[server]" boto3
+    "$py" -c 'import moto.server, boto3' >/dev/null
 fi
 
 # The pip `tfrecord` package is only a benchmark peer; it cannot be imported
