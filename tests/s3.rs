@@ -172,6 +172,25 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     }
 }
 
+/// A version 1.0 `.npy` file of a `<u4` vector.
+fn npy_u32(values: &[u32]) -> Vec<u8> {
+    let mut header = format!(
+        "{{'descr': '<u4', 'fortran_order': False, 'shape': ({},), }}",
+        values.len()
+    );
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    for v in values {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 fn tensor(i: u32) -> Tensor {
     Tensor::from_slice(&[i, i * 3, 7], &[3]).unwrap()
 }
@@ -327,6 +346,14 @@ fn s3_end_to_end() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(!moto.keys("tfrec-out").iter().any(|k| k.starts_with("failed/")));
+
+    // pack -o to an object.
+    let npy = dir.path().join("a.npy");
+    std::fs::write(&npy, npy_u32(&[5, 6, 7])).unwrap();
+    moto.tfrec_ok(&["pack", npy.to_str().unwrap(), "-o", "s3://tfrec-out/packed.tfrecord"]);
+    let mut packed = Reader::open("s3://tfrec-out/packed.tfrecord").unwrap();
+    let record = packed.next_record().unwrap().unwrap();
+    assert_eq!(record.decode().unwrap().to_vec::<u32>().unwrap(), [5, 6, 7]);
 
     // A truncated object: one line naming the URL, exit 1.
     let (_, bytes) = local_file(dir.path(), "t.tfrecord", 20);

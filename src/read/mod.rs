@@ -192,6 +192,10 @@ impl Reader {
     /// bytes rewritten in place are caught only by the CRCs. Use
     /// [`ReadOptions::mmap`]`(false)` for files rewritten in place while
     /// read.
+    ///
+    /// `path` may be an object URL (`s3://bucket/key`, `gs://`, `az://`,
+    /// `https://`; see [`crate::storage`]): the object is streamed with
+    /// ranged GETs, several in flight.
     pub fn open(path: impl AsRef<Path>) -> Result<Reader> {
         Reader::open_with(path, ReadOptions::default())
     }
