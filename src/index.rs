@@ -62,8 +62,8 @@ use crate::framing::{self, FrameCheck, DEFAULT_MAX_RECORD_LEN, FRAME_OVERHEAD, H
 use crate::read::mmap::Mmap;
 use crate::read::positioned::{read_exact_at, Window};
 use crate::read::Record;
-use crate::tensor::Tensor;
 use crate::storage::RemoteObject;
+use crate::tensor::Tensor;
 use crate::write::{AtomicFile, Sink};
 
 mod remote;

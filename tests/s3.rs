@@ -35,7 +35,10 @@ impl Moto {
         let server = python.with_file_name("moto_server");
         if !server.exists() {
             if std::env::var_os("TFREC_REQUIRE_S3").is_some_and(|v| v == "1") {
-                panic!("moto is required (TFREC_REQUIRE_S3=1) but {} is missing", server.display());
+                panic!(
+                    "moto is required (TFREC_REQUIRE_S3=1) but {} is missing",
+                    server.display()
+                );
             }
             eprintln!("skipping S3 test: no moto_server at {}", server.display());
             return None;
@@ -153,7 +156,10 @@ fn http_request(port: u16, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u
     let head = String::from_utf8_lossy(&reply[..split]).to_string();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     let mut rest = reply[split + 4..].to_vec();
-    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
         rest = dechunk(&rest);
     }
     (status, rest)
@@ -163,7 +169,9 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let line_end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16).unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..line_end]).unwrap().trim(), 16)
+                .unwrap();
         if size == 0 {
             return out;
         }
@@ -240,16 +248,29 @@ fn s3_end_to_end() {
         "--shards",
         "2",
     ]);
-    assert!(out.contains("s3://tfrec-in/data/train.manifest.json\t2 shards\t500 records"), "{out}");
+    assert!(
+        out.contains("s3://tfrec-in/data/train.manifest.json\t2 shards\t500 records"),
+        "{out}"
+    );
     let keys = moto.keys("tfrec-in");
-    assert!(keys.contains(&"data/train-00000-of-00002.tfrecord".to_string()), "{keys:?}");
-    assert!(keys.contains(&"data/train.manifest.json".to_string()), "{keys:?}");
+    assert!(
+        keys.contains(&"data/train-00000-of-00002.tfrecord".to_string()),
+        "{keys:?}"
+    );
+    assert!(
+        keys.contains(&"data/train.manifest.json".to_string()),
+        "{keys:?}"
+    );
 
     // count, verify, stats over a glob of keys.
     let glob = "s3://tfrec-in/data/train-*.tfrecord";
     assert_eq!(count_total(&moto.tfrec_ok(&["count", glob])), 500);
     let verify = moto.tfrec_ok(&["verify", glob]);
-    assert_eq!(verify.lines().filter(|l| l.contains("\tok\t")).count(), 2, "{verify}");
+    assert_eq!(
+        verify.lines().filter(|l| l.contains("\tok\t")).count(),
+        2,
+        "{verify}"
+    );
     let stats = moto.tfrec_ok(&["stats", glob]);
     assert!(stats.contains("records\t500"), "{stats}");
 
@@ -257,7 +278,10 @@ fn s3_end_to_end() {
     let mut seen = Vec::new();
     for rank in ["0/2", "1/2"] {
         let out = moto.tfrec_ok(&["cat", "--shuffle", "7", "--shard", rank, glob]);
-        seen.extend(out.lines().map(|l| l.split('\t').next().unwrap().to_string()));
+        seen.extend(
+            out.lines()
+                .map(|l| l.split('\t').next().unwrap().to_string()),
+        );
     }
     seen.sort();
     seen.dedup();
@@ -265,7 +289,9 @@ fn s3_end_to_end() {
 
     // index writes sidecars next to the objects; they are then used.
     moto.tfrec_ok(&["index", glob]);
-    let sidecar = moto.get("tfrec-in", "data/train-00000-of-00002.tfrecord.idx").unwrap();
+    let sidecar = moto
+        .get("tfrec-in", "data/train-00000-of-00002.tfrecord.idx")
+        .unwrap();
     assert!(!sidecar.is_empty());
     let url = "s3://tfrec-in/data/train-00000-of-00002.tfrecord";
     let file = IndexedFile::open(url).unwrap();
@@ -273,11 +299,21 @@ fn s3_end_to_end() {
     let streamed = values(&mut Reader::open(url).unwrap());
     assert_eq!(file.len(), streamed.len());
     for i in [file.len() - 1, 0, 77] {
-        assert_eq!(file.get(i).unwrap().to_vec::<u32>().unwrap()[0], streamed[i]);
+        assert_eq!(
+            file.get(i).unwrap().to_vec::<u32>().unwrap()[0],
+            streamed[i]
+        );
     }
 
     // convert s3 -> s3 and s3 -> local round trip the records.
-    moto.tfrec_ok(&["convert", glob, "--out-dir", "s3://tfrec-out/copy", "--stem", "copy"]);
+    moto.tfrec_ok(&[
+        "convert",
+        glob,
+        "--out-dir",
+        "s3://tfrec-out/copy",
+        "--stem",
+        "copy",
+    ]);
     let mut reader = Reader::open("s3://tfrec-out/copy/copy-00000-of-00001.tfrecord").unwrap();
     let copied = values(&mut reader);
     let mut sorted = copied.clone();
@@ -307,7 +343,14 @@ fn s3_end_to_end() {
             .build()
             .unwrap();
         for batch in ds.epoch(0).unwrap() {
-            all.extend(batch.unwrap().values::<u32>().unwrap().chunks(3).map(|c| c[0]));
+            all.extend(
+                batch
+                    .unwrap()
+                    .values::<u32>()
+                    .unwrap()
+                    .chunks(3)
+                    .map(|c| c[0]),
+            );
         }
     }
     assert_eq!(all.len(), 500);
@@ -322,7 +365,13 @@ fn s3_end_to_end() {
         w.write_tensor(&tensor(i)).unwrap();
     }
     w.finish().unwrap();
-    assert_eq!(Reader::open("s3://tfrec-out/lib/a.tfrecord").unwrap().count().unwrap(), 10);
+    assert_eq!(
+        Reader::open("s3://tfrec-out/lib/a.tfrecord")
+            .unwrap()
+            .count()
+            .unwrap(),
+        10
+    );
     let mut w = Writer::create("s3://tfrec-out/lib/dropped.tfrecord").unwrap();
     w.write_tensor(&tensor(1)).unwrap();
     drop(w);
@@ -331,7 +380,10 @@ fn s3_end_to_end() {
     let mut upload = tfrec::storage::ObjectWriter::create(&url).unwrap();
     upload.write_all(&vec![7u8; 20 << 20]).unwrap();
     drop(upload);
-    assert!(!moto.keys("tfrec-out").iter().any(|k| k.contains("dropped") || k.contains("parts")));
+    assert!(!moto
+        .keys("tfrec-out")
+        .iter()
+        .any(|k| k.contains("dropped") || k.contains("parts")));
     // A conversion that fails midway (damaged input) leaves no shard and
     // no manifest.
     let (_, mut bytes) = local_file(dir.path(), "bad.tfrecord", 50);
@@ -345,12 +397,20 @@ fn s3_end_to_end() {
         "s3://tfrec-out/failed",
     ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(!moto.keys("tfrec-out").iter().any(|k| k.starts_with("failed/")));
+    assert!(!moto
+        .keys("tfrec-out")
+        .iter()
+        .any(|k| k.starts_with("failed/")));
 
     // pack -o to an object.
     let npy = dir.path().join("a.npy");
     std::fs::write(&npy, npy_u32(&[5, 6, 7])).unwrap();
-    moto.tfrec_ok(&["pack", npy.to_str().unwrap(), "-o", "s3://tfrec-out/packed.tfrecord"]);
+    moto.tfrec_ok(&[
+        "pack",
+        npy.to_str().unwrap(),
+        "-o",
+        "s3://tfrec-out/packed.tfrecord",
+    ]);
     let mut packed = Reader::open("s3://tfrec-out/packed.tfrecord").unwrap();
     let record = packed.next_record().unwrap().unwrap();
     assert_eq!(record.decode().unwrap().to_vec::<u32>().unwrap(), [5, 6, 7]);
@@ -373,8 +433,13 @@ fn s3_end_to_end() {
     assert!(err.contains("not found"), "{err}");
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     assert!(!err.contains(SECRET) && !err.contains(KEY_ID), "{err}");
-    let e = Reader::open("s3://tfrec-in/missing.tfrecord").err().unwrap();
-    assert_eq!(e.io_error().map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+    let e = Reader::open("s3://tfrec-in/missing.tfrecord")
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.io_error().map(|e| e.kind()),
+        Some(std::io::ErrorKind::NotFound)
+    );
     // A missing bucket too.
     let out = moto.tfrec(&["count", "s3://no-such-bucket/x.tfrecord"]);
     assert_eq!(out.status.code(), Some(1));
@@ -382,12 +447,16 @@ fn s3_end_to_end() {
     // TensorFlow reads back what was written (downloaded: its S3 plugin is
     // not part of tensorflow-cpu).
     if let Some(py) = tf::python() {
-        let bytes = moto.get("tfrec-out", "copy/copy-00000-of-00001.tfrecord").unwrap();
+        let bytes = moto
+            .get("tfrec-out", "copy/copy-00000-of-00001.tfrecord")
+            .unwrap();
         let path = dir.path().join("for_tf.tfrecord");
         std::fs::write(&path, bytes).unwrap();
         let out = tf::tf_helper(&py, &["read", path.to_str().unwrap()]);
-        let lines: Vec<serde_json::Value> =
-            out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let lines: Vec<serde_json::Value> = out
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
         assert_eq!(lines.len(), 500);
         let mut ours = Reader::open(&path).unwrap();
         for (line, record) in lines.iter().zip(ours.records()) {
@@ -435,7 +504,11 @@ fn serve(stream: TcpStream, bytes: &[u8]) {
             if let Some(r) = lower.strip_prefix("range: bytes=") {
                 let (a, b) = r.trim().split_once('-').unwrap();
                 let a: usize = a.parse().unwrap();
-                let b: usize = if b.is_empty() { bytes.len() - 1 } else { b.parse().unwrap() };
+                let b: usize = if b.is_empty() {
+                    bytes.len() - 1
+                } else {
+                    b.parse().unwrap()
+                };
                 range = Some((a, b.min(bytes.len() - 1)));
             }
         }
@@ -451,8 +524,12 @@ fn serve(stream: TcpStream, bytes: &[u8]) {
                 )
                 .and_then(|_| out.write_all(body))
             }
-            None => write!(out, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", bytes.len())
-                .and_then(|_| if head { Ok(()) } else { out.write_all(bytes) }),
+            None => write!(
+                out,
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n",
+                bytes.len()
+            )
+            .and_then(|_| if head { Ok(()) } else { out.write_all(bytes) }),
         };
         if written.is_err() {
             return;
@@ -471,7 +548,11 @@ fn http_ranges() {
         .args(["count", &url])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(count_total(&String::from_utf8(out.stdout).unwrap()), 300);
 
     let mut reader = Reader::open(&url).unwrap();

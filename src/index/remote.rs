@@ -7,10 +7,10 @@
 
 use std::io::{self, Read};
 
+use super::SidecarCheck;
 use super::{
     check_headers, check_layout, walk_headers, FrameBuf, Index, IndexOptions, IndexSource,
 };
-use super::SidecarCheck;
 use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::framing::{FRAME_OVERHEAD, HEADER_LEN};

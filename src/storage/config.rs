@@ -112,7 +112,8 @@ impl Object {
     pub(crate) fn new(url: &ObjectUrl) -> Result<Object> {
         let store = store_for(url)?;
         let key = KeyPath::from_url_path(url.key()).map_err(|e| {
-            Error::invalid_input(format!("not a valid object key: {e}")).with_path(url.to_path_buf())
+            Error::invalid_input(format!("not a valid object key: {e}"))
+                .with_path(url.to_path_buf())
         })?;
         Ok(Object {
             store,
@@ -177,10 +178,7 @@ fn store_for(url: &ObjectUrl) -> Result<Arc<dyn ObjectStore>> {
 /// Sets the request timeouts through config keys, which (unlike replacing
 /// the client options) keeps what the environment set, such as
 /// `AWS_ALLOW_HTTP`.
-fn with_timeouts<B>(
-    builder: B,
-    set: impl Fn(B, object_store::ClientConfigKey, String) -> B,
-) -> B {
+fn with_timeouts<B>(builder: B, set: impl Fn(B, object_store::ClientConfigKey, String) -> B) -> B {
     let timeout = timeout();
     let connect = timeout.min(Duration::from_secs(10));
     let builder = set(

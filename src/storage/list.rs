@@ -11,7 +11,6 @@ use super::config::{block_on, store_error, Object};
 use super::url::ObjectUrl;
 use crate::error::{Error, Result};
 
-
 /// The objects whose keys match the glob in `pattern`'s key (`*`, `?`,
 /// `[..]`, `**`), sorted; a key without glob characters is returned as is.
 pub fn glob(pattern: &ObjectUrl) -> Result<Vec<ObjectUrl>> {

@@ -64,7 +64,11 @@ pub(crate) fn dir_names(dir: &std::path::Path) -> std::io::Result<Vec<String>> {
         return Ok(keys
             .iter()
             .filter_map(|k| {
-                let rest = if prefix.is_empty() { k.as_str() } else { k.strip_prefix(prefix)?.strip_prefix('/')? };
+                let rest = if prefix.is_empty() {
+                    k.as_str()
+                } else {
+                    k.strip_prefix(prefix)?.strip_prefix('/')?
+                };
                 (!rest.contains('/')).then(|| rest.to_string())
             })
             .collect());

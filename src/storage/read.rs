@@ -1,29 +1,30 @@
 //! Reading objects: a sequential stream with read-ahead, and ranges.
 //!
-//! A scan runs near one stream's bandwidth by keeping several ranged GETs
-//! in flight, in order, each for one chunk; the stream hands them out as
-//! they complete. Random access fetches the ranges asked for, neighbours
-//! coalesced into one request by the store.
+//! A scan is one streaming GET read ahead of the reader by a task on the
+//! store runtime, so it runs at the store's single-stream bandwidth while
+//! the reader checks what has arrived (ranged GETs of chunks were tried
+//! too, but servers that read a whole object per range request make each
+//! of them cost the whole object). Random access fetches the ranges asked
+//! for, neighbours coalesced into one request and several requests in
+//! flight.
 
-use std::collections::VecDeque;
 use std::io::{self, Read};
 use std::ops::Range;
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes, BytesMut};
+use futures::StreamExt;
 use object_store::ObjectStoreExt;
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::config::{block_on, spawn, store_error, store_io_error, Object};
 use super::url::ObjectUrl;
 use crate::error::{Error, Result};
 
-/// Bytes per ranged GET of a sequential scan.
-const CHUNK: u64 = 8 << 20;
-/// The first GET's size; each next one doubles up to [`CHUNK`], so that
-/// opening an object to peek at its start costs little.
-const FIRST_CHUNK: u64 = 256 << 10;
-/// Ranged GETs kept in flight ahead of the reader.
-const AHEAD: usize = 4;
+/// Bytes per chunk a sequential stream hands over.
+const CHUNK: usize = 1 << 20;
+/// Chunks read ahead of the reader.
+const AHEAD: usize = 32;
 
 /// An object in a store, opened: its client, key and length.
 #[derive(Clone)]
@@ -93,7 +94,7 @@ impl RemoteObject {
 
     /// A sequential stream over the whole object with read-ahead.
     pub fn stream(&self) -> ObjectStream {
-        ObjectStream::new(self.clone(), 0)
+        ObjectStream::new(self.clone())
     }
 
     fn err(&self, e: io::Error) -> Error {
@@ -116,71 +117,129 @@ fn check_len(bytes: Bytes, want: u64, at: u64) -> io::Result<Bytes> {
     ))
 }
 
-/// A sequential [`Read`] over an object: chunks are fetched by ranged GETs,
-/// several in flight, and handed out in order.
+/// A sequential [`Read`] over an object: one streaming GET, pulled by a
+/// task on the store runtime into a bounded queue of about [`AHEAD`]
+/// chunks, so that the network and the reader's checking overlap. A body
+/// broken midway is resumed from where it broke by a ranged GET of the
+/// same version (the store client's retries).
 pub struct ObjectStream {
     object: RemoteObject,
-    /// Where the next chunk to request starts.
-    next: u64,
-    chunk: u64,
-    inflight: VecDeque<(u64, u64, JoinHandle<object_store::Result<Bytes>>)>,
+    queue: Option<mpsc::Receiver<io::Result<Bytes>>>,
+    task: Option<JoinHandle<()>>,
     current: Bytes,
+    /// Bytes handed out so far.
+    read: u64,
 }
 
 impl ObjectStream {
-    fn new(object: RemoteObject, from: u64) -> ObjectStream {
+    fn new(object: RemoteObject) -> ObjectStream {
         ObjectStream {
             object,
-            next: from,
-            chunk: FIRST_CHUNK,
-            inflight: VecDeque::new(),
+            queue: None,
+            task: None,
             current: Bytes::new(),
+            read: 0,
         }
     }
 
-    fn request_ahead(&mut self) {
-        while self.inflight.len() < AHEAD && self.next < self.object.len {
-            let start = self.next;
-            let end = (start + self.chunk).min(self.object.len);
-            self.chunk = (self.chunk * 2).min(CHUNK);
-            let store = self.object.object.store.clone();
-            let key = self.object.object.key.clone();
-            let task = spawn(async move { store.get_range(&key, start..end).await });
-            self.inflight.push_back((start, end - start, task));
-            self.next = end;
-        }
+    fn start(&mut self) -> &mut mpsc::Receiver<io::Result<Bytes>> {
+        let (tx, rx) = mpsc::channel(AHEAD);
+        let store = self.object.object.store.clone();
+        let key = self.object.object.key.clone();
+        self.task = Some(spawn(async move {
+            let body = match store.get(&key).await {
+                Ok(got) => got.into_stream(),
+                Err(e) => {
+                    let _ = tx.send(Err(store_io_error(e))).await;
+                    return;
+                }
+            };
+            pump(body, tx).await;
+        }));
+        self.queue.insert(rx)
     }
 
     /// The next chunk, or an empty one at the end.
     fn next_chunk(&mut self) -> io::Result<Bytes> {
-        self.request_ahead();
-        let Some((start, want, task)) = self.inflight.pop_front() else {
-            return Ok(Bytes::new());
+        let queue = match self.queue.as_mut() {
+            Some(queue) => queue,
+            None if self.object.len == 0 => return Ok(Bytes::new()),
+            None => self.start(),
         };
-        let bytes = block_on(task)
-            .map_err(|e| io::Error::other(format!("object read task failed: {e}")))?
-            .map_err(store_io_error)?;
-        let bytes = check_len(bytes, want, start)?;
-        self.request_ahead();
-        Ok(bytes)
+        match queue.blocking_recv() {
+            Some(chunk) => {
+                let chunk = chunk?;
+                self.read += chunk.len() as u64;
+                if self.read > self.object.len {
+                    return Err(changed(self.object.len, self.read));
+                }
+                Ok(chunk)
+            }
+            None if self.read != self.object.len => Err(changed(self.object.len, self.read)),
+            None => Ok(Bytes::new()),
+        }
     }
+}
+
+/// Moves a body into the queue in chunks of about [`CHUNK`] bytes.
+async fn pump(
+    mut body: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
+    tx: mpsc::Sender<io::Result<Bytes>>,
+) {
+    let mut pending = BytesMut::new();
+    loop {
+        match body.next().await {
+            Some(Ok(bytes)) => {
+                if pending.is_empty() && bytes.len() >= CHUNK {
+                    if tx.send(Ok(bytes)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                pending.extend_from_slice(&bytes);
+                if pending.len() >= CHUNK && tx.send(Ok(pending.split().freeze())).await.is_err() {
+                    return;
+                }
+            }
+            Some(Err(e)) => {
+                let _ = tx.send(Err(store_io_error(e))).await;
+                return;
+            }
+            None => {
+                if !pending.is_empty() {
+                    let _ = tx.send(Ok(pending.split().freeze())).await;
+                }
+                return;
+            }
+        }
+    }
+}
+
+fn changed(len: u64, read: u64) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::UnexpectedEof,
+        format!("the object changed while read: {len} bytes when opened, {read} read"),
+    )
 }
 
 impl Read for ObjectStream {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.current.is_empty() {
+        while self.current.is_empty() {
             self.current = self.next_chunk()?;
+            if self.current.is_empty() {
+                return Ok(0);
+            }
         }
         let n = buf.len().min(self.current.len());
         buf[..n].copy_from_slice(&self.current[..n]);
-        let _ = self.current.split_to(n);
+        self.current.advance(n);
         Ok(n)
     }
 }
 
 impl Drop for ObjectStream {
     fn drop(&mut self) {
-        for (_, _, task) in self.inflight.drain(..) {
+        if let Some(task) = self.task.take() {
             task.abort();
         }
     }
@@ -199,4 +258,3 @@ pub(crate) fn read_small(url: &ObjectUrl) -> Result<Option<Bytes>> {
     });
     got.map_err(|e| store_error(e, url))
 }
-

@@ -165,18 +165,37 @@ mod tests {
         assert_eq!(url.root(), "s3://bucket");
         assert_eq!(url.key(), "dir/a.tfrecord");
         assert_eq!(url.authority(), "bucket");
-        assert_eq!(url.with_suffix(".idx").to_string(), "s3://bucket/dir/a.tfrecord.idx");
+        assert_eq!(
+            url.with_suffix(".idx").to_string(),
+            "s3://bucket/dir/a.tfrecord.idx"
+        );
         let dir = ObjectUrl::parse("gs://b/out/").unwrap();
         assert_eq!(dir.join("x").to_string(), "gs://b/out/x");
         assert_eq!(ObjectUrl::parse("s3://b").unwrap().join("x").key(), "x");
         let http = ObjectUrl::parse("http://127.0.0.1:8080/d/f").unwrap();
-        assert_eq!((http.scheme(), http.root()), (Scheme::Http, "http://127.0.0.1:8080"));
-        assert_eq!(ObjectUrl::parse("abfss://c@acct.dfs.core.windows.net/k").unwrap().scheme(), Scheme::Azure);
+        assert_eq!(
+            (http.scheme(), http.root()),
+            (Scheme::Http, "http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            ObjectUrl::parse("abfss://c@acct.dfs.core.windows.net/k")
+                .unwrap()
+                .scheme(),
+            Scheme::Azure
+        );
     }
 
     #[test]
     fn local_paths_stay_local() {
-        for p in ["a.tfrecord", "/tmp/x", "./s3:/x", "file://x", "s3://", "C:\\x", "-"] {
+        for p in [
+            "a.tfrecord",
+            "/tmp/x",
+            "./s3:/x",
+            "file://x",
+            "s3://",
+            "C:\\x",
+            "-",
+        ] {
             assert!(matches!(Location::parse(p), Location::Local(_)), "{p}");
         }
         assert!(is_remote("s3://b/k"));

@@ -51,7 +51,9 @@ impl ObjectWriter {
             return Ok(());
         };
         // `finish` aborts the upload itself when completing fails.
-        block_on(upload.finish()).map(|_| ()).map_err(store_io_error)
+        block_on(upload.finish())
+            .map(|_| ())
+            .map_err(store_io_error)
     }
 
     /// Abandons the upload; nothing appears under the name.
