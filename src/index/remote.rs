@@ -132,3 +132,33 @@ impl FrameBuf {
         Ok(dst)
     }
 }
+
+impl super::IndexedFile {
+    /// Whether records are read from an object in a store.
+    pub(crate) fn is_remote(&self) -> bool {
+        matches!(self.access, super::Access::Remote(_))
+    }
+
+    /// The checked payloads of records `indices` of an object, fetched
+    /// together: neighbouring frames are coalesced into one ranged GET and
+    /// the GETs run concurrently. `None` for files (read record by record).
+    pub(crate) fn fetch_payloads(&self, indices: &[usize]) -> Option<Result<Vec<Vec<u8>>>> {
+        let super::Access::Remote(object) = &self.access else {
+            return None;
+        };
+        let fetch = || -> Result<Vec<Vec<u8>>> {
+            let mut ranges = Vec::with_capacity(indices.len());
+            for &i in indices {
+                let (entry, len) = self.locate(i)?;
+                ranges.push(entry.offset..entry.offset + len as u64);
+            }
+            let frames = object.read_ranges(&ranges)?;
+            indices
+                .iter()
+                .zip(&frames)
+                .map(|(&i, frame)| self.checked_payload(i, frame).map(<[u8]>::to_vec))
+                .collect()
+        };
+        Some(fetch().map_err(|e| e.with_path(&self.path)))
+    }
+}
