@@ -11,7 +11,7 @@
 use std::io::{self, Read};
 use std::ops::Range;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use futures::StreamExt;
 use object_store::ObjectStoreExt;
 use tokio::sync::mpsc;
@@ -21,10 +21,9 @@ use super::config::{block_on, spawn, store_error, store_io_error, Object};
 use super::url::ObjectUrl;
 use crate::error::{Error, Result};
 
-/// Bytes per chunk a sequential stream hands over.
-const CHUNK: usize = 1 << 20;
-/// Chunks read ahead of the reader.
-const AHEAD: usize = 32;
+/// Body chunks read ahead of the reader (the HTTP client's, tens of KiB
+/// each: a few MiB in all).
+const AHEAD: usize = 256;
 
 /// An object in a store, opened: its client, key and length.
 #[derive(Clone)]
@@ -118,8 +117,7 @@ fn check_len(bytes: Bytes, want: u64, at: u64) -> io::Result<Bytes> {
 }
 
 /// A sequential [`Read`] over an object: one streaming GET, pulled by a
-/// task on the store runtime into a bounded queue of about [`AHEAD`]
-/// chunks, so that the network and the reader's checking overlap. A body
+/// task on the store runtime into a bounded queue of [`AHEAD`] chunks, so that the network and the reader's checking overlap. A body
 /// broken midway is resumed from where it broke by a ranged GET of the
 /// same version (the store client's retries).
 pub struct ObjectStream {
@@ -181,36 +179,16 @@ impl ObjectStream {
     }
 }
 
-/// Moves a body into the queue in chunks of about [`CHUNK`] bytes.
+/// Moves a body into the queue as it arrives (no copying: the reader
+/// shares the machine with the network task).
 async fn pump(
     mut body: futures::stream::BoxStream<'static, object_store::Result<Bytes>>,
     tx: mpsc::Sender<io::Result<Bytes>>,
 ) {
-    let mut pending = BytesMut::new();
-    loop {
-        match body.next().await {
-            Some(Ok(bytes)) => {
-                if pending.is_empty() && bytes.len() >= CHUNK {
-                    if tx.send(Ok(bytes)).await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-                pending.extend_from_slice(&bytes);
-                if pending.len() >= CHUNK && tx.send(Ok(pending.split().freeze())).await.is_err() {
-                    return;
-                }
-            }
-            Some(Err(e)) => {
-                let _ = tx.send(Err(store_io_error(e))).await;
-                return;
-            }
-            None => {
-                if !pending.is_empty() {
-                    let _ = tx.send(Ok(pending.split().freeze())).await;
-                }
-                return;
-            }
+    while let Some(chunk) = body.next().await {
+        let failed = chunk.is_err();
+        if tx.send(chunk.map_err(store_io_error)).await.is_err() || failed {
+            return;
         }
     }
 }
