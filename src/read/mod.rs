@@ -210,8 +210,8 @@ impl Reader {
         if let Some(url) = crate::storage::remote(path) {
             // Objects are streamed with read-ahead; compression is told
             // from the first bytes as for files.
-            let object = crate::storage::RemoteObject::open(&url)?;
-            return Ok(Reader::from_read_with(object.stream(), options)?.with_path(path));
+            let stream = crate::storage::ObjectStream::open(&url)?;
+            return Ok(Reader::from_read_with(stream, options)?.with_path(path));
         }
         let file = File::open(path)?;
         let meta = file.metadata()?;

@@ -130,6 +130,26 @@ pub struct ObjectStream {
 }
 
 impl ObjectStream {
+    /// Opens `url` and starts reading it: one GET, whose answer gives the
+    /// length too (no HEAD first: some servers read the whole object to
+    /// answer one). A missing object is an error of kind `NotFound` naming
+    /// the URL.
+    pub fn open(url: &ObjectUrl) -> Result<ObjectStream> {
+        let object = Object::new(url)?;
+        let got = block_on(object.store.get(&object.key)).map_err(|e| store_error(e, url))?;
+        let len = got.meta.size;
+        let body = got.into_stream();
+        let (tx, rx) = mpsc::channel(AHEAD);
+        let task = spawn(pump(body, tx));
+        Ok(ObjectStream {
+            object: RemoteObject { object, len },
+            queue: Some(rx),
+            task: Some(task),
+            current: Bytes::new(),
+            read: 0,
+        })
+    }
+
     fn new(object: RemoteObject) -> ObjectStream {
         ObjectStream {
             object,
