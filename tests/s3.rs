@@ -5,6 +5,8 @@
 //! Without moto the S3 test is skipped with a message, unless
 //! `TFREC_REQUIRE_S3=1`, when it fails instead.
 
+#![cfg(feature = "cloud")]
+
 #[path = "common/tf.rs"]
 mod tf;
 
@@ -512,6 +514,15 @@ fn serve(stream: TcpStream, bytes: &[u8]) {
                 range = Some((a, b.min(bytes.len() - 1)));
             }
         }
+        if request.contains("/denied") {
+            let _ = out.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n");
+            continue;
+        }
+        if request.contains("/silent") {
+            // Never answers: the client's timeout must end the wait.
+            std::thread::sleep(Duration::from_secs(600));
+            return;
+        }
         let head = request.starts_with("HEAD");
         let written = match range {
             Some((a, b)) => {
@@ -557,6 +568,28 @@ fn http_ranges() {
 
     let mut reader = Reader::open(&url).unwrap();
     assert_eq!(values(&mut reader), (0..300).collect::<Vec<_>>());
+
+    // A refused request and a server that never answers: one line naming
+    // the URL, exit 1, and no hang (retries end within three timeouts).
+    let denied = format!("http://127.0.0.1:{port}/denied/h.tfrecord");
+    let out = Command::new(env!("CARGO_BIN_EXE_tfrec"))
+        .args(["count", &denied])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains(&denied) && err.contains("access denied"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+    let silent = format!("http://127.0.0.1:{port}/silent/h.tfrecord");
+    let out = Command::new(env!("CARGO_BIN_EXE_tfrec"))
+        .args(["count", &silent])
+        .env("TFREC_STORE_TIMEOUT_SECS", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(err.contains(&silent) && err.contains("timed out"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{err}");
 
     // Random access by ranged GETs.
     let file = IndexedFile::open(&url).unwrap();
