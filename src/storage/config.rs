@@ -219,9 +219,11 @@ pub(crate) fn store_io_error(e: object_store::Error) -> io::Error {
     io::Error::new(kind, format!("{what}: {}", redact(&detail)))
 }
 
+/// Whether the request failed by timing out (the client says "operation
+/// timed out"; the retry summary's "retry_timeout" does not count).
 fn timed_out(detail: &str) -> bool {
     let lower = detail.to_ascii_lowercase();
-    lower.contains("timed out") || lower.contains("timeout") || lower.contains("deadline")
+    lower.contains("timed out") || lower.contains("deadline has elapsed")
 }
 
 /// The error and its causes on one line, shortened.
