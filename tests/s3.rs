@@ -578,7 +578,10 @@ fn http_ranges() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(err.contains(&denied) && err.contains("access denied"), "{err}");
+    assert!(
+        err.contains(&denied) && err.contains("access denied"),
+        "{err}"
+    );
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     let silent = format!("http://127.0.0.1:{port}/silent/h.tfrecord");
     let out = Command::new(env!("CARGO_BIN_EXE_tfrec"))
