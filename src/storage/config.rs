@@ -35,19 +35,30 @@ const DEFAULT_TIMEOUT_SECS: u64 = 60;
 /// often with exponential backoff.
 const MAX_RETRIES: usize = 5;
 
-/// The runtime requests run on: two workers, made on first use.
+/// The runtime requests run on: two workers, made on first use in each
+/// process. A child forked after the parent used it gets a runtime of its
+/// own (the parent's threads do not exist in the child; its runtime is left
+/// alone, never dropped there).
 fn runtime() -> &'static tokio::runtime::Runtime {
-    static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
-    RUNTIME.get_or_init(|| {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("tfrec-store")
-            .enable_all()
-            .build()
-            // Without threads or timers nothing else in the process works
-            // either.
-            .unwrap_or_else(|e| panic!("cannot start the object-store runtime: {e}"))
-    })
+    static RUNTIME: Mutex<Option<(u32, &'static tokio::runtime::Runtime)>> = Mutex::new(None);
+    let pid = std::process::id();
+    let mut slot = RUNTIME.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((owner, runtime)) = *slot {
+        if owner == pid {
+            return runtime;
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("tfrec-store")
+        .enable_all()
+        .build()
+        // Without threads or timers nothing else in the process works
+        // either.
+        .unwrap_or_else(|e| panic!("cannot start the object-store runtime: {e}"));
+    let runtime: &'static tokio::runtime::Runtime = Box::leak(Box::new(runtime));
+    *slot = Some((pid, runtime));
+    runtime
 }
 
 /// Runs `f` to completion on the store runtime, blocking this thread.
@@ -124,10 +135,14 @@ impl Object {
 }
 
 fn store_for(url: &ObjectUrl) -> Result<Arc<dyn ObjectStore>> {
-    static STORES: OnceLock<Mutex<HashMap<String, Arc<dyn ObjectStore>>>> = OnceLock::new();
+    // Keyed by process too: a client's connections belong to the runtime
+    // of the process that made it.
+    type Stores = HashMap<(u32, String), Arc<dyn ObjectStore>>;
+    static STORES: OnceLock<Mutex<Stores>> = OnceLock::new();
     let stores = STORES.get_or_init(Default::default);
     let mut stores = stores.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some(store) = stores.get(url.root()) {
+    let key = (std::process::id(), url.root().to_string());
+    if let Some(store) = stores.get(&key) {
         return Ok(store.clone());
     }
     // rustls needs its crypto provider chosen once per process; a second
@@ -171,7 +186,7 @@ fn store_for(url: &ObjectUrl) -> Result<Arc<dyn ObjectStore>> {
             .map(|s| Arc::new(s) as Arc<dyn ObjectStore>),
     };
     let store = built.map_err(|e| store_error(e, url))?;
-    stores.insert(url.root().to_string(), store.clone());
+    stores.insert(key, store.clone());
     Ok(store)
 }
 
