@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Create (or reuse) the Python virtualenv at the repository root that holds
 # TensorFlow (golden test data, the reference implementation in the interop
-# tests, the comparison benchmarks), PyTorch, Grain, PySpark, Ray Data,
-# ml_dtypes, pytest and hypothesis, and build and install the `tfrec` Python
-# package (./python)
+# tests, the comparison benchmarks), PyTorch, Grain, PySpark, Ray Data, moto
+# (the S3 server of the object-storage tests), ml_dtypes, pytest and
+# hypothesis, and build and install the `tfrec` Python package (./python)
 # into it.
 #
 # Idempotent: an existing venv with working packages is left as it is; the
@@ -59,6 +59,14 @@ if ! TF_CPP_MIN_LOG_LEVEL=3 "$py" -c 'import ray.data, pyarrow, tensorflow' >/de
     echo "installing ray[data] into $venv" >&2
     pip_install "ray[data]"
     TF_CPP_MIN_LOG_LEVEL=3 "$py" -c 'import ray.data, pyarrow, tensorflow' >/dev/null
+fi
+
+# An S3-compatible server for the object-storage tests (tests/s3.rs starts
+# `moto_server` from this venv) and boto3 for the S3 benchmark's reference GET.
+if ! "$py" -c 'import moto.server, boto3' >/dev/null 2>&1; then
+    echo "installing moto[server] and boto3 into $venv" >&2
+    pip_install "moto[server]" boto3
+    "$py" -c 'import moto.server, boto3' >/dev/null
 fi
 
 # The pip `tfrecord` package is only a benchmark peer; it cannot be imported

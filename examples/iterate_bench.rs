@@ -2,7 +2,7 @@
 //! reports the throughput: the dataset pipeline's speed on real files.
 //!
 //! ```sh
-//! cargo run --release --example iterate_bench -- FILE [--batch 256] [--epochs 3] [--threads N] [--prefetch K] [--pread]
+//! cargo run --release --example iterate_bench -- FILE [--batch 256] [--epochs 3] [--threads N] [--prefetch K] [--pread] [--sequential]
 //! /usr/bin/time -f '%M KB peak' target/release/examples/iterate_bench FILE
 //! ```
 
@@ -32,11 +32,15 @@ fn main() -> Result<(), Box<dyn Error>> {
     let threads: usize = arg("--threads", 0)?;
     let prefetch: usize = arg("--prefetch", 2)?;
     let mmap = !std::env::args().any(|a| a == "--pread");
+    // FILE order instead of a global shuffle (FILE may be an object URL).
+    let sequential = std::env::args().any(|a| a == "--sequential");
 
     let t0 = Instant::now();
-    let ds = Dataset::builder()
-        .file(&path)
-        .shuffle(1)
+    let mut builder = Dataset::builder().file(&path);
+    if !sequential {
+        builder = builder.shuffle(1);
+    }
+    let ds = builder
         .batch(batch)
         .threads(threads)
         .prefetch(prefetch)

@@ -62,8 +62,11 @@ use crate::framing::{self, FrameCheck, DEFAULT_MAX_RECORD_LEN, FRAME_OVERHEAD, H
 use crate::read::mmap::Mmap;
 use crate::read::positioned::{read_exact_at, Window};
 use crate::read::Record;
+use crate::storage::RemoteObject;
 use crate::tensor::Tensor;
 use crate::write::{AtomicFile, Sink};
+
+mod remote;
 
 /// Where one record's frame lies in its file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -340,6 +343,9 @@ fn parse_u64(field: &[u8]) -> Option<u64> {
 }
 
 fn open_inner(path: &Path, options: &IndexOptions) -> Result<Index> {
+    if let Some(url) = crate::storage::remote(path) {
+        return remote::open_indexed(&url, options).map(|(index, _)| index);
+    }
     open_indexed(path, options, false).map(|(index, _)| index)
 }
 
@@ -427,7 +433,12 @@ fn read_sidecar(
     side.read_to_end(&mut text).map_err(|e| e.to_string())?;
     let entries = Index::parse_sidecar(&text).map_err(|e| e.kind().to_string())?;
     check_layout(&entries, file_len, options.max_record_len)?;
-    check_headers(file, file_len, &entries, options.check)?;
+    check_headers(
+        |dst, at| read_exact_at(file, dst, at),
+        file_len,
+        &entries,
+        options.check,
+    )?;
     Ok(Some(entries.iter().map(|e| e.offset).collect()))
 }
 
@@ -462,7 +473,7 @@ fn check_layout(entries: &[Entry], file_len: u64, max_record_len: u64) -> Result
 
 /// The frame headers at a sample of the entries carry their lengths.
 fn check_headers(
-    file: &File,
+    read_exact_at: impl Fn(&mut [u8], u64) -> io::Result<()>,
     file_len: u64,
     entries: &[Entry],
     check: SidecarCheck,
@@ -486,7 +497,7 @@ fn check_headers(
                 e.offset
             ));
         }
-        read_exact_at(file, &mut header, e.offset).map_err(|err| err.to_string())?;
+        read_exact_at(&mut header, e.offset).map_err(|err| err.to_string())?;
         match framing::parse_header(&header) {
             Ok(payload_len) if framing::frame_len(payload_len) == Some(e.len) => {}
             Ok(payload_len) => {
@@ -690,6 +701,8 @@ impl FrameBuf {
 enum Access {
     Positioned(File),
     Mapped(Mmap),
+    /// An object in a store, read by ranged GETs.
+    Remote(RemoteObject),
 }
 
 /// An uncompressed TFRecord file with its [`Index`]: any record by number.
@@ -736,6 +749,16 @@ impl IndexedFile {
     /// Opens `path` with index options.
     pub fn open_with(path: impl AsRef<Path>, options: &IndexOptions) -> Result<IndexedFile> {
         let path = path.as_ref();
+        if let Some(url) = crate::storage::remote(path) {
+            let (index, object) =
+                remote::open_indexed(&url, options).map_err(|e| e.with_path(path))?;
+            return Ok(IndexedFile {
+                path: path.to_path_buf(),
+                access: Access::Remote(object),
+                index,
+                check: FrameCheck::default(),
+            });
+        }
         let index = Index::open_with(path, options)?;
         IndexedFile::with_index(path, index)
     }
@@ -748,6 +771,9 @@ impl IndexedFile {
         options: &IndexOptions,
     ) -> Result<IndexedFile> {
         let path = path.as_ref();
+        if crate::storage::is_remote(path) {
+            return IndexedFile::open_with(path, options);
+        }
         let (index, map) = open_indexed(path, options, true).map_err(|e| e.with_path(path))?;
         let mut file = IndexedFile::with_index(path, index)?;
         match map {
@@ -763,11 +789,21 @@ impl IndexedFile {
     /// the file's current length.
     pub fn with_index(path: impl AsRef<Path>, index: Index) -> Result<IndexedFile> {
         let path = path.as_ref();
-        let file = File::open(path).map_err(|e| Error::from(e).with_path(path))?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::from(e).with_path(path))?
-            .len();
+        let (access, len) = match crate::storage::remote(path) {
+            Some(url) => {
+                let object = RemoteObject::open(&url)?;
+                let len = object.len();
+                (Access::Remote(object), len)
+            }
+            None => {
+                let file = File::open(path).map_err(|e| Error::from(e).with_path(path))?;
+                let len = file
+                    .metadata()
+                    .map_err(|e| Error::from(e).with_path(path))?
+                    .len();
+                (Access::Positioned(file), len)
+            }
+        };
         if len != index.file_len() {
             return Err(Error::invalid_input(format!(
                 "the index describes {} bytes, the file has {len}",
@@ -777,7 +813,7 @@ impl IndexedFile {
         }
         Ok(IndexedFile {
             path: path.to_path_buf(),
-            access: Access::Positioned(file),
+            access,
             index,
             check: FrameCheck::default(),
         })
@@ -849,6 +885,9 @@ impl IndexedFile {
             Access::Positioned(file) => buf
                 .read_at(file, entry.offset, len)
                 .map_err(|e| Error::from(e).at_record(entry.offset, i as u64))?,
+            Access::Remote(object) => buf
+                .read_remote(object, entry.offset, len)
+                .map_err(|e| Error::from(e).at_record(entry.offset, i as u64))?,
             Access::Mapped(map) => {
                 let record = self
                     .in_map(map, i, entry, len)
@@ -911,6 +950,7 @@ impl IndexedFile {
     pub(crate) fn read_at(&self, offset: u64, dst: &mut [u8]) -> Result<()> {
         let read = match &self.access {
             Access::Positioned(file) => read_exact_at(file, dst, offset).map_err(Error::from),
+            Access::Remote(object) => object.read_exact_at(dst, offset).map_err(Error::from),
             Access::Mapped(map) => usize::try_from(offset)
                 .ok()
                 .and_then(|start| map.get(start..start.checked_add(dst.len())?))

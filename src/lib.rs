@@ -56,6 +56,7 @@ pub mod pipeline;
 pub mod proto;
 pub mod read;
 pub mod stats;
+pub mod storage;
 pub mod tensor;
 pub mod verify;
 pub mod write;

@@ -418,6 +418,12 @@ pub(crate) fn check_split(part: usize, parts: usize) -> Result<(u64, u64)> {
 }
 
 fn detect(path: &Path) -> Result<Compression> {
+    if let Some(url) = crate::storage::remote(path) {
+        // A small ranged read rather than a stream's read-ahead.
+        let object = crate::storage::RemoteObject::open(&url)?;
+        let prefix = object.read_range(0..object.len().min(Compression::DETECT_LEN as u64))?;
+        return Ok(Compression::detect(&prefix));
+    }
     let reader = Reader::open_with(path, ReadOptions::default().mmap(false))?;
     Ok(reader.compression())
 }
@@ -426,6 +432,16 @@ fn expand_glob(pattern: &str) -> Result<Vec<PathBuf>> {
     let bad =
         |e: &dyn std::fmt::Display| Error::invalid_input(format!("glob pattern {pattern:?}: {e}"));
     let mut found = Vec::new();
+    if let Some(url) = crate::storage::ObjectUrl::parse(pattern) {
+        found = crate::storage::glob(&url)?
+            .iter()
+            .map(crate::storage::ObjectUrl::to_path_buf)
+            .collect();
+        if found.is_empty() {
+            return Err(bad(&"matches no object"));
+        }
+        return Ok(found);
+    }
     for entry in glob::glob(pattern).map_err(|e| bad(&e))? {
         let path = entry.map_err(|e| bad(&e))?;
         if path.is_file() {

@@ -182,10 +182,18 @@ impl<A: Assemble> Producer<A> {
         let inner = &*self.inner;
         let mut parts = self.assembler.parts();
         let (ids, offsets) = A::positions(&mut parts);
+        let fetched;
         let payloads = match (&mut self.source, &inner.files) {
             (Source::Indexed { order }, Files::Indexed(files)) => {
                 indexed_positions(inner, files, order, self.next as usize, n, ids, offsets);
-                Payloads::Indexed(files)
+                match super::stream::fetch_remote(files, ids, offsets) {
+                    Some(Ok(items)) => {
+                        fetched = items;
+                        Payloads::Loaded(&fetched)
+                    }
+                    Some(Err(e)) => return Some(Err(e)),
+                    None => Payloads::Indexed(files),
+                }
             }
             (Source::Streamed { streamer, loaded }, _) => {
                 for item in loaded.drain(..) {
@@ -258,14 +266,28 @@ impl<A: Assemble> Producer<A> {
         let skips = self.skips.clone();
         self.inner.threads.spawn(move || {
             let result = match &inner.files {
-                Files::Indexed(files) => assemble_skipping(
-                    &*assembler,
-                    &inner,
-                    &Payloads::Indexed(files),
-                    parts,
-                    false,
-                    &skips,
-                ),
+                Files::Indexed(files) => {
+                    let (ids, offsets) = A::positions(&mut parts);
+                    match super::stream::fetch_remote(files, ids, offsets) {
+                        Some(Ok(items)) => assemble_skipping(
+                            &*assembler,
+                            &inner,
+                            &Payloads::Loaded(&items),
+                            parts,
+                            false,
+                            &skips,
+                        ),
+                        Some(Err(e)) => Err(e),
+                        None => assemble_skipping(
+                            &*assembler,
+                            &inner,
+                            &Payloads::Indexed(files),
+                            parts,
+                            false,
+                            &skips,
+                        ),
+                    }
+                }
                 Files::Streamed => Err(Error::invalid_input(
                     "internal: a streamed dataset has no random access",
                 )),

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
+use crate::index::IndexedFile;
 use crate::read::{ReadOptions, Reader};
 
 use super::batch::RecordId;
@@ -210,4 +211,60 @@ fn changed(inner: &Inner, file: usize, expected: u64) -> Error {
         "the file no longer has the {expected} records it had when the dataset was built"
     ))
     .with_path(&inner.paths[file])
+}
+
+/// The payloads of a batch of an indexed dataset when some of its files are
+/// objects in a store: each file's records fetched together (neighbours
+/// coalesced, requests concurrent) instead of one request per record on
+/// each pool thread. `None` when every file is local.
+pub(crate) fn fetch_remote(
+    files: &[IndexedFile],
+    ids: &[RecordId],
+    offsets: &[u64],
+) -> Option<Result<Vec<Item>>> {
+    if !ids
+        .iter()
+        .any(|id| files.get(id.file).is_some_and(IndexedFile::is_remote))
+    {
+        return None;
+    }
+    let fetch = || -> Result<Vec<Item>> {
+        let mut payloads: Vec<Option<Vec<u8>>> = vec![None; ids.len()];
+        for (f, file) in files.iter().enumerate() {
+            let slots: Vec<usize> = (0..ids.len()).filter(|&s| ids[s].file == f).collect();
+            if slots.is_empty() {
+                continue;
+            }
+            let indices: Vec<usize> = slots.iter().map(|&s| ids[s].index as usize).collect();
+            let fetched = match file.fetch_payloads(&indices) {
+                Some(fetched) => fetched?,
+                None => {
+                    let mut out = Vec::with_capacity(indices.len());
+                    let mut buf = crate::index::FrameBuf::new();
+                    for &i in &indices {
+                        out.push(file.record(i, &mut buf)?.payload.into_owned());
+                    }
+                    out
+                }
+            };
+            for (slot, payload) in slots.into_iter().zip(fetched) {
+                payloads[slot] = Some(payload);
+            }
+        }
+        ids.iter()
+            .zip(offsets)
+            .zip(payloads)
+            .map(|((&id, &offset), payload)| {
+                let payload = payload.ok_or_else(|| {
+                    Error::invalid_input("internal: a record of the batch was not fetched")
+                })?;
+                Ok(Item {
+                    id,
+                    offset,
+                    payload,
+                })
+            })
+            .collect()
+    };
+    Some(fetch())
 }

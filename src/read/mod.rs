@@ -192,6 +192,10 @@ impl Reader {
     /// bytes rewritten in place are caught only by the CRCs. Use
     /// [`ReadOptions::mmap`]`(false)` for files rewritten in place while
     /// read.
+    ///
+    /// `path` may be an object URL (`s3://bucket/key`, `gs://`, `az://`,
+    /// `https://`; see [`crate::storage`]): the object is streamed with
+    /// ranged GETs, several in flight.
     pub fn open(path: impl AsRef<Path>) -> Result<Reader> {
         Reader::open_with(path, ReadOptions::default())
     }
@@ -203,6 +207,12 @@ impl Reader {
     }
 
     fn open_inner(path: &Path, options: ReadOptions) -> Result<Reader> {
+        if let Some(url) = crate::storage::remote(path) {
+            // Objects are streamed with read-ahead; compression is told
+            // from the first bytes as for files.
+            let stream = crate::storage::ObjectStream::open(&url)?;
+            return Ok(Reader::from_read_with(stream, options)?.with_path(path));
+        }
         let file = File::open(path)?;
         let meta = file.metadata()?;
         let reader = if options.mmap && meta.is_file() {
@@ -250,6 +260,11 @@ impl Reader {
     pub fn follow(path: impl AsRef<Path>, options: ReadOptions, follow: Follow) -> Result<Reader> {
         let path = path.as_ref();
         let inner = || -> Result<Reader> {
+            if crate::storage::is_remote(path) {
+                return Err(Error::invalid_input(
+                    "an object in a store cannot be followed while it is written",
+                ));
+            }
             let mut file = File::open(path)?;
             let prefix = peek(&mut file, Compression::DETECT_LEN)?;
             if Compression::detect(&prefix) != Compression::None {
@@ -461,6 +476,10 @@ impl Reader {
 /// anything that is not a regular file. The compression is told from the
 /// first bytes, as [`Reader::open`] tells it.
 pub(crate) fn open_plain_file(path: &Path) -> Result<Option<(File, u64)>> {
+    if crate::storage::is_remote(path) {
+        // Objects are read as streams, not with positioned file reads.
+        return Ok(None);
+    }
     let inner = || -> io::Result<Option<(File, u64)>> {
         let file = File::open(path)?;
         let meta = file.metadata()?;

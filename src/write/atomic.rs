@@ -248,7 +248,11 @@ impl AtomicFile {
         let name = path
             .file_name()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-        let dir = parent_dir(path);
+        // An object's bytes are staged in a local temporary file and
+        // uploaded whole when committed (see `Staged::commit`).
+        let remote = crate::storage::is_remote(path);
+        let temp_dir = std::env::temp_dir();
+        let dir = if remote { &temp_dir } else { parent_dir(path) };
         if path.is_dir() {
             return Err(io::Error::new(
                 io::ErrorKind::IsADirectory,
@@ -434,6 +438,13 @@ impl Staged {
                 to,
             },
         )?;
+        if let Some(url) = crate::storage::remote(to) {
+            // A multipart upload: the object appears only when complete,
+            // and a failed upload is aborted. The temporary file is deleted
+            // either way.
+            let file = File::open(&self.temp)?;
+            return crate::storage::upload(file, &url);
+        }
         // On failure the error carries the temporary path, whose drop
         // deletes the file.
         self.temp.persist(to).map_err(|e| e.error)
@@ -451,6 +462,11 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
 /// Makes renames in `dir` durable.
 pub(crate) fn sync_dir(dir: &Path, hook: Option<&IoHook>) -> io::Result<()> {
     run_hook(hook, FileOp::SyncDir { dir })?;
+    if crate::storage::is_remote(dir) {
+        // A store has no directories to sync; an upload is durable when
+        // it completes.
+        return Ok(());
+    }
     #[cfg(unix)]
     File::open(dir)?.sync_all()?;
     Ok(())

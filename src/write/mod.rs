@@ -135,6 +135,11 @@ impl Writer<AtomicFile> {
     /// the same directory, and [`finish`](Writer::finish) flushes, fsyncs,
     /// renames it into place and fsyncs the directory. Dropped without
     /// `finish`, the temporary file is removed and `path` is untouched.
+    ///
+    /// `path` may be an object URL (`s3://bucket/key`, ...; see
+    /// [`crate::storage`]): the bytes are staged in a local temporary file
+    /// and uploaded by a multipart upload on `finish`, so the object
+    /// appears only whole.
     pub fn create(path: impl AsRef<Path>) -> Result<Self> {
         Writer::create_with(path, Compression::None)
     }

@@ -279,7 +279,8 @@ impl ShardedWriter {
         let dir = dir.as_ref().to_path_buf();
         options.validate()?;
         check_stem(stem)?;
-        if !dir.is_dir() {
+        // A key prefix in a store needs no creating.
+        if !dir.is_dir() && !crate::storage::is_remote(&dir) {
             std::fs::create_dir_all(&dir).map_err(|e| Error::from(e).with_path(&dir))?;
             if options.sync {
                 let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
@@ -675,7 +676,7 @@ impl ShardedWriter {
         let result = self.commit(staged, &mut committed);
         if result.is_err() {
             for path in committed.iter().rev() {
-                let _ = std::fs::remove_file(path);
+                let _ = crate::storage::remove(path);
             }
         }
         let manifest = result?;
@@ -688,12 +689,8 @@ impl ShardedWriter {
         let hook = self.options.hook.as_ref();
         let manifest_path = self.dir.join(Manifest::file_name(&self.stem));
         // A manifest exists only while all of its shards do.
-        match std::fs::remove_file(&manifest_path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-                return Err(Error::from(e).with_path(&manifest_path))
-            }
-            _ => {}
-        }
+        crate::storage::remove(&manifest_path)
+            .map_err(|e| Error::from(e).with_path(&manifest_path))?;
         let mut shards = Vec::with_capacity(staged.len());
         for s in staged {
             let name = shard_name_for(&self.stem, s.id, n, self.options.compression);
@@ -748,18 +745,17 @@ impl ShardedWriter {
     }
 }
 
-/// Deletes the shards (and sidecars) of `stem` in `dir` that are not shards
-/// of an `n`-shard job with `compression`: an earlier job's.
+/// Deletes the shards (and sidecars) of `stem` in `dir` (a directory or an
+/// object-store prefix) that are not shards of an `n`-shard job with
+/// `compression`: an earlier job's.
 fn remove_stale(dir: &Path, stem: &str, n: u64, compression: Compression) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(names) = crate::storage::dir_names(dir) else {
         return;
     };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if let Some((count, found)) = parse_shard_name(name, stem) {
+    for name in names {
+        if let Some((count, found)) = parse_shard_name(&name, stem) {
             if count != n || found != compression {
-                let _ = std::fs::remove_file(entry.path());
+                let _ = crate::storage::remove(&dir.join(&name));
             }
         }
     }

@@ -81,7 +81,7 @@ pub(crate) struct Args {
     idle_timeout: Option<f64>,
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin.
     #[arg(required = true)]
-    files: Vec<String>,
+    pub(crate) files: Vec<String>,
 }
 
 pub(crate) fn parse_shard(text: &str) -> Result<(usize, usize), String> {

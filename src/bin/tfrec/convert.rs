@@ -49,7 +49,7 @@ pub(crate) struct Args {
     max_skipped: Option<u64>,
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin.
     #[arg(required = true)]
-    inputs: Vec<String>,
+    pub(crate) inputs: Vec<String>,
 }
 
 /// How to split output into shards (`convert`, `pack --out-dir`).
@@ -115,7 +115,7 @@ impl ShardingArgs {
 pub(crate) fn run(args: Args) -> Result<(), Failure> {
     // A missing input is reported before anything is created.
     for name in args.inputs.iter().filter(|n| n.as_str() != "-") {
-        std::fs::metadata(name).map_err(|e| tfrec::Error::from(e).with_path(name))?;
+        crate::inputs::check_exists(name)?;
     }
     let stem = args.sharding.stem_for(&args.inputs[0]);
     let options = ShardOptions::new(args.sharding.sharding()).compression(args.compression.into());
@@ -192,7 +192,7 @@ fn open_with(
             .map(|r| r.with_path("-"))
             .map_err(|e| e.with_path("-"));
     }
-    if is_regular(name) {
+    if is_regular(name) || tfrec::storage::is_remote(name) {
         return Reader::open_with(name, options);
     }
     // Read once, as a stream: a pipe cannot be opened twice.

@@ -10,7 +10,7 @@ use crate::{inputs, Failure};
 pub(crate) struct Args {
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin.
     #[arg(required = true)]
-    files: Vec<String>,
+    pub(crate) files: Vec<String>,
 }
 
 pub(crate) fn run(args: Args) -> Result<(), Failure> {

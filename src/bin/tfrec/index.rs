@@ -15,7 +15,7 @@ use crate::Failure;
 pub(crate) struct Args {
     /// Uncompressed TFRecord files (compressed files have no random access).
     #[arg(required = true)]
-    files: Vec<String>,
+    pub(crate) files: Vec<String>,
 }
 
 pub(crate) fn run(args: Args) -> Result<(), Failure> {

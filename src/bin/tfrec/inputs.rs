@@ -55,6 +55,41 @@ pub(crate) fn open(name: &str, options: ReadOptions) -> Result<Reader> {
     }
 }
 
+/// Fails with the error naming `name` when there is no such file or
+/// object (a HEAD request for objects).
+pub(crate) fn check_exists(name: &str) -> Result<()> {
+    if let Some(url) = tfrec::storage::ObjectUrl::parse(name) {
+        return tfrec::storage::RemoteObject::open(&url).map(|_| ());
+    }
+    std::fs::metadata(name)
+        .map(|_| ())
+        .map_err(|e| tfrec::Error::from(e).with_path(name))
+}
+
+/// `names` with each object URL holding glob characters (`s3://b/train-*`)
+/// replaced by the objects it matches, in key order; a pattern matching
+/// nothing is an error.
+pub(crate) fn expand_object_globs(names: Vec<String>) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        match tfrec::storage::ObjectUrl::parse(&name) {
+            Some(url) if url.key().contains(['*', '?', '[']) => {
+                let found = tfrec::storage::glob(&url)?;
+                if found.is_empty() {
+                    return Err(tfrec::Error::from(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        "the pattern matches no object",
+                    ))
+                    .with_path(&name));
+                }
+                out.extend(found.iter().map(ToString::to_string));
+            }
+            _ => out.push(name),
+        }
+    }
+    Ok(out)
+}
+
 /// The kinds `--as` can force (`cat`, `verify`, `stats`).
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum AsKind {

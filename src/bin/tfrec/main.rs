@@ -97,8 +97,29 @@ impl From<String> for Failure {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
     inputs::set_no_mmap(cli.no_mmap);
+    let names = match &mut cli.command {
+        Command::Cat(args) => Some(&mut args.files),
+        Command::Unpack(args) => Some(&mut args.files),
+        Command::Count(args) => Some(&mut args.files),
+        Command::Verify(args) => Some(&mut args.files),
+        Command::Stats(args) => Some(&mut args.files),
+        Command::Index(args) => Some(&mut args.files),
+        Command::Convert(args) => Some(&mut args.inputs),
+        Command::Pack(_) => None,
+    };
+    // The shell expands globs over local files; globs over keys are
+    // expanded here.
+    if let Some(names) = names {
+        match inputs::expand_object_globs(std::mem::take(names)) {
+            Ok(expanded) => *names = expanded,
+            Err(e) => {
+                let _ = writeln!(io::stderr(), "tfrec: {e}");
+                return ExitCode::from(1);
+            }
+        }
+    }
     let result = match cli.command {
         Command::Cat(args) => cat::run(args),
         Command::Pack(args) => pack::run(args),

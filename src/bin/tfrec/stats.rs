@@ -44,7 +44,7 @@ pub(crate) struct Args {
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin. The
     /// statistics cover all of them together.
     #[arg(required = true)]
-    files: Vec<String>,
+    pub(crate) files: Vec<String>,
 }
 
 pub(crate) fn run(args: Args) -> Result<(), Failure> {

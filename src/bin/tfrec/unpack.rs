@@ -76,7 +76,7 @@ pub(crate) struct Args {
     /// TFRecord files of tensors (uncompressed, GZIP or ZLIB); `-` for
     /// stdin.
     #[arg(required = true)]
-    files: Vec<String>,
+    pub(crate) files: Vec<String>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]

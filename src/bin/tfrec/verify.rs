@@ -37,7 +37,7 @@ pub(crate) struct Args {
     as_kind: Option<AsKind>,
     /// TFRecord files (uncompressed, GZIP or ZLIB); `-` for stdin.
     #[arg(required = true)]
-    files: Vec<String>,
+    pub(crate) files: Vec<String>,
 }
 
 pub(crate) fn run(args: Args) -> Result<(), Failure> {
