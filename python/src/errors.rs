@@ -18,6 +18,7 @@ fn class_name(err: &Error) -> &'static str {
         ErrorKind::Io => match err.io_error().map(io::Error::kind) {
             Some(io::ErrorKind::NotFound) => "TFRecordNotFoundError",
             Some(io::ErrorKind::PermissionDenied) => "TFRecordPermissionError",
+            Some(io::ErrorKind::TimedOut) => "TFRecordTimeoutError",
             Some(io::ErrorKind::UnexpectedEof) => "DataLossError",
             _ => "TFRecordIOError",
         },

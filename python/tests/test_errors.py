@@ -14,6 +14,7 @@ ALL = [
     tfrec.Error, tfrec.DataLossError, tfrec.TooManySkippedError, tfrec.InvalidTensorError,
     tfrec.UnsupportedDTypeError, tfrec.InvalidExampleError, tfrec.InvalidInputError,
     tfrec.TFRecordIOError, tfrec.TFRecordNotFoundError, tfrec.TFRecordPermissionError,
+    tfrec.TFRecordTimeoutError,
 ]
 
 
@@ -41,6 +42,7 @@ def test_hierarchy_module_and_pickling(cls):
 def test_os_error_classes():
     assert issubclass(tfrec.TFRecordNotFoundError, FileNotFoundError)
     assert issubclass(tfrec.TFRecordPermissionError, PermissionError)
+    assert issubclass(tfrec.TFRecordTimeoutError, TimeoutError)
     assert issubclass(tfrec.InvalidTensorError, ValueError)
 
 

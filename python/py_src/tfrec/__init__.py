@@ -17,6 +17,7 @@ from ._errors import (
     TFRecordIOError,
     TFRecordNotFoundError,
     TFRecordPermissionError,
+    TFRecordTimeoutError,
     TooManySkippedError,
     UnsupportedDTypeError,
 )
@@ -50,4 +51,5 @@ __all__ = [
     "TFRecordIOError",
     "TFRecordNotFoundError",
     "TFRecordPermissionError",
+    "TFRecordTimeoutError",
 ]

@@ -21,6 +21,7 @@ __all__ = [
     "TFRecordIOError",
     "TFRecordNotFoundError",
     "TFRecordPermissionError",
+    "TFRecordTimeoutError",
 ]
 
 
@@ -104,6 +105,11 @@ class TFRecordPermissionError(TFRecordIOError, PermissionError):
     """Access to a file or object was denied."""
 
 
+class TFRecordTimeoutError(TFRecordIOError, TimeoutError):
+    """A request to an object store did not finish within the timeout
+    (``TFREC_STORE_TIMEOUT_SECS``), retries included."""
+
+
 # The classes are public as `tfrec.X`: tracebacks and pickles name them so.
 for _cls in (
     Error,
@@ -116,6 +122,7 @@ for _cls in (
     TFRecordIOError,
     TFRecordNotFoundError,
     TFRecordPermissionError,
+    TFRecordTimeoutError,
 ):
     _cls.__module__ = "tfrec"
 del _cls
