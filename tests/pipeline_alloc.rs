@@ -17,7 +17,8 @@ use counting_alloc::{ALLOCATIONS, LARGEST};
 fn steady_state_iteration_allocates_nothing_per_batch() {
     let dir = tempfile::tempdir().unwrap();
     let mut paths = Vec::new();
-    for f in 0..2u8 {
+    // 2,400 records: 150 batches, room for the warm-up and three windows.
+    for f in 0..4u8 {
         let path = dir.path().join(format!("img-{f}.tfrecord"));
         let mut w = Writer::create(&path).unwrap();
         for i in 0..600u32 {
@@ -42,24 +43,37 @@ fn steady_state_iteration_allocates_nothing_per_batch() {
         for b in it.by_ref().take(25) {
             checksum += u64::from(b.unwrap().bytes().unwrap()[0]);
         }
-        let before = ALLOCATIONS.load(Ordering::SeqCst);
-        LARGEST.store(0, Ordering::SeqCst);
-        let mut batches = 0;
-        for b in it.by_ref().take(40) {
-            let b = b.unwrap();
-            checksum += u64::from(b.bytes().unwrap()[0]);
-            batches += 1;
+        // The window is measured up to three times: on a loaded machine a
+        // late-scheduled consumer can make the producer take one more buffer
+        // before the pool is back in balance, a one-off; a per-batch
+        // allocation shows in every window.
+        let mut windows = Vec::new();
+        for _ in 0..3 {
+            let before = ALLOCATIONS.load(Ordering::SeqCst);
+            LARGEST.store(0, Ordering::SeqCst);
+            let mut batches = 0;
+            for b in it.by_ref().take(40) {
+                let b = b.unwrap();
+                checksum += u64::from(b.bytes().unwrap()[0]);
+                batches += 1;
+            }
+            let during = ALLOCATIONS.load(Ordering::SeqCst) - before;
+            let largest = LARGEST.load(Ordering::SeqCst);
+            assert_eq!(batches, 40);
+            windows.push((during, largest));
+            // No batch, read or record memory (a batch buffer is 12 KiB),
+            // and nothing once per batch. The thread pool's own bookkeeping
+            // (its job queue takes a new 1.5 KiB block about once per 63
+            // batches, and more under load) is allowed a few small
+            // allocations.
+            if during <= 10 && largest < 4096 {
+                break;
+            }
         }
-        let during = ALLOCATIONS.load(Ordering::SeqCst) - before;
-        let largest = LARGEST.load(Ordering::SeqCst);
-        assert_eq!(batches, 40);
-        // No batch, read or record memory (a batch buffer is 12 KiB), and
-        // nothing once per batch. The thread pool's own bookkeeping (its job
-        // queue takes a new 1.5 KiB block about once per 63 batches, and
-        // more under load) is allowed a few small allocations.
+        let (during, largest) = windows[windows.len() - 1];
         assert!(
             during <= 10 && largest < 4096,
-            "prefetch {prefetch}: {during} allocations in 40 batches, largest {largest} bytes ({checksum})"
+            "prefetch {prefetch}: allocations and largest size per window of 40 batches {windows:?} ({checksum})"
         );
     }
 }
