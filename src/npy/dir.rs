@@ -189,22 +189,7 @@ impl NpyDir {
     /// # Ok::<(), tfrec::Error>(())
     /// ```
     pub fn cleanup(dir: &Path, stem: &str) -> Result<Vec<PathBuf>> {
-        let entries = std::fs::read_dir(dir).map_err(|e| Error::from(e).with_path(dir))?;
-        let mut removed = Vec::new();
-        for entry in entries {
-            let entry = entry.map_err(|e| Error::from(e).with_path(dir))?;
-            let name = entry.file_name();
-            if name.to_str().is_some_and(|n| is_temp_of(n, stem)) {
-                let path = entry.path();
-                match std::fs::remove_file(&path) {
-                    Ok(()) => removed.push(path),
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::from(e).with_path(&path)),
-                }
-            }
-        }
-        removed.sort();
-        Ok(removed)
+        crate::write::atomic::remove_temp_files(dir, |n| is_temp_of(n, stem))
     }
 
     /// Writes one tensor (under a temporary name until

@@ -451,6 +451,31 @@ impl Staged {
     }
 }
 
+/// Removes the files in `dir` whose names `is_temp` accepts (temporary files
+/// a killed run left), sorted; a file that vanished meanwhile is not an
+/// error.
+pub(crate) fn remove_temp_files(
+    dir: &Path,
+    is_temp: impl Fn(&str) -> bool,
+) -> crate::error::Result<Vec<PathBuf>> {
+    use crate::error::Error;
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::from(e).with_path(dir))?;
+    let mut removed = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::from(e).with_path(dir))?;
+        if entry.file_name().to_str().is_some_and(&is_temp) {
+            let path = entry.path();
+            match std::fs::remove_file(&path) {
+                Ok(()) => removed.push(path),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::from(e).with_path(&path)),
+            }
+        }
+    }
+    removed.sort();
+    Ok(removed)
+}
+
 /// The directory `path` is in (`.` for a bare file name).
 pub(crate) fn parent_dir(path: &Path) -> &Path {
     match path.parent() {

@@ -857,22 +857,7 @@ fn check_stem(stem: &str) -> Result<()> {
 pub fn cleanup(dir: impl AsRef<Path>, stem: &str) -> Result<Vec<PathBuf>> {
     let dir = dir.as_ref();
     check_stem(stem)?;
-    let entries = std::fs::read_dir(dir).map_err(|e| Error::from(e).with_path(dir))?;
-    let mut removed = Vec::new();
-    for entry in entries {
-        let entry = entry.map_err(|e| Error::from(e).with_path(dir))?;
-        let name = entry.file_name();
-        if name.to_str().is_some_and(|n| is_temp_of(n, stem)) {
-            let path = entry.path();
-            match std::fs::remove_file(&path) {
-                Ok(()) => removed.push(path),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::from(e).with_path(&path)),
-            }
-        }
-    }
-    removed.sort();
-    Ok(removed)
+    atomic::remove_temp_files(dir, |n| is_temp_of(n, stem))
 }
 
 #[cfg(test)]
