@@ -1,4 +1,8 @@
-//! Compression of whole TFRecord files, as `tf.io.TFRecordOptions` offers it.
+//! Compression of whole TFRecord files, as `tf.io.TFRecordOptions` offers it:
+//! the [`Compression`] choice and its detection from a file's first bytes.
+//!
+//! Knows nothing of files, readers or writers, nor of what records hold: it
+//! looks at a prefix of bytes (a frame header means uncompressed).
 
 use std::fmt;
 use std::io::Read;

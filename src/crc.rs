@@ -1,7 +1,9 @@
-//! Masked CRC32C as TFRecord framing uses it.
+//! Masked CRC32C: the checksum TFRecord stores, masked as LevelDB masks it.
 //!
 //! The checksum itself comes from the `crc32c` crate, which uses the SSE4.2 /
 //! ARMv8 CRC instructions when the CPU has them.
+//!
+//! Knows nothing of framing, files or records: it checksums bytes.
 
 /// Added after rotating; the constant TFRecord (and LevelDB) use for masking.
 const MASK_DELTA: u32 = 0xa282_ead8;

@@ -1,4 +1,7 @@
-//! Element types, numbered as TensorFlow's `DataType` enum numbers them.
+//! Element types, numbered as TensorFlow's `DataType` enum numbers them,
+//! and the [`Element`] trait that ties a Rust type to its dtype.
+//!
+//! Knows nothing of tensors, shapes, the wire format or files.
 
 use std::fmt;
 use std::str::FromStr;

@@ -4,6 +4,9 @@
 //! through optional context: the file path, the byte offset of the record's
 //! frame, and the record's index within the file. Lower layers (framing,
 //! tensor decoding) build errors without context; the readers add it.
+//!
+//! Knows nothing of how errors arise: it parses nothing and does no I/O; it
+//! carries what a caller needs to report an error or act on it.
 
 use std::fmt;
 use std::io;

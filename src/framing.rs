@@ -6,6 +6,8 @@
 //! ```
 //! Everything here works on `&[u8]` so the same code serves memory-mapped
 //! files, buffers filled from streams, and fuzzers.
+//!
+//! Knows nothing of files, threads or tensors: a payload is opaque bytes.
 
 use crate::crc::masked_crc32c;
 use crate::error::{Error, ErrorKind, Result};

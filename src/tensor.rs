@@ -5,6 +5,9 @@
 //! bool as one byte, complex as interleaved (re, im), f16/bf16 as 16-bit
 //! patterns. Typed access converts on big-endian hosts and is zero-copy on
 //! little-endian hosts when the bytes are suitably aligned.
+//!
+//! Knows nothing of the wire format, files or framing: the codec builds on
+//! these types and gives them `decode`, `encode` and `to_proto_bytes`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -225,24 +228,6 @@ impl<'a> TensorView<'a> {
         })
     }
 
-    /// Decodes a serialized `TensorProto` (as `tf.io.parse_tensor` does),
-    /// borrowing `tensor_content` from `payload`.
-    pub fn decode(payload: &'a [u8]) -> Result<TensorView<'a>> {
-        crate::proto::tensor::decode(payload)
-    }
-
-    /// Serializes as `tf.io.serialize_tensor` does, appending to `out`.
-    pub fn encode(&self, out: &mut Vec<u8>) {
-        crate::proto::tensor::encode(self, out)
-    }
-
-    /// Serializes as `tf.io.serialize_tensor` does.
-    pub fn to_proto_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(crate::proto::tensor::encoded_len(self));
-        self.encode(&mut out);
-        out
-    }
-
     pub(crate) fn data(&self) -> &Data<'a> {
         &self.data
     }
@@ -362,11 +347,6 @@ impl Tensor {
     /// A tensor of a fixed-size dtype from little-endian element bytes.
     pub fn from_bytes(dtype: DType, shape: &[usize], bytes: Vec<u8>) -> Result<Tensor> {
         TensorView::new(dtype, shape, bytes).map(Tensor)
-    }
-
-    /// Decodes a serialized `TensorProto` into an owned tensor.
-    pub fn decode(payload: &[u8]) -> Result<Tensor> {
-        TensorView::decode(payload).map(TensorView::into_owned)
     }
 
     /// A borrowed view of this tensor.

@@ -6,6 +6,8 @@
 //! `TensorProto`, and `Example`, `SequenceExample` and their parts; they
 //! serve code that wants a plain owned message and cross-check the fast
 //! codecs in tests. Maps are `BTreeMap`s, so they iterate in key order.
+//!
+//! Knows nothing of files or framing: messages are byte slices in and out.
 
 pub mod tensor;
 pub(crate) mod wire;

@@ -1,45 +1,18 @@
-//! The hot-path `TensorProto` codec.
+//! Decoding a serialized `TensorProto` into a tensor that borrows what it
+//! can, within [`DecodeLimits`]: the dtype, the shape, `tensor_content`
+//! and string values. Numeric values given in typed fields are filled in
+//! by the typed-field rules next door.
 //!
-//! Decoding borrows `tensor_content` from the payload, so a numeric record
-//! decodes without touching the heap (shapes of rank ≤ 6 stay inline).
-//! Encoding reproduces `tf.io.serialize_tensor` byte for byte: `dtype`, then
-//! `tensor_shape` (present, possibly empty, even for scalars), then
-//! `tensor_content` for numeric dtypes (omitted when empty) or one
-//! `string_val` per element for strings.
-//!
-//! Where TensorFlow's decoder is lenient this one follows it: fields with an
-//! unexpected wire type are skipped as unknown, `unknown_rank` is ignored in
-//! favour of the dimensions given, a lone trailing complex component is
-//! ignored, and out-of-range `int_val`/`half_val` values are truncated to the
-//! element width. One rule is stricter: more typed values than elements is an
-//! error (TensorFlow silently keeps the first ones).
+//! Knows nothing of files or framing, nor of encoding.
 
 use std::borrow::Cow;
 
-use super::wire::{self, put_key, put_varint, varint_len, Fields, Value};
+use super::fields::{DIM_SIZE, DTYPE, SHAPE_DIM, STRING_VAL, TENSOR_CONTENT, TENSOR_SHAPE};
+use super::typed::decode_typed;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::tensor::{check_bools, num_elements, Data, Dims, TensorView, MAX_RANK};
-
-// TensorProto field numbers.
-const DTYPE: u32 = 1;
-const TENSOR_SHAPE: u32 = 2;
-const TENSOR_CONTENT: u32 = 4;
-const FLOAT_VAL: u32 = 5;
-const DOUBLE_VAL: u32 = 6;
-const INT_VAL: u32 = 7;
-const STRING_VAL: u32 = 8;
-const SCOMPLEX_VAL: u32 = 9;
-const INT64_VAL: u32 = 10;
-const BOOL_VAL: u32 = 11;
-const DCOMPLEX_VAL: u32 = 12;
-const HALF_VAL: u32 = 13;
-const UINT32_VAL: u32 = 16;
-const UINT64_VAL: u32 = 17;
-
-// TensorShapeProto and its Dim.
-const SHAPE_DIM: u32 = 2;
-const DIM_SIZE: u32 = 1;
+use crate::proto::wire::{self, Fields, Value};
+use crate::tensor::{check_bools, num_elements, Data, Dims, Tensor, TensorView, MAX_RANK};
 
 /// Bounds on what decoding may allocate.
 ///
@@ -231,163 +204,6 @@ fn parse_shape(msg: &[u8], dims: &mut Dims) -> Result<()> {
     Ok(())
 }
 
-/// How a dtype's typed field is laid out on the wire.
-#[derive(Clone, Copy)]
-enum Scalar {
-    Fixed32,
-    Fixed64,
-    Varint,
-}
-
-/// The typed field, its wire encoding, and values per element.
-fn typed_field(dtype: DType) -> (u32, Scalar, usize) {
-    match dtype {
-        DType::F32 => (FLOAT_VAL, Scalar::Fixed32, 1),
-        DType::F64 => (DOUBLE_VAL, Scalar::Fixed64, 1),
-        DType::I8 | DType::I16 | DType::I32 | DType::U8 | DType::U16 => {
-            (INT_VAL, Scalar::Varint, 1)
-        }
-        DType::I64 => (INT64_VAL, Scalar::Varint, 1),
-        DType::U32 => (UINT32_VAL, Scalar::Varint, 1),
-        DType::U64 => (UINT64_VAL, Scalar::Varint, 1),
-        DType::Bool => (BOOL_VAL, Scalar::Varint, 1),
-        DType::F16 | DType::BF16 => (HALF_VAL, Scalar::Varint, 1),
-        DType::Complex64 => (SCOMPLEX_VAL, Scalar::Fixed32, 2),
-        DType::Complex128 => (DCOMPLEX_VAL, Scalar::Fixed64, 2),
-        DType::String => (STRING_VAL, Scalar::Varint, 1),
-    }
-}
-
-/// Writes values of a typed field into an element buffer, component by component.
-struct Filler {
-    out: Vec<u8>,
-    comp_size: usize,
-    /// Components written so far.
-    written: usize,
-    /// Components the buffer holds.
-    capacity: usize,
-    bool_values: bool,
-    /// Complex values only: a lone trailing component past the last whole
-    /// pair, which TensorFlow ignores.
-    lone_extra: bool,
-    per_elem: usize,
-}
-
-impl Filler {
-    #[inline]
-    fn push(&mut self, v: u64) -> Result<()> {
-        let at = self.written * self.comp_size;
-        let Some(slot) = self.out.get_mut(at..at + self.comp_size) else {
-            if self.per_elem == 2 && !self.lone_extra {
-                self.lone_extra = true;
-                return Ok(());
-            }
-            return Err(Error::invalid_tensor(format!(
-                "typed field holds more values than the {} the shape allows",
-                self.capacity
-            )));
-        };
-        let v = if self.bool_values {
-            u64::from(v != 0)
-        } else {
-            v
-        };
-        // Truncation to the component width is TensorFlow's static_cast.
-        slot.copy_from_slice(&v.to_le_bytes()[..self.comp_size]);
-        self.written += 1;
-        Ok(())
-    }
-}
-
-fn decode_typed(
-    payload: &[u8],
-    dtype: DType,
-    n: usize,
-    nbytes: usize,
-    allowed: usize,
-) -> Result<Cow<'static, [u8]>> {
-    let (field, scalar, per_elem) = typed_field(dtype);
-    if nbytes > allowed {
-        // Whether or not values are present, `nbytes` would have to be
-        // materialized (repeating the last value, or zeros).
-        return Err(Error::invalid_tensor(format!(
-            "tensor of {nbytes} bytes built from typed values exceeds the decode limit of \
-             {allowed} bytes for a {}-byte payload",
-            payload.len()
-        )));
-    }
-    let comp_size = dtype.component_size().unwrap_or(1);
-    let mut filler = Filler {
-        out: vec![0u8; nbytes],
-        comp_size,
-        written: 0,
-        capacity: n * per_elem,
-        bool_values: dtype == DType::Bool,
-        lone_extra: false,
-        per_elem,
-    };
-    for f in Fields::new(payload) {
-        let (number, value) = f?;
-        if number != field {
-            continue;
-        }
-        match (scalar, value) {
-            (Scalar::Fixed32, Value::Fixed32(v)) => filler.push(u64::from(v))?,
-            (Scalar::Fixed64, Value::Fixed64(v)) => filler.push(v)?,
-            (Scalar::Varint, Value::Varint(v)) => filler.push(v)?,
-            (Scalar::Fixed32, Value::Len(packed)) => {
-                if packed.len() % 4 != 0 {
-                    return Err(Error::invalid_tensor(
-                        "packed fixed32 field is not a multiple of 4 bytes",
-                    ));
-                }
-                for c in packed.chunks_exact(4) {
-                    filler.push(u64::from(u32::from_le_bytes([c[0], c[1], c[2], c[3]])))?;
-                }
-            }
-            (Scalar::Fixed64, Value::Len(packed)) => {
-                if packed.len() % 8 != 0 {
-                    return Err(Error::invalid_tensor(
-                        "packed fixed64 field is not a multiple of 8 bytes",
-                    ));
-                }
-                for c in packed.chunks_exact(8) {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(c);
-                    filler.push(u64::from_le_bytes(b))?;
-                }
-            }
-            (Scalar::Varint, Value::Len(packed)) => {
-                let mut pos = 0;
-                while pos < packed.len() {
-                    filler.push(wire::read_varint(packed, &mut pos)?)?;
-                }
-            }
-            // Like protobuf itself (and so TensorFlow), a known field with
-            // an unexpected wire type is treated as an unknown field.
-            _ => {}
-        }
-    }
-    let Filler {
-        mut out, written, ..
-    } = filler;
-    // TensorFlow counts complex values in whole (re, im) pairs: a trailing
-    // lone number is ignored.
-    let elem_size = comp_size * per_elem;
-    let filled = (written / per_elem) * elem_size;
-    if let Some(lone) = out.get_mut(filled..written * comp_size) {
-        lone.fill(0);
-    }
-    if filled > 0 && filled < out.len() {
-        let (head, tail) = out.split_at_mut(filled);
-        let last = &head[filled - elem_size..];
-        for chunk in tail.chunks_exact_mut(elem_size) {
-            chunk.copy_from_slice(last);
-        }
-    }
-    Ok(Cow::Owned(out))
-}
-
 /// Bytes of a string tensor's element table.
 const STRING_ENTRY: usize = std::mem::size_of::<Cow<'static, [u8]>>();
 
@@ -481,144 +297,25 @@ fn decode_string_content(
     Ok(strings)
 }
 
-fn dim_msg_len(d: usize) -> usize {
-    if d == 0 {
-        0
-    } else {
-        1 + varint_len(d as u64)
+impl<'a> TensorView<'a> {
+    /// Decodes a serialized `TensorProto` (as `tf.io.parse_tensor` does),
+    /// borrowing `tensor_content` from `payload`.
+    pub fn decode(payload: &'a [u8]) -> Result<TensorView<'a>> {
+        decode(payload)
     }
 }
 
-fn shape_msg_len(shape: &[usize]) -> usize {
-    shape
-        .iter()
-        .map(|&d| {
-            let m = dim_msg_len(d);
-            1 + varint_len(m as u64) + m
-        })
-        .sum()
-}
-
-/// Exact length of [`encode`]'s output.
-pub fn encoded_len(t: &TensorView<'_>) -> usize {
-    let shape = shape_msg_len(t.shape());
-    let mut len = 1 + varint_len(t.dtype().code() as u64) + 1 + varint_len(shape as u64) + shape;
-    match t.data() {
-        Data::Bytes(b) if !b.is_empty() => len += 1 + varint_len(b.len() as u64) + b.len(),
-        Data::Bytes(_) => {}
-        Data::Strings(s) => {
-            len += s
-                .iter()
-                .map(|s| 1 + varint_len(s.len() as u64) + s.len())
-                .sum::<usize>()
-        }
-    }
-    len
-}
-
-/// Appends `t` serialized exactly as `tf.io.serialize_tensor` would.
-pub fn encode(t: &TensorView<'_>, out: &mut Vec<u8>) {
-    out.reserve(encoded_len(t));
-    put_head(t, out);
-    match t.data() {
-        Data::Bytes(b) => {
-            if !b.is_empty() {
-                put_key(out, TENSOR_CONTENT, wire::LEN);
-                put_varint(out, b.len() as u64);
-                out.extend_from_slice(b);
-            }
-        }
-        Data::Strings(strings) => {
-            for s in strings {
-                put_key(out, STRING_VAL, wire::LEN);
-                put_varint(out, s.len() as u64);
-                out.extend_from_slice(s);
-            }
-        }
-    }
-}
-
-/// Appends what [`encode`] writes before a tensor's `tensor_content`, so
-/// that `encode(t)` is these bytes followed by `t.bytes()`. Returns `false`,
-/// appending nothing, when the values do not travel in `tensor_content`
-/// (string and empty tensors). Lets a writer stream a large content, or
-/// place a small one, without building the whole serialization first.
-pub fn encode_content_prefix(t: &TensorView<'_>, out: &mut Vec<u8>) -> bool {
-    let Some(b) = t.bytes().filter(|b| !b.is_empty()) else {
-        return false;
-    };
-    put_head(t, out);
-    put_key(out, TENSOR_CONTENT, wire::LEN);
-    put_varint(out, b.len() as u64);
-    true
-}
-
-/// The dtype and shape fields.
-fn put_head(t: &TensorView<'_>, out: &mut Vec<u8>) {
-    put_key(out, DTYPE, wire::VARINT);
-    put_varint(out, t.dtype().code() as u64);
-    put_key(out, TENSOR_SHAPE, wire::LEN);
-    put_varint(out, shape_msg_len(t.shape()) as u64);
-    for &d in t.shape() {
-        put_key(out, SHAPE_DIM, wire::LEN);
-        put_varint(out, dim_msg_len(d) as u64);
-        if d != 0 {
-            put_key(out, DIM_SIZE, wire::VARINT);
-            put_varint(out, d as u64);
-        }
+impl Tensor {
+    /// Decodes a serialized `TensorProto` into an owned tensor.
+    pub fn decode(payload: &[u8]) -> Result<Tensor> {
+        TensorView::decode(payload).map(TensorView::into_owned)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::Tensor;
-
-    fn hex(bytes: &[u8]) -> String {
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-
-    #[test]
-    fn serialize_tensor_known_bytes() {
-        // tf.io.serialize_tensor(tf.constant(1.0)) and friends.
-        let scalar = Tensor::scalar(1.0f32).to_proto_bytes();
-        assert_eq!(hex(&scalar), "08011200220400 00803f".replace(' ', ""));
-        let empty = Tensor::from_slice::<i32>(&[], &[0])
-            .unwrap()
-            .to_proto_bytes();
-        assert_eq!(hex(&empty), "080312021200");
-        let strings = Tensor::from_strings(&[b"ab".as_slice(), b""], &[2])
-            .unwrap()
-            .to_proto_bytes();
-        assert_eq!(hex(&strings), "0807120412020802420261624200");
-    }
-
-    #[test]
-    fn content_prefix_is_encode_without_the_content() {
-        let t = Tensor::from_slice(&[7u32; 300], &[3, 100]).unwrap();
-        let mut whole = Vec::new();
-        assert!(encode_content_prefix(&t, &mut whole));
-        whole.extend_from_slice(t.bytes().unwrap());
-        assert_eq!(whole, t.to_proto_bytes());
-        let mut none = Vec::new();
-        assert!(!encode_content_prefix(
-            &Tensor::from_strings(&["a"], &[1]).unwrap(),
-            &mut none
-        ));
-        let empty = Tensor::from_slice::<f32>(&[], &[0]).unwrap();
-        assert!(!encode_content_prefix(&empty, &mut none));
-        assert!(none.is_empty());
-    }
-
-    #[test]
-    fn decode_borrows_content() {
-        let t = Tensor::from_slice(&[1u16, 2, 3], &[3]).unwrap();
-        let bytes = t.to_proto_bytes();
-        let v = decode(&bytes).unwrap();
-        assert!(v.is_borrowed());
-        assert_eq!(v, *t);
-        assert_eq!(encoded_len(&v), bytes.len());
-    }
+    use crate::proto::wire::put_varint;
 
     #[test]
     fn typed_fields_repeat_zero_fill_and_overflow() {
