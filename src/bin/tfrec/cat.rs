@@ -1,19 +1,21 @@
-//! `tfrec cat`.
+//! `tfrec cat`: records printed one line each, or as JSON lines.
+//!
+//! Holds no logic the library lacks: the library reads, detects and
+//! decodes the records and writes their JSON; the one-line forms are
+//! worded by `describe`.
 
-use std::borrow::Cow;
-use std::collections::HashMap;
 use std::io::{self, BufWriter, Write};
 use std::time::Duration;
 
 use tfrec::example::json::{write_example_json, write_raw_json, write_sequence_example_json};
 use tfrec::example::{ExampleView, RecordKind, SequenceExampleView};
-use tfrec::index::{FrameBuf, IndexSource, IndexedFile};
-use tfrec::pipeline::{Dataset, RecordId};
 use tfrec::read::Follow;
 use tfrec::{Reader, TensorView};
 
-use crate::inputs::{self, AsKind};
-use crate::{describe, Failure};
+use crate::args::{parse_shard, AsKind};
+use crate::order::Order;
+use crate::output::{warn, Failure};
+use crate::{describe, inputs};
 
 /// How `tfrec cat` prints records without `--jsonl` (its help's epilogue).
 pub(crate) const LINE_FORMS: &str = "\
@@ -84,18 +86,6 @@ pub(crate) struct Args {
     pub(crate) files: Vec<String>,
 }
 
-pub(crate) fn parse_shard(text: &str) -> Result<(usize, usize), String> {
-    let (rank, world) = text
-        .split_once('/')
-        .ok_or_else(|| format!("expected RANK/WORLD, got {text:?}"))?;
-    let rank: usize = rank.trim().parse().map_err(|e| format!("rank: {e}"))?;
-    let world: usize = world.trim().parse().map_err(|e| format!("world: {e}"))?;
-    if world == 0 || rank >= world {
-        return Err(format!("rank {rank} must be below world size {world}"));
-    }
-    Ok((rank, world))
-}
-
 pub(crate) fn run(args: Args) -> Result<(), Failure> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -105,8 +95,8 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
 }
 
 fn cat_all(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
-    if args.shuffle.is_some() || args.shard.is_some() || args.epoch.is_some() {
-        return cat_ordered(args, out);
+    if let Some(order) = Order::asked(args.shuffle, args.shard, args.epoch) {
+        return cat_ordered(args, &order, out);
     }
     let mut line = String::new();
     for name in &args.files {
@@ -178,7 +168,7 @@ fn print_record(
             let e = e.at_record(offset, index).with_path(name);
             if args.skip_corrupt {
                 out.flush()?;
-                crate::warn(&format!("tfrec: {e}"));
+                warn(&format!("tfrec: {e}"));
                 return Ok(());
             }
             return Err(e.into());
@@ -224,140 +214,10 @@ fn open(args: &Args, name: &str) -> Result<Reader, Failure> {
 }
 
 /// The records in a dataset's order for one rank and epoch.
-fn cat_ordered(args: &Args, out: &mut impl Write) -> Result<(), Failure> {
-    let ds = ordered_dataset(&args.files, args.shuffle, args.shard)?;
-    let mut records = Payloads::new(&ds, &args.files)?;
+fn cat_ordered(args: &Args, order: &Order, out: &mut impl Write) -> Result<(), Failure> {
     let mut line = String::new();
-    for id in ds.order(args.epoch.unwrap_or(0)) {
+    order.for_each(&args.files, |id, offset, payload| {
         let name = args.files.get(id.file).map_or("", String::as_str);
-        let (offset, payload) = records.get(id)?;
-        print_record(args, out, &mut line, name, id.index, offset, &payload)?;
-    }
-    Ok(())
-}
-
-/// The dataset of `files` shuffled with `shuffle` and sharded as `shard`
-/// asks (`RANK/WORLD`), for `cat` and `unpack`.
-pub(crate) fn ordered_dataset(
-    files: &[String],
-    shuffle: Option<u64>,
-    shard: Option<(usize, usize)>,
-) -> Result<Dataset, Failure> {
-    if files.iter().any(|f| f == "-") {
-        return Err(Failure::Error(
-            "-: stdin cannot be shuffled or sharded (the order needs every record count first)"
-                .into(),
-        ));
-    }
-    let mut builder = Dataset::builder().files(files).mmap(inputs::mmap());
-    if let Some(seed) = shuffle {
-        builder = builder.shuffle(seed);
-    }
-    if let Some((rank, world)) = shard {
-        builder = builder.shard(rank, world);
-    }
-    let ds = builder.build()?;
-    for (file, name) in files.iter().enumerate() {
-        if let Some(IndexSource::SidecarRejected { reason }) = ds.index(file).map(|i| i.source()) {
-            crate::warn(&format!(
-                "tfrec: {name}: sidecar ignored, file rescanned: {reason}"
-            ));
-        }
-    }
-    Ok(ds)
-}
-
-/// Record payloads fetched in any order: by index from uncompressed files,
-/// by reading ahead in compressed ones (keeping what was read past until it
-/// is asked for; a dataset's order strays from the files' order by at most
-/// its shuffle buffer).
-pub(crate) enum Payloads {
-    Indexed {
-        files: Vec<IndexedFile>,
-        buf: FrameBuf,
-    },
-    Streamed {
-        names: Vec<String>,
-        readers: Vec<Option<Reader>>,
-        ahead: HashMap<RecordId, (u64, Vec<u8>)>,
-    },
-}
-
-impl Payloads {
-    pub(crate) fn new(ds: &Dataset, names: &[String]) -> Result<Payloads, Failure> {
-        if !ds.is_random_access() {
-            return Ok(Payloads::Streamed {
-                names: names.to_vec(),
-                readers: names.iter().map(|_| None).collect(),
-                ahead: HashMap::new(),
-            });
-        }
-        let mut files = Vec::with_capacity(names.len());
-        for (i, path) in ds.paths().iter().enumerate() {
-            let Some(index) = ds.index(i) else {
-                return Err(Failure::Error(format!("{}: no index", path.display())));
-            };
-            let mut file = IndexedFile::with_index(path, index.clone())?;
-            if inputs::mmap() {
-                file = file.mapped()?;
-            }
-            files.push(file);
-        }
-        Ok(Payloads::Indexed {
-            files,
-            buf: FrameBuf::new(),
-        })
-    }
-
-    /// The offset and payload of record `id`.
-    pub(crate) fn get(&mut self, id: RecordId) -> Result<(u64, Cow<'_, [u8]>), Failure> {
-        match self {
-            Payloads::Indexed { files, buf } => {
-                let Some(file) = files.get(id.file) else {
-                    return Err(Failure::Error(format!("no file {}", id.file)));
-                };
-                let index = usize::try_from(id.index)
-                    .map_err(|_| Failure::Error(format!("record {} out of reach", id.index)))?;
-                let record = file.record(index, buf)?;
-                Ok((record.offset, record.payload))
-            }
-            Payloads::Streamed {
-                names,
-                readers,
-                ahead,
-            } => {
-                if let Some((offset, payload)) = ahead.remove(&id) {
-                    return Ok((offset, Cow::Owned(payload)));
-                }
-                let (Some(name), Some(slot)) = (names.get(id.file), readers.get_mut(id.file))
-                else {
-                    return Err(Failure::Error(format!("no file {}", id.file)));
-                };
-                if slot.is_none() {
-                    *slot = Some(inputs::open(name, inputs::options())?);
-                }
-                let Some(reader) = slot.as_mut() else {
-                    return Err(Failure::Error(format!("{name}: not open")));
-                };
-                loop {
-                    let Some(record) = reader.next_record() else {
-                        return Err(Failure::Error(format!(
-                            "{name}: record {} is missing: the file ended",
-                            id.index
-                        )));
-                    };
-                    let record = record?;
-                    let payload = record.payload.into_owned();
-                    if record.index == id.index {
-                        return Ok((record.offset, Cow::Owned(payload)));
-                    }
-                    let seen = RecordId {
-                        file: id.file,
-                        index: record.index,
-                    };
-                    ahead.insert(seen, (record.offset, payload));
-                }
-            }
-        }
-    }
+        print_record(args, out, &mut line, name, id.index, offset, payload)
+    })
 }

@@ -1,8 +1,11 @@
 //! `tfrec count`.
+//!
+//! Holds no logic the library lacks: the reader counts the frames.
 
 use std::io::{self, Write};
 
-use crate::{inputs, Failure};
+use crate::inputs;
+use crate::output::{warn, Failure};
 
 /// Count records by walking the frame headers (length CRCs checked,
 /// payloads skipped). Prints `FILE<TAB>N` per file, then `total<TAB>N`.
@@ -28,7 +31,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
             Err(e) => {
                 failed = true;
                 out.flush()?;
-                crate::warn(&e);
+                warn(&e);
             }
         }
     }

@@ -1,5 +1,8 @@
 //! The one-line, human-readable form of a record that `tfrec cat` prints:
 //! `FILE:INDEX`, a tab, what the record is, a tab, its first values.
+//!
+//! Knows nothing of files, flags or reading: it words views the library
+//! has decoded, and holds no logic the library lacks.
 
 use std::fmt::Write as _;
 

@@ -1,10 +1,13 @@
 //! `tfrec index`.
+//!
+//! Holds no logic the library lacks: `tfrec::index::Index` scans the file
+//! and writes the sidecar.
 
 use std::io::{self, Write};
 
 use tfrec::index::Index;
 
-use crate::Failure;
+use crate::output::{warn, Failure};
 
 /// Write `FILE.idx` beside each file: one line per record, its frame's byte
 /// offset and length (including the 16 framing bytes), as the Python
@@ -38,7 +41,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
             Err(e) => {
                 failed = true;
                 out.flush()?;
-                crate::warn(&e);
+                warn(&e);
             }
         }
     }

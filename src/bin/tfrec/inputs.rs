@@ -1,11 +1,16 @@
-//! Opening the files named on the command line (`-` is stdin).
+//! Opening the files named on the command line (`-` is stdin, object URLs
+//! may hold globs), with the read options every command shares.
+//!
+//! Knows nothing of any one command, and holds no logic the library lacks:
+//! it picks among the library's readers and options.
 
 use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use tfrec::example::RecordKind;
 use tfrec::read::CorruptionPolicy;
 use tfrec::{ReadOptions, Reader, Result};
+
+use crate::output::warn;
 
 static NO_MMAP: AtomicBool = AtomicBool::new(false);
 
@@ -41,7 +46,7 @@ pub(crate) fn options_skipping(skip_corrupt: bool, max_skipped: Option<u64>) -> 
 
 /// Reports each stretch the reader skips on stderr, one line each.
 pub(crate) fn report_skips(reader: Reader) -> Reader {
-    reader.on_skip(|skipped| crate::warn(&format!("tfrec: {skipped}")))
+    reader.on_skip(|skipped| warn(&format!("tfrec: {skipped}")))
 }
 
 /// Opens a TFRecord input: a path, or `-` for stdin. Compression is detected.
@@ -88,28 +93,4 @@ pub(crate) fn expand_object_globs(names: Vec<String>) -> Result<Vec<String>> {
         }
     }
     Ok(out)
-}
-
-/// The kinds `--as` can force (`cat`, `verify`, `stats`).
-#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum AsKind {
-    /// A `TensorProto` (`tf.io.serialize_tensor`).
-    Tensor,
-    /// A `tf.train.Example`.
-    Example,
-    /// A `tf.train.SequenceExample`.
-    Sequence,
-    /// Opaque bytes.
-    Raw,
-}
-
-impl From<AsKind> for RecordKind {
-    fn from(kind: AsKind) -> RecordKind {
-        match kind {
-            AsKind::Tensor => RecordKind::Tensor,
-            AsKind::Example => RecordKind::Example,
-            AsKind::Sequence => RecordKind::SequenceExample,
-            AsKind::Raw => RecordKind::Raw,
-        }
-    }
 }

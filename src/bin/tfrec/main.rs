@@ -1,12 +1,21 @@
 //! `tfrec`: inspect, pack, count and verify TFRecord files of tensors and
 //! `tf.train.Example`s.
+//!
+//! This file holds the command table and the exit status; each command
+//! lives in its own module, the pieces several share in `args`, `inputs`,
+//! `order`, `output` and `progress`, which know nothing of the commands
+//! that use them. Like every module here it holds no logic the library
+//! lacks.
 
+mod args;
 mod cat;
 mod convert;
 mod count;
 mod describe;
 mod index;
 mod inputs;
+mod order;
+mod output;
 mod pack;
 mod progress;
 mod stats;
@@ -17,6 +26,8 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+use crate::output::Failure;
 
 /// Fast, checked TFRecord files of tensors.
 #[derive(Parser)]
@@ -61,41 +72,6 @@ enum Command {
     Convert(convert::Args),
 }
 
-/// How a command ended when it did not simply succeed.
-pub(crate) enum Failure {
-    /// Problems were already reported on stderr.
-    Reported,
-    /// One error to report.
-    Error(String),
-    /// The reader of stdout went away (`tfrec cat | head`): stop quietly.
-    BrokenPipe,
-}
-
-impl From<tfrec::Error> for Failure {
-    fn from(e: tfrec::Error) -> Self {
-        match e.io_error() {
-            Some(io) if is_broken_pipe(io) => Failure::BrokenPipe,
-            _ => Failure::Error(e.to_string()),
-        }
-    }
-}
-
-impl From<io::Error> for Failure {
-    fn from(e: io::Error) -> Self {
-        if is_broken_pipe(&e) {
-            Failure::BrokenPipe
-        } else {
-            Failure::Error(e.to_string())
-        }
-    }
-}
-
-impl From<String> for Failure {
-    fn from(msg: String) -> Self {
-        Failure::Error(msg)
-    }
-}
-
 fn main() -> ExitCode {
     let mut cli = Cli::parse();
     inputs::set_no_mmap(cli.no_mmap);
@@ -138,14 +114,4 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// Prints one line on stderr; a closed stderr is not worth a panic.
-pub(crate) fn warn(msg: &dyn std::fmt::Display) {
-    let _ = writeln!(io::stderr(), "{msg}");
-}
-
-/// True for the error a closed pipe gives (`tfrec cat | head`).
-pub(crate) fn is_broken_pipe(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::BrokenPipe
 }

@@ -1,4 +1,9 @@
-//! `tfrec pack`.
+//! `tfrec pack`: `.npy` and JSON-lines inputs written as records, into one
+//! file or into shards.
+//!
+//! Holds no logic the library lacks: it tells the inputs apart by their
+//! first bytes and hands what it reads to the library's parsers and
+//! writers.
 
 use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
@@ -9,8 +14,8 @@ use tfrec::example::MapOrder;
 use tfrec::write::sharded::{ShardOptions, ShardedWriter};
 use tfrec::{AtomicFile, Compression, Tensor, Writer};
 
-use crate::convert::ShardingArgs;
-use crate::Failure;
+use crate::args::{CompressionArg, ShardingArgs};
+use crate::output::{report, Failure};
 
 /// Write records into a TFRecord file, one per tensor or JSON line:
 /// tensors byte-identical to `tf.io.serialize_tensor`, Examples and
@@ -67,23 +72,6 @@ impl From<MapOrderArg> for MapOrder {
         match order {
             MapOrderArg::Python => MapOrder::Python,
             MapOrderArg::Cpp => MapOrder::Cpp,
-        }
-    }
-}
-
-#[derive(Clone, Copy, clap::ValueEnum)]
-pub(crate) enum CompressionArg {
-    None,
-    Gzip,
-    Zlib,
-}
-
-impl From<CompressionArg> for Compression {
-    fn from(c: CompressionArg) -> Compression {
-        match c {
-            CompressionArg::None => Compression::None,
-            CompressionArg::Gzip => Compression::Gzip,
-            CompressionArg::Zlib => Compression::Zlib,
         }
     }
 }
@@ -228,7 +216,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
             writer.write_batch(&payloads)?;
             let dir = writer.dir().to_path_buf();
             let manifest = writer.finish()?;
-            crate::convert::report(&dir, &manifest)
+            report(&dir, &manifest)
         }
     }
 }

@@ -1,4 +1,6 @@
 //! Progress bars for long work, shown only on a terminal.
+//!
+//! Knows nothing of what the work is: callers advance the bar by bytes.
 
 use std::io::IsTerminal;
 

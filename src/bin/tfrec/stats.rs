@@ -1,4 +1,8 @@
 //! `tfrec stats`.
+//!
+//! Holds no logic the library lacks: `tfrec::stats` gathers, merges and
+//! words the statistics, `tfrec::verify` checks `--as`; this module prints
+//! them and reports what does not fit.
 
 use std::io::{self, Write};
 
@@ -6,8 +10,9 @@ use tfrec::example::RecordKind;
 use tfrec::stats::{self, Stats};
 use tfrec::verify;
 
-use crate::inputs::{self, AsKind};
-use crate::{progress, Failure};
+use crate::args::AsKind;
+use crate::output::{warn, Failure};
+use crate::{inputs, progress};
 
 /// Read every record (in parallel) and report records, bytes, what the
 /// records hold (`holds`: tensor, example, sequence_example or raw, by the
@@ -126,9 +131,9 @@ fn report_misfits(report: &verify::Report, name: &str, misfits: &mut usize) {
                 | tfrec::ErrorKind::InvalidExample { .. }
         ) {
             if p.path().is_some() {
-                crate::warn(&format!("tfrec: {p}"));
+                warn(&format!("tfrec: {p}"));
             } else {
-                crate::warn(&format!("tfrec: {name}: {p}"));
+                warn(&format!("tfrec: {name}: {p}"));
             }
             *misfits += 1;
         }

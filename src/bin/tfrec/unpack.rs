@@ -1,4 +1,8 @@
-//! `tfrec unpack`.
+//! `tfrec unpack`: tensor records written as `.npy` files.
+//!
+//! Holds no logic the library lacks: the library decodes the records and
+//! writes the files (`tfrec::npy::NpyDir`); this module says which records
+//! go and where each went.
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -7,8 +11,10 @@ use tfrec::example::RecordKind;
 use tfrec::npy::{Bf16As, NpyDir, NpyDirOptions, NpyOutput, Placement};
 use tfrec::{DType, ErrorKind, TensorView};
 
-use crate::cat::{ordered_dataset, parse_shard, Payloads};
-use crate::{inputs, Failure};
+use crate::args::{default_stem, parse_shard};
+use crate::inputs;
+use crate::order::Order;
+use crate::output::Failure;
 
 /// What `tfrec unpack --help` says after the options.
 const DETAILS: &str = "\
@@ -156,7 +162,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     }
     let stem = match &args.stem {
         Some(stem) => stem.clone(),
-        None => crate::convert::default_stem(args.files.first().map_or("-", String::as_str)),
+        None => default_stem(args.files.first().map_or("-", String::as_str)),
     };
     let options = NpyDirOptions::new()
         .stack(args.stack)
@@ -171,13 +177,10 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
     };
     // An early return drops the directory writer, which removes every
     // temporary file: nothing of this run appears.
-    if args.shuffle.is_some() || args.shard.is_some() || args.epoch.is_some() {
-        let ds = ordered_dataset(&args.files, args.shuffle, args.shard)?;
-        let mut payloads = Payloads::new(&ds, &args.files)?;
-        for id in ds.order(args.epoch.unwrap_or(0)) {
-            let (offset, payload) = payloads.get(id)?;
-            unpacker.put(id.file, id.index, offset, &payload)?;
-        }
+    if let Some(order) = Order::asked(args.shuffle, args.shard, args.epoch) {
+        order.for_each(&args.files, |id, offset, payload| {
+            unpacker.put(id.file, id.index, offset, payload)
+        })?;
     } else {
         for (file, name) in args.files.iter().enumerate() {
             let mut reader = inputs::open(name, inputs::options())?;

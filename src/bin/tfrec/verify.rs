@@ -1,12 +1,16 @@
 //! `tfrec verify`.
+//!
+//! Holds no logic the library lacks: `tfrec::verify` checks the files; this
+//! module prints its problems and summaries.
 
 use std::io::{self, Write};
 
 use tfrec::example::RecordKind;
 use tfrec::verify;
 
-use crate::inputs::{self, AsKind};
-use crate::{progress, Failure};
+use crate::args::AsKind;
+use crate::output::{warn, Failure};
+use crate::{inputs, progress};
 
 /// How `tfrec verify` decides what a file holds (its help's epilogue).
 pub(crate) const KIND_RULE: &str = "\
@@ -56,7 +60,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
         match report {
             Ok(report) => {
                 for p in &report.problems {
-                    bar.suspend(|| crate::warn(p));
+                    bar.suspend(|| warn(p));
                 }
                 problems += report.problems.len();
                 let verdict = if report.is_ok() { "ok" } else { "FAILED" };
@@ -67,7 +71,7 @@ pub(crate) fn run(args: Args) -> Result<(), Failure> {
             }
             Err(e) => {
                 problems += 1;
-                bar.suspend(|| crate::warn(&e));
+                bar.suspend(|| warn(&e));
                 summary.push(format!("{name}\tFAILED"));
             }
         }
