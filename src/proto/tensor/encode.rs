@@ -114,7 +114,6 @@ mod tests {
     use super::*;
     use crate::Tensor;
 
-
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
