@@ -4,8 +4,8 @@
 //! This file holds the command table and the exit status; each command
 //! lives in its own module, the pieces several share in `args`, `inputs`,
 //! `order`, `output` and `progress`, which know nothing of the commands
-//! that use them. Like every module here it holds no logic the library
-//! lacks.
+//! that use them. The work itself is the library's: a command parses its
+//! flags, calls the library and prints.
 
 mod args;
 mod cat;

@@ -3,8 +3,9 @@
 //! gives the order, and each record is fetched by index from uncompressed
 //! files or read ahead in compressed ones.
 //!
-//! Knows nothing of what the commands do with the records, and holds no
-//! logic the library lacks: order, indexes and readers are the library's.
+//! Knows nothing of what the commands do with the records. The order,
+//! indexes and readers are the library's; the read-ahead of compressed
+//! inputs is the one piece of record handling kept here.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
