@@ -39,12 +39,15 @@ def _table_crc32c(data: bytes) -> int:
     return crc ^ 0xFFFFFFFF
 
 
-try:
-    from crc32c import crc32c as _package_crc32c
-except ImportError:
-    _package_crc32c = None
+def _fastest_crc32c() -> Callable[[bytes], int]:
+    try:
+        from crc32c import crc32c as package_crc32c
+    except ImportError:
+        return _table_crc32c
+    return package_crc32c
 
-crc32c: Callable[[bytes], int] = _package_crc32c or _table_crc32c
+
+crc32c = _fastest_crc32c()
 
 assert _table_crc32c(b"123456789") == crc32c(b"123456789") == 0xE3069283
 

@@ -106,15 +106,7 @@ def example_cases():
     """(features given to ExampleCoder, the arrays TensorFlow must parse)."""
     f32 = np.float32
     return [
-        (
-            {"label": 3, "score": 0.25, "id": "a", "raw": b"\x00\x01"},
-            {
-                "label": np.array([3]),
-                "score": np.array([0.25], f32),
-                "id": np.array([b"a"], object),
-                "raw": np.array([b"\x00\x01"], object),
-            },
-        ),
+        array_cases.scalar_features_case(),
         (
             {"ints": np.array([1, -2, 2**62]), "floats": np.array([1.5, -0.1]), "empty": []},
             {

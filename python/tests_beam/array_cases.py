@@ -1,6 +1,6 @@
-"""Arrays of every dtype tfrec and TensorFlow share, for the Beam tests in
-both venvs: test_beam.py here, and python/tests/test_beam_interop.py, which
-loads this file by its path.
+"""Arrays of every dtype tfrec and TensorFlow share, and Example features,
+for the Beam tests in both venvs: test_beam.py here, and
+python/tests/test_beam_interop.py, which loads this file by its path.
 
 Imports only numpy and ml_dtypes; knows nothing of Beam, TensorFlow or tfrec.
 """
@@ -8,6 +8,7 @@ Imports only numpy and ml_dtypes; knows nothing of Beam, TensorFlow or tfrec.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import ml_dtypes
 import numpy as np
@@ -64,3 +65,17 @@ def edge_cases() -> list[np.ndarray]:
         np.array([[b"a", b""], [b"\x00\xff", "é".encode()]], dtype=object),
         np.array([], dtype=object),
     ]
+
+
+def scalar_features_case() -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(features of one Python scalar each, as given to ``ExampleCoder``; the
+    arrays decoding or TensorFlow's parsing must give)."""
+    return (
+        {"label": 3, "score": 0.25, "id": "a", "raw": b"\x00\x01"},
+        {
+            "label": np.array([3]),
+            "score": np.array([0.25], np.float32),
+            "id": np.array([b"a"], object),
+            "raw": np.array([b"\x00\x01"], object),
+        },
+    )

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from apache_beam.internal import pickler
 from apache_beam.testing.util import assert_that, equal_to
-from array_cases import edge_cases, numeric_cases
+from array_cases import edge_cases, numeric_cases, scalar_features_case
 from pipelines import COMPRESSIONS, write_tfrecords
 
 import tfrec
@@ -48,15 +48,7 @@ def example_cases():
     """(features given to the coder, the dict decoding must give)."""
     f32 = np.float32
     return [
-        (
-            {"label": 3, "score": 0.25, "id": "a", "raw": b"\x00\x01"},
-            {
-                "label": np.array([3]),
-                "score": np.array([0.25], f32),
-                "id": np.array([b"a"], object),
-                "raw": np.array([b"\x00\x01"], object),
-            },
-        ),
+        scalar_features_case(),
         (
             {"ints": [1, -2, 2**62], "floats": np.array([1.5, -0.1]), "empty": [], "flag": True},
             {
