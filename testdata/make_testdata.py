@@ -4,9 +4,11 @@
     .venv/bin/python testdata/make_testdata.py
 
 Everything is deterministic (fixed seed, fixed case list); see README.md in
-this directory for what each file holds.  The JSON encoding of tensors is
-the one in tests/tf_helper.py, which is imported from here so that the
-golden files and the integration tests share one implementation.
+this directory for what each file holds.  The JSON encoding of tensors and
+the TensorFlow reading and writing are the ones of the integration tests
+(tests/pyhelpers.py, tests/tf_helper.py), imported from here so that the
+golden files and the tests share one implementation; hand-encoded protobuf
+uses tests/tfrecord_bytes.py.
 """
 
 import argparse
@@ -20,10 +22,19 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))
 import tf_helper  # noqa: E402  (sets TF_CPP_MIN_LOG_LEVEL and imports TensorFlow)
 from tf_helper import np, tf, tensor_pb2  # noqa: E402
 from tensorflow.core.framework import types_pb2  # noqa: E402
+from pyhelpers import (  # noqa: E402
+    DTYPES,
+    HelperError,
+    b64encode,
+    json_to_tensor,
+    tensor_to_json,
+    write_records,
+)
+from tfrecord_bytes import length_delimited as ld, tag, varint  # noqa: E402
 
 SEED = 20240611
 
-ALL_DTYPES = list(tf_helper.DTYPES)  # every dtype of the JSON schema
+ALL_DTYPES = list(DTYPES)  # every dtype of the JSON schema
 
 INT_TYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"]
 
@@ -332,28 +343,6 @@ def _values_of(p):
 
 # Hand-encoded protobuf, for encodings the protobuf library never emits.
 
-def varint(v):
-    v &= (1 << 64) - 1
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def tag(number, wire_type):
-    return varint(number << 3 | wire_type)
-
-
-def ld(number, body):
-    """A length-delimited field."""
-    return tag(number, 2) + varint(len(body)) + body
-
-
 def shape_msg(*dims):
     return b"".join(ld(2, tag(1, 0) + varint(d) if d else b"") for d in dims)
 
@@ -511,7 +500,7 @@ def write_jsonl(path, objs):
 
 
 def write_and_check(path, payloads, compression):
-    tf_helper.write_records(path, payloads, compression)
+    write_records(path, payloads, compression)
     got = list(tf_helper.iter_records(path, compression))
     assert [p for _, _, p in got] == payloads, f"{path}: records do not read back identically"
     return got
@@ -550,10 +539,10 @@ def main():
     for (note, t), obj in zip(cases, objs):
         # The JSON must rebuild the very same tensor, and TF's round trip
         # must preserve every bit (NaN payloads included).
-        again = tf.io.serialize_tensor(tf_helper.json_to_tensor(obj)).numpy()
+        again = tf.io.serialize_tensor(json_to_tensor(obj)).numpy()
         assert again == tf.io.serialize_tensor(t).numpy(), f"JSON round trip differs: {note}"
         bare = {k: v for k, v in obj.items() if k not in ("index", "offset", "raw", "note")}
-        assert bare == tf_helper.tensor_to_json(t), f"parse_tensor changed the value: {note}"
+        assert bare == tensor_to_json(t), f"parse_tensor changed the value: {note}"
     write_jsonl(os.path.join(out, "tensors.expected.jsonl"), objs)
 
     # typed_fields.tfrecord
@@ -584,10 +573,10 @@ def main():
     for (index, offset, payload), (note, _) in zip(records, invalid):
         try:
             tf_helper.parse_record(payload)
-        except tf_helper.HelperError as e:
+        except HelperError as e:
             # Only the stable part of the message: TensorFlow's own text
             # embeds a protobuf debug string whose format varies run to run.
-            objs.append({"index": index, "offset": offset, "raw": tf_helper.b64encode(payload),
+            objs.append({"index": index, "offset": offset, "raw": b64encode(payload),
                          "note": note, "error": str(e).split(":")[0]})
         else:
             raise AssertionError(f"TensorFlow accepted a record meant to be invalid: {note}")

@@ -30,20 +30,15 @@ import os
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # keep tests/ free of __pycache__
+from pyhelpers import stdout_to_stderr  # noqa: E402  (this folder is sys.path[0])
+
 
 def load_beam():
-    """Beam, imported with stdout pointed at stderr so that nothing it
-    prints while loading mixes with the output."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
+    """Beam, imported with nothing it prints while loading among the output."""
+    with stdout_to_stderr():
         import apache_beam as beam  # noqa: PLC0415
         from apache_beam.io.filesystem import CompressionTypes  # noqa: PLC0415
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
     return beam, CompressionTypes
 
 

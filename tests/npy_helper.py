@@ -1,4 +1,4 @@
-"""numpy's side of the `tfrec unpack` tests (tests/cli_unpack.rs).
+"""numpy's side of the `tfrec unpack` tests (tests/interop_unpack.rs).
 
 Commands:
   save DIR        np.save arrays of every dtype numpy saves without pickle,

@@ -38,29 +38,30 @@ with a message on standard error.
 """
 
 import argparse
-import base64
 import json
 import math
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-def load_tensorflow():
-    """TensorFlow, imported with stdout pointed at stderr so that nothing it
-    prints while loading mixes with the JSON."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        import tensorflow as tf  # noqa: PLC0415
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-    return tf
-
+sys.dont_write_bytecode = True  # keep tests/ free of __pycache__
+from pyhelpers import (  # noqa: E402  (this folder is sys.path[0])
+    COMPRESSION,
+    b64decode,
+    b64encode,
+    byts,
+    example,
+    features_to_json,
+    float_from_json,
+    floats,
+    ints,
+    json_to_tensor,
+    kind_dtype,
+    load_jsonl,
+    load_tensorflow,
+    message_from_json,
+    message_to_json,
+    tensor_to_json,
+    write_records,
+)
 
 tf = load_tensorflow()
 import numpy as np  # noqa: E402
@@ -71,123 +72,19 @@ def fail(msg):
     sys.exit(1)
 
 
-def b64(data):
-    return base64.b64encode(bytes(data)).decode("ascii")
-
-
-def unb64(text):
-    return base64.b64decode(text.encode("ascii"), validate=True)
-
-
-# ---------------------------------------------------------------------------
-# Messages to JSON and back
-# ---------------------------------------------------------------------------
-
-
-def float_json(v):
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return v
-
-
-def float_value(v):
-    if isinstance(v, str):
-        return {"nan": float("nan"), "inf": float("inf"), "-inf": float("-inf")}[v]
-    return float(v)
-
-
-def feature_json(feature):
-    kind = feature.WhichOneof("kind")
-    if kind is None:
-        return {}
-    values = getattr(feature, kind).value
-    if kind == "int64_list":
-        return {kind: [int(v) for v in values]}
-    if kind == "float_list":
-        return {kind: [float_json(v) for v in values]}
-    return {kind: [b64(v) for v in values]}
-
-
-def features_json(features):
-    return {name: feature_json(f) for name, f in features.feature.items()}
-
-
-def fill_feature(feature, obj):
-    if not obj:
-        return
-    ((kind, values),) = obj.items()
-    target = getattr(feature, kind)
-    target.SetInParent()
-    if kind == "int64_list":
-        target.value.extend(int(v) for v in values)
-    elif kind == "float_list":
-        target.value.extend(float_value(v) for v in values)
-    elif kind == "bytes_list":
-        target.value.extend(unb64(v) for v in values)
-    else:
-        fail(f"unknown feature kind {kind!r}")
-
-
-def fill_features(features, obj):
-    features.SetInParent()
-    for name, f in obj.items():
-        fill_feature(features.feature[name], f)
-
-
 def record_from_json(obj):
     """(kind, payload) of one JSON line."""
     if "dtype" in obj:
-        return "tensor", tensor_payload(obj)
+        return "tensor", tf.io.serialize_tensor(json_to_tensor(obj)).numpy()
     if "raw" in obj:
-        return "raw", unb64(obj["raw"])
-    if "features" in obj:
-        ex = tf.train.Example()
-        fill_features(ex.features, obj["features"])
-        return "example", ex.SerializeToString(deterministic=True)
-    seq = tf.train.SequenceExample()
-    if "context" in obj:
-        fill_features(seq.context, obj["context"])
-    if "feature_lists" in obj:
-        seq.feature_lists.SetInParent()
-        for name, steps in obj["feature_lists"].items():
-            fl = seq.feature_lists.feature_list[name]
-            fl.SetInParent()
-            for step in steps:
-                fill_feature(fl.feature.add(), step)
-    return "sequence_example", seq.SerializeToString(deterministic=True)
-
-
-def tensor_payload(obj):
-    dtype = tf.dtypes.as_dtype(obj["dtype"])
-    shape = obj["shape"]
-    if dtype == tf.string:
-        values = np.array([unb64(s) for s in obj["strings"]], dtype=object).reshape(shape)
-    else:
-        values = np.frombuffer(unb64(obj["data"]), dtype=dtype.as_numpy_dtype).reshape(shape)
-    return tf.io.serialize_tensor(tf.constant(values, dtype=dtype)).numpy()
+        return "raw", b64decode(obj["raw"], "raw")
+    kind = "example" if "features" in obj else "sequence_example"
+    return kind, message_from_json(obj, kind).SerializeToString(deterministic=True)
 
 
 # ---------------------------------------------------------------------------
 # write
 # ---------------------------------------------------------------------------
-
-
-def ints(*v):
-    return tf.train.Feature(int64_list=tf.train.Int64List(value=list(v)))
-
-
-def floats(*v):
-    return tf.train.Feature(float_list=tf.train.FloatList(value=list(v)))
-
-
-def byts(*v):
-    return tf.train.Feature(bytes_list=tf.train.BytesList(value=list(v)))
-
-
-def example(**features):
-    return tf.train.Example(features=tf.train.Features(feature=features))
 
 
 def fixed_records(big_mb, prefix_names):
@@ -256,46 +153,29 @@ def fixed_records(big_mb, prefix_names):
 def expected_json(payload, kind, msg):
     """What `tfrec cat --jsonl` prints for a record, by its detection rule."""
     if kind == "raw" or not payload:
-        return {"raw": b64(payload)}
+        return {"raw": b64encode(payload)}
     if kind == "tensor":
-        t = tf.io.parse_tensor(payload, tf.float32).numpy()
-        return {"dtype": "float32", "shape": list(t.shape), "data": b64(t.astype("<f4").tobytes())}
+        return tensor_to_json(tf.io.parse_tensor(payload, tf.float32))
     if isinstance(msg, tf.train.Example):
-        return {"features": features_json(msg.features)}
+        return {"features": features_to_json(msg.features)}
     if not msg.HasField("feature_lists"):
-        return {"features": features_json(msg.context)}
-    obj = {}
-    if msg.HasField("context"):
-        obj["context"] = features_json(msg.context)
-    obj["feature_lists"] = {
-        name: [feature_json(f) for f in fl.feature]
-        for name, fl in msg.feature_lists.feature_list.items()
-    }
-    return obj
+        return {"features": features_to_json(msg.context)}
+    return message_to_json(msg)
 
 
 def cmd_write(args):
     records = fixed_records(args.big_mb, not args.no_prefix_names)
-    options = tf.io.TFRecordOptions(compression_type=compression(args.compression))
+    payloads = [
+        item.SerializeToString(deterministic=True) if kind == "message" else item
+        for kind, item in records
+    ]
+    write_records(args.out, payloads, args.compression)
     offset = 0
-    lines = []
-    with tf.io.TFRecordWriter(args.out, options) as writer:
-        for index, (kind, item) in enumerate(records):
-            if kind == "message":
-                payload = item.SerializeToString(deterministic=True)
-            else:
-                payload = item
-            writer.write(payload)
-            obj = {"file": args.out, "index": index, "offset": offset}
-            obj.update(expected_json(payload, kind, item if kind == "message" else None))
-            lines.append(json.dumps(obj, ensure_ascii=False, allow_nan=False))
-            offset += len(payload) + 16
-    for line in lines:
-        print(line)
-
-
-def compression(name):
-    return {"none": "", "gzip": "GZIP", "zlib": "ZLIB"}[name]
+    for index, ((kind, item), payload) in enumerate(zip(records, payloads)):
+        obj = {"file": args.out, "index": index, "offset": offset}
+        obj.update(expected_json(payload, kind, item if kind == "message" else None))
+        print(json.dumps(obj, ensure_ascii=False, allow_nan=False))
+        offset += len(payload) + 16
 
 
 # ---------------------------------------------------------------------------
@@ -304,22 +184,18 @@ def compression(name):
 
 
 def read_jsonl(path):
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+    return [obj for _, obj in load_jsonl(path)]
 
 
 def cmd_serialize(args):
     for obj in read_jsonl(args.input):
         _, payload = record_from_json(obj)
-        print(b64(payload))
+        print(b64encode(payload))
 
 
 # ---------------------------------------------------------------------------
 # check
 # ---------------------------------------------------------------------------
-
-DTYPES = {"int64_list": tf.int64, "float_list": tf.float32, "bytes_list": tf.string}
-
 
 def json_values(obj):
     """(kind, [values]) of a feature's JSON, values as TensorFlow gives them."""
@@ -327,9 +203,9 @@ def json_values(obj):
         return None, []
     ((kind, values),) = obj.items()
     if kind == "bytes_list":
-        return kind, [unb64(v) for v in values]
+        return kind, [b64decode(v, kind) for v in values]
     if kind == "float_list":
-        return kind, [float_value(v) for v in values]
+        return kind, [float_from_json(v, kind) for v in values]
     return kind, [int(v) for v in values]
 
 
@@ -350,7 +226,7 @@ def spec_of(features):
     for name, obj in features.items():
         kind, _ = json_values(obj)
         if kind is not None:
-            spec[name] = tf.io.VarLenFeature(DTYPES[kind])
+            spec[name] = tf.io.VarLenFeature(kind_dtype(kind))
     return spec
 
 
@@ -373,7 +249,7 @@ def same_message(cls, payload, want_payload):
 
 def cmd_check(args):
     lines = read_jsonl(args.jsonl)
-    dataset = tf.data.TFRecordDataset(args.input, compression_type=compression(args.compression))
+    dataset = tf.data.TFRecordDataset(args.input, compression_type=COMPRESSION[args.compression])
     payloads = [r.numpy() for r in dataset]
     if len(payloads) != len(lines):
         fail(f"{len(payloads)} records, {len(lines)} lines")
@@ -399,7 +275,7 @@ def cmd_check(args):
             for name, steps in lists.items():
                 kinds = {json_values(s)[0] for s in steps} - {None}
                 if len(kinds) == 1:
-                    sequence_spec[name] = tf.io.VarLenFeature(DTYPES[kinds.pop()])
+                    sequence_spec[name] = tf.io.VarLenFeature(kind_dtype(kinds.pop()))
             if not spec_of(context) and not sequence_spec:
                 continue
             parsed_context, parsed_lists = tf.io.parse_single_sequence_example(

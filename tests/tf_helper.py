@@ -77,82 +77,37 @@ failure exits non-zero with a message prefixed "tf_helper: error:".
 """
 
 import argparse
-import base64
-import binascii
 import json
-import math
 import os
 import re
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.dont_write_bytecode = True  # keep tests/ free of __pycache__
+from pyhelpers import (  # noqa: E402  (this folder is sys.path[0])
+    COMPRESSION,
+    DTYPES,
+    HelperError,
+    b64decode,
+    b64encode,
+    byts,
+    example,
+    float_to_json,
+    floats,
+    ints,
+    json_to_tensor,
+    kind_dtype,
+    load_jsonl,
+    load_tensorflow,
+    message_from_json,
+    message_to_json,
+    tensor_to_json,
+    write_records,
+)
 
-
-def _import_tensorflow():
-    """Import TensorFlow with file descriptor 1 pointed at stderr, so that
-    nothing it prints while loading can end up among the JSON lines."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(2, 1)
-        import numpy as np  # noqa: F401
-        import tensorflow as tf
-        from tensorflow.core.framework import tensor_pb2
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-    return tf, tensor_pb2
-
-
-tf, tensor_pb2 = _import_tensorflow()
+tf = load_tensorflow()
 from tensorflow.core.example import example_pb2  # noqa: E402
-import numpy as np  # noqa: E402  (after TensorFlow, under the same redirect)
-
-
-class HelperError(Exception):
-    """A user-facing failure: bad input, unreadable file, TF rejection."""
-
-
-# name -> (TensorFlow dtype, numpy dtype of the element bytes in "data").
-# bfloat16 travels as its uint16 bit pattern; string has no fixed-size bytes.
-DTYPES = {
-    "float16": (tf.float16, np.dtype("<f2")),
-    "bfloat16": (tf.bfloat16, np.dtype("<u2")),
-    "float32": (tf.float32, np.dtype("<f4")),
-    "float64": (tf.float64, np.dtype("<f8")),
-    "int8": (tf.int8, np.dtype("i1")),
-    "int16": (tf.int16, np.dtype("<i2")),
-    "int32": (tf.int32, np.dtype("<i4")),
-    "int64": (tf.int64, np.dtype("<i8")),
-    "uint8": (tf.uint8, np.dtype("u1")),
-    "uint16": (tf.uint16, np.dtype("<u2")),
-    "uint32": (tf.uint32, np.dtype("<u4")),
-    "uint64": (tf.uint64, np.dtype("<u8")),
-    "bool": (tf.bool, np.dtype("?")),
-    "complex64": (tf.complex64, np.dtype("<c8")),
-    "complex128": (tf.complex128, np.dtype("<c16")),
-    "string": (tf.string, None),
-}
-
-COMPRESSION = {"none": "", "gzip": "GZIP", "zlib": "ZLIB"}
-
-
-# --------------------------------------------------------------------------
-# JSON <-> tf.Tensor
-# --------------------------------------------------------------------------
-
-def b64encode(data):
-    return base64.b64encode(bytes(data)).decode("ascii")
-
-
-def b64decode(text, what):
-    if not isinstance(text, str):
-        raise HelperError(f"{what}: expected a base64 string, got {type(text).__name__}")
-    try:
-        return base64.b64decode(text.encode("ascii"), validate=True)
-    except (binascii.Error, UnicodeEncodeError) as e:
-        raise HelperError(f"{what}: invalid base64: {e}") from None
+from tensorflow.core.framework import tensor_pb2  # noqa: E402
+import numpy as np  # noqa: E402, F401  (loaded with TensorFlow; make_testdata.py uses it)
 
 
 def tf_message(e):
@@ -160,78 +115,6 @@ def tf_message(e):
     msg = re.sub(r"\{\{function_node [^}]*\}\}", "", e.message)
     msg = re.sub(r"\[Op:\w+\]( name:.*)?$", "", msg.strip())
     return " ".join(msg.split())
-
-
-def _check_shape(shape):
-    if not isinstance(shape, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-    ):
-        raise HelperError(f"'shape' must be a list of non-negative integers, got {shape!r}")
-    return shape
-
-
-def json_to_tensor(obj):
-    """Build a tf.Tensor from one schema object."""
-    if not isinstance(obj, dict):
-        raise HelperError(f"expected a JSON object, got {type(obj).__name__}")
-    name = obj.get("dtype")
-    if name not in DTYPES:
-        raise HelperError(
-            f"unknown or missing 'dtype' {name!r}; expected one of {', '.join(DTYPES)}"
-        )
-    if "shape" not in obj:
-        raise HelperError("missing 'shape'")
-    shape = _check_shape(obj["shape"])
-    count = math.prod(shape)
-    tf_dtype, np_dtype = DTYPES[name]
-
-    if name == "string":
-        strings = obj.get("strings")
-        if not isinstance(strings, list):
-            raise HelperError("string tensor needs a 'strings' list")
-        if len(strings) != count:
-            raise HelperError(
-                f"shape {shape} has {count} elements but 'strings' has {len(strings)}"
-            )
-        values = [b64decode(s, f"strings[{i}]") for i, s in enumerate(strings)]
-        arr = np.empty(len(values), dtype=object)
-        arr[:] = values  # element-wise, so numpy never reinterprets the bytes
-        return tf.constant(arr.reshape(shape), dtype=tf.string)
-
-    if "data" not in obj:
-        raise HelperError(f"{name} tensor needs 'data'")
-    raw = b64decode(obj["data"], "data")
-    if len(raw) != count * np_dtype.itemsize:
-        raise HelperError(
-            f"{name} shape {shape} needs {count * np_dtype.itemsize} bytes of data, got {len(raw)}"
-        )
-    if name == "bool" and any(b > 1 for b in raw):
-        raise HelperError("bool data bytes must be 0 or 1")
-    arr = np.frombuffer(raw, dtype=np_dtype).reshape(shape)
-    arr = arr.astype(np_dtype.newbyteorder("="), copy=True)  # native order, writable
-    if name == "bfloat16":
-        return tf.bitcast(tf.constant(arr, dtype=tf.uint16), tf.bfloat16)
-    return tf.constant(arr, dtype=tf_dtype)
-
-
-def tensor_to_json(t):
-    """Encode a tf.Tensor (eager) as a schema object."""
-    name = t.dtype.name
-    if name not in DTYPES:
-        raise HelperError(f"tensor dtype {name} is outside the supported set")
-    shape = [int(d) for d in t.shape]
-    if name == "string":
-        flat = np.asarray(t.numpy(), dtype=object).reshape(-1)
-        return {"dtype": name, "shape": shape, "strings": [b64encode(s) for s in flat]}
-    if name == "bfloat16":
-        t = tf.bitcast(t, tf.uint16)
-    arr = np.asarray(t.numpy())
-    le = DTYPES[name][1]
-    if name == "bool":
-        arr = arr.astype(np.uint8)
-    else:
-        arr = arr.astype(le, copy=False)
-    return {"dtype": name, "shape": shape, "data": b64encode(np.ascontiguousarray(arr).tobytes(order="C"))}
 
 
 # --------------------------------------------------------------------------
@@ -295,29 +178,6 @@ def iter_records(path, compression):
         index += 1
 
 
-def write_records(path, payloads, compression):
-    options = tf.io.TFRecordOptions(compression_type=COMPRESSION[compression])
-    with tf.io.TFRecordWriter(path, options) as w:
-        for p in payloads:
-            w.write(p)
-
-
-def load_jsonl(path):
-    """Yield (line number, object) for every non-blank line."""
-    try:
-        f = sys.stdin if path == "-" else open(path, "r", encoding="utf-8")
-    except OSError as e:
-        raise HelperError(f"{path}: {e.strerror}") from None
-    with f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                raise HelperError(f"{path}:{lineno}: invalid JSON: {e}") from None
-
-
 def payloads_from_jsonl(path):
     out = []
     for lineno, obj in load_jsonl(path):
@@ -341,112 +201,16 @@ def dumps(obj):
 # Examples
 # --------------------------------------------------------------------------
 
-KINDS = {"int64_list": tf.int64, "float_list": tf.float32, "bytes_list": tf.string}
-
-
-def float_to_json(v):
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return float(v)
-
-
-def float_from_json(v, what):
-    if isinstance(v, str):
-        if v in ("nan", "inf", "-inf"):
-            return float(v)
-        raise HelperError(f"{what}: unknown float string {v!r}")
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise HelperError(f"{what}: expected a number, got {type(v).__name__}")
-    return float(v)
-
-
-def feature_to_json(f):
-    kind = f.WhichOneof("kind")
-    if kind is None:
-        return {}
-    values = getattr(f, kind).value
-    if kind == "bytes_list":
-        return {kind: [b64encode(v) for v in values]}
-    if kind == "float_list":
-        return {kind: [float_to_json(v) for v in values]}
-    return {kind: [int(v) for v in values]}
-
-
-def fill_feature(f, obj, what):
-    """Set tf.train.Feature `f` from its JSON object."""
-    if not isinstance(obj, dict) or len(obj) > 1:
-        raise HelperError(f"{what}: a feature is an object with at most one key")
-    for kind, values in obj.items():
-        if kind not in KINDS or not isinstance(values, list):
-            raise HelperError(f"{what}: unknown feature {kind!r}")
-        lst = getattr(f, kind)
-        lst.SetInParent()  # the kind is set even when the list is empty
-        if kind == "bytes_list":
-            lst.value.extend(b64decode(v, what) for v in values)
-        elif kind == "float_list":
-            lst.value.extend(float_from_json(v, what) for v in values)
-        else:
-            lst.value.extend(int(v) for v in values)
-
-
-def features_to_json(features):
-    return {name: feature_to_json(f) for name, f in features.feature.items()}
-
-
-def fill_features(features, obj, what):
-    features.SetInParent()
-    if not isinstance(obj, dict):
-        raise HelperError(f"{what}: expected an object")
-    for name, f in obj.items():
-        fill_feature(features.feature[name], f, f"{what} {name!r}")
-
-
-def message_to_json(msg):
-    if isinstance(msg, example_pb2.Example):
-        return {"features": features_to_json(msg.features)} if msg.HasField("features") else {}
-    out = {}
-    if msg.HasField("context"):
-        out["context"] = features_to_json(msg.context)
-    if msg.HasField("feature_lists"):
-        out["feature_lists"] = {
-            name: [feature_to_json(f) for f in fl.feature]
-            for name, fl in msg.feature_lists.feature_list.items()
-        }
-    return out
-
-
-def message_from_json(obj, kind):
-    if not isinstance(obj, dict):
-        raise HelperError("expected a JSON object")
-    if kind == "example":
-        msg = example_pb2.Example()
-        if "features" in obj:
-            fill_features(msg.features, obj["features"], "feature")
-        return msg
-    msg = example_pb2.SequenceExample()
-    if "context" in obj:
-        fill_features(msg.context, obj["context"], "context feature")
-    if "feature_lists" in obj:
-        msg.feature_lists.SetInParent()
-        for name, steps in obj["feature_lists"].items():
-            fl = msg.feature_lists.feature_list[name]
-            for i, f in enumerate(steps):
-                fill_feature(fl.feature.add(), f, f"feature list {name!r} step {i}")
-    return msg
-
-
 def feature_dtype(f):
     kind = f.WhichOneof("kind")
-    return KINDS[kind] if kind else tf.int64
+    return kind_dtype(kind) if kind else tf.int64
 
 
 def list_dtype(fl):
     kinds = {f.WhichOneof("kind") for f in fl.feature} - {None}
     if len(kinds) > 1:
         raise HelperError(f"feature list mixes kinds {sorted(kinds)}")
-    return KINDS[kinds.pop()] if kinds else tf.int64
+    return kind_dtype(kinds.pop()) if kinds else tf.int64
 
 
 def values_to_json(kind, values):
@@ -521,18 +285,6 @@ def fixed_examples():
 
     rng = random.Random(7)
     F = tf.train.Feature
-
-    def ints(*v):
-        return F(int64_list=tf.train.Int64List(value=list(v)))
-
-    def floats(*v):
-        return F(float_list=tf.train.FloatList(value=list(v)))
-
-    def byts(*v):
-        return F(bytes_list=tf.train.BytesList(value=list(v)))
-
-    def example(**features):
-        return tf.train.Example(features=tf.train.Features(feature=features))
 
     out = []
     big = rng.randbytes(5 << 20)

@@ -24,22 +24,8 @@ import json
 import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-def load_tensorflow():
-    """TensorFlow, imported with stdout pointed at stderr so that nothing it
-    prints while loading mixes with the JSON."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        import tensorflow as tf  # noqa: PLC0415
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-    return tf
+sys.dont_write_bytecode = True  # keep tests/ free of __pycache__
+from pyhelpers import byts, example, floats, ints, load_tensorflow, write_records  # noqa: E402
 
 
 def main():
@@ -47,18 +33,8 @@ def main():
     tf = load_tensorflow()
     import numpy as np  # noqa: PLC0415
 
-    def example(i):
-        return tf.train.Example(
-            features=tf.train.Features(
-                feature={
-                    "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[i])),
-                    "x": tf.train.Feature(float_list=tf.train.FloatList(value=[0.5 * i, 1.0])),
-                    "name": tf.train.Feature(
-                        bytes_list=tf.train.BytesList(value=[b"r%d" % i])
-                    ),
-                }
-            )
-        ).SerializeToString()
+    def example_record(i):
+        return example(label=ints(i), x=floats(0.5 * i, 1.0), name=byts(b"r%d" % i)).SerializeToString()
 
     def sequence(i, with_lists=True):
         seq = tf.train.SequenceExample()
@@ -83,25 +59,22 @@ def main():
         return bytes([0xFF, 0xFE, i % 256]) + b"not a message"
 
     files = {
-        "examples": [("empty", b"") if i % 7 == 3 else ("example", example(i)) for i in range(30)],
+        "examples": [("empty", b"") if i % 7 == 3 else ("example", example_record(i)) for i in range(30)],
         "sequence": [
             ("sequence_example", sequence(i)) if i % 4 else ("example", sequence(i, False))
             for i in range(24)
         ],
         "tensors": [("tensor", tensor(i)) for i in range(25)],
         "mixed": [
-            [("tensor", tensor(i)), ("example", example(i)), ("raw", raw(i))][i % 3]
+            [("tensor", tensor(i)), ("example", example_record(i)), ("raw", raw(i))][i % 3]
             for i in range(30)
         ],
-        "strays": [("tensor", tensor(i)) if i % 10 == 5 else ("example", example(i)) for i in range(30)],
+        "strays": [("tensor", tensor(i)) if i % 10 == 5 else ("example", example_record(i)) for i in range(30)],
     }
     for name, records in files.items():
         for compression, suffix in [("none", ""), ("gzip", ".gz")]:
             path = os.path.join(outdir, name + ".tfrecord" + suffix)
-            options = tf.io.TFRecordOptions(compression_type="GZIP" if suffix else "")
-            with tf.io.TFRecordWriter(path, options) as w:
-                for _, payload in records:
-                    w.write(payload)
+            write_records(path, [payload for _, payload in records], compression)
             line = {
                 "name": name + ".tfrecord" + suffix,
                 "compression": compression,

@@ -51,45 +51,25 @@ message prefixed "tf_parse_helper: error:".
 """
 
 import argparse
-import base64
 import json
-import os
 import sys
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+sys.dont_write_bytecode = True  # keep tests/ free of __pycache__
+from pyhelpers import (  # noqa: E402  (this folder is sys.path[0])
+    b64decode,
+    load_jsonl,
+    load_tensorflow,
+    tensor_to_json,
+    write_records,
+)
 
-
-def _import_tensorflow():
-    """Import TensorFlow with file descriptor 1 pointed at stderr, so that
-    nothing it prints while loading ends up among the JSON lines."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    os.dup2(2, 1)
-    try:
-        import numpy  # noqa: F401
-        import tensorflow
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-    return tensorflow
-
-
-tf = _import_tensorflow()
+tf = load_tensorflow()
 import numpy as np  # noqa: E402
 
 
 def fail(msg):
     print(f"tf_parse_helper: error: {msg}", file=sys.stderr)
     sys.exit(1)
-
-
-def b64(data):
-    return base64.b64encode(bytes(data)).decode("ascii")
-
-
-def unb64(text):
-    return base64.b64decode(text.encode("ascii"), validate=True)
 
 
 # --------------------------------------------------------------------------
@@ -106,21 +86,20 @@ def build_feature(spec):
         values = np.array(spec["bits"], dtype=np.uint32).view(np.float32)
         return tf.train.Feature(float_list=tf.train.FloatList(value=values))
     if kind == "bytes":
-        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[unb64(v) for v in spec["values"]]))
+        return tf.train.Feature(bytes_list=tf.train.BytesList(value=[b64decode(v) for v in spec["values"]]))
     fail(f"unknown feature kind {kind!r}")
 
 
+def record(line):
+    """The payload one line of IN.jsonl stands for."""
+    if "raw" in line:
+        return b64decode(line["raw"])
+    features = {name: build_feature(f) for name, f in line["features"].items()}
+    return tf.train.Example(features=tf.train.Features(feature=features)).SerializeToString()
+
+
 def write(out, input_path):
-    with open(input_path) as f:
-        lines = [json.loads(line) for line in f if line.strip()]
-    with tf.io.TFRecordWriter(out) as w:
-        for line in lines:
-            if "raw" in line:
-                w.write(unb64(line["raw"]))
-                continue
-            features = {name: build_feature(f) for name, f in line["features"].items()}
-            ex = tf.train.Example(features=tf.train.Features(feature=features))
-            w.write(ex.SerializeToString())
+    write_records(out, [record(line) for _, line in load_jsonl(input_path)], "none")
 
 
 # --------------------------------------------------------------------------
@@ -134,7 +113,7 @@ def default_value(entry):
     if "bits" in d:
         return np.array(d["bits"], dtype=np.uint32).view(np.float32)
     if entry["dtype"] == "string":
-        return [unb64(v) for v in d["values"]]
+        return [b64decode(v) for v in d["values"]]
     return np.array(d["values"], dtype=np.int64)
 
 
@@ -151,17 +130,6 @@ def tf_spec(entries):
         else:
             fail(f"unknown spec kind {e['kind']!r}")
     return spec
-
-
-def tensor_json(t):
-    if t.dtype == tf.string:
-        # A scalar string comes back from numpy() as plain bytes.
-        arr = np.array(t.numpy(), dtype=object)
-        return {"dtype": "string", "shape": list(arr.shape),
-                "strings": [b64(s) for s in arr.reshape(-1)]}
-    arr = t.numpy()
-    data = np.ascontiguousarray(arr).astype(arr.dtype.newbyteorder("<"), copy=False).tobytes()
-    return {"dtype": t.dtype.name, "shape": list(arr.shape), "data": b64(data)}
 
 
 def decode_tensors(entry, serialized, batched):
@@ -186,13 +154,13 @@ def result_json(entries, parsed, batched):
         if e["kind"] == "var_len":
             out[e["name"]] = {
                 "indices": [int(i) for i in value.indices.numpy().reshape(-1)],
-                "values": tensor_json(value.values),
+                "values": tensor_to_json(value.values),
                 "dense_shape": [int(d) for d in value.dense_shape.numpy()],
             }
         elif e["kind"] == "tensor":
-            out[e["name"]] = tensor_json(decode_tensors(e, value, batched))
+            out[e["name"]] = tensor_to_json(decode_tensors(e, value, batched))
         else:
-            out[e["name"]] = tensor_json(value)
+            out[e["name"]] = tensor_to_json(value)
     return out
 
 

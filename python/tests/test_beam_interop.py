@@ -17,11 +17,11 @@ import os
 import subprocess
 from pathlib import Path
 
-import ml_dtypes
 import numpy as np
 import pytest
 
-JOB = Path(__file__).resolve().parents[1] / "tests_beam" / "interop_job.py"
+TESTS_BEAM = Path(__file__).resolve().parents[1] / "tests_beam"
+JOB = TESTS_BEAM / "interop_job.py"
 COMPRESSIONS = ["none", "gzip"]
 
 
@@ -34,15 +34,18 @@ def _beam_env():
     return env
 
 
-def _load_job():
-    spec = importlib.util.spec_from_file_location("tfrec_beam_interop_job", JOB)
+def _load(path, name):
+    """A module of python/tests_beam, loaded by its path: that folder is not
+    on this suite's path, and its Beam-only modules must stay out of it."""
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-job = _load_job()
+job = _load(JOB, "tfrec_beam_interop_job")
+array_cases = _load(TESTS_BEAM / "array_cases.py", "tfrec_beam_array_cases")
 
 
 @pytest.fixture(scope="module")
@@ -82,39 +85,11 @@ def _run_job(beam_python, tmp_path, *args):
 
 def tensor_cases():
     """Arrays of every dtype TensorFlow and tfrec share, of several shapes."""
-    rng = np.random.default_rng(11)
-    cases = []
-    for dtype in [
-        np.float16,
-        np.float32,
-        np.float64,
-        ml_dtypes.bfloat16,
-        np.int8,
-        np.int16,
-        np.int32,
-        np.int64,
-        np.uint8,
-        np.uint16,
-        np.uint32,
-        np.uint64,
-        np.complex64,
-        np.complex128,
-    ]:
-        dtype = np.dtype(dtype)
-        values = rng.normal(size=6) * 50
-        if dtype.kind == "c":
-            values = values + 1j * rng.normal(size=6)
-        if dtype.kind == "u":
-            values = np.abs(values)
-        full = values.astype(dtype)
-        cases += [full.reshape(2, 3), full[:1].reshape(()), np.zeros((0, 3), dtype=dtype)]
-    cases.append(np.array([[True, False, True]]))
-    cases.append(np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max]))
-    cases.append(np.array([np.iinfo(np.uint64).max], dtype=np.uint64))
-    cases.append(np.array([[b"a", b""], [b"\x00\xff", "é".encode()]], dtype=object))
-    cases.append(np.array(b"scalar", dtype=object))
-    cases.append(np.array([], dtype=object))
-    return cases
+    return (
+        array_cases.numeric_cases(11, (2, 3), 50, (0, 3))
+        + array_cases.edge_cases()
+        + [np.array(b"scalar", dtype=object)]
+    )
 
 
 def tensor_key(x):
@@ -131,15 +106,7 @@ def example_cases():
     """(features given to ExampleCoder, the arrays TensorFlow must parse)."""
     f32 = np.float32
     return [
-        (
-            {"label": 3, "score": 0.25, "id": "a", "raw": b"\x00\x01"},
-            {
-                "label": np.array([3]),
-                "score": np.array([0.25], f32),
-                "id": np.array([b"a"], object),
-                "raw": np.array([b"\x00\x01"], object),
-            },
-        ),
+        array_cases.scalar_features_case(),
         (
             {"ints": np.array([1, -2, 2**62]), "floats": np.array([1.5, -0.1]), "empty": []},
             {

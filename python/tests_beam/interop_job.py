@@ -62,7 +62,7 @@ def dict_from_json(j: dict[str, Any]) -> dict[str, Any]:
 
 def main(argv: list[str]) -> None:
     import apache_beam as beam
-    from apache_beam.io.filesystem import CompressionTypes
+    from pipelines import write_tfrecords  # this folder is sys.path[0]
 
     from tfrec.beam import ExampleCoder, TensorCoder
 
@@ -77,20 +77,7 @@ def main(argv: list[str]) -> None:
         else:
             values = [dict_from_json(c) for c in cases]
             coder = ExampleCoder()
-        gzip = compression == "gzip"
-        gz = CompressionTypes.GZIP if gzip else CompressionTypes.UNCOMPRESSED
-        with beam.Pipeline("DirectRunner") as p:
-            _ = (
-                p
-                | beam.Create(values, reshuffle=False)
-                | beam.io.WriteToTFRecord(
-                    prefix,
-                    coder=coder,
-                    file_name_suffix=".tfrecord.gz" if gzip else ".tfrecord",
-                    num_shards=2,
-                    compression_type=gz,
-                )
-            )
+        write_tfrecords(values, prefix, coder, compression)
     elif command in ("read-tensors", "read-examples"):
         pattern, out = args
         if command == "read-tensors":

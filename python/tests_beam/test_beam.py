@@ -15,56 +15,25 @@ import subprocess
 import sys
 
 import apache_beam as beam
-import ml_dtypes
 import numpy as np
 import pytest
 from apache_beam.internal import pickler
-from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.testing.util import assert_that, equal_to
+from array_cases import edge_cases, numeric_cases, scalar_features_case
+from pipelines import COMPRESSIONS, write_tfrecords
 
 import tfrec
 import tfrec.beam
 from tfrec.beam import ExampleCoder, TensorCoder
 
-COMPRESSIONS = {"none": CompressionTypes.UNCOMPRESSED, "gzip": CompressionTypes.GZIP}
-
 
 def tensor_cases():
     """Arrays of every dtype tfrec serializes, of several shapes."""
-    rng = np.random.default_rng(5)
-    cases = []
-    for dtype in [
-        np.float16,
-        np.float32,
-        np.float64,
-        ml_dtypes.bfloat16,
-        np.int8,
-        np.int16,
-        np.int32,
-        np.int64,
-        np.uint8,
-        np.uint16,
-        np.uint32,
-        np.uint64,
-        np.complex64,
-        np.complex128,
-    ]:
-        dtype = np.dtype(dtype)
-        values = rng.normal(size=12) * 100
-        if dtype.kind == "c":
-            values = values + 1j * rng.normal(size=12)
-        if dtype.kind == "u":
-            values = np.abs(values)
-        full = values.astype(dtype)
-        cases += [full.reshape(3, 4), full[:1].reshape(()), np.zeros((0, 2), dtype=dtype)]
-    cases.append(np.array([[True, False, True]]))
-    cases.append(np.array(False))
-    cases.append(np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).max]))
-    cases.append(np.array([np.iinfo(np.uint64).max], dtype=np.uint64))
-    cases.append(np.array([[b"a", b""], [b"\x00\xff", "é".encode()]], dtype=object))
-    cases.append(np.array(b"scalar string", dtype=object))
-    cases.append(np.array([], dtype=object))
-    return cases
+    return (
+        numeric_cases(5, (3, 4), 100, (0, 2))
+        + edge_cases()
+        + [np.array(False), np.array(b"scalar string", dtype=object)]
+    )
 
 
 def tensor_key(a):
@@ -79,15 +48,7 @@ def example_cases():
     """(features given to the coder, the dict decoding must give)."""
     f32 = np.float32
     return [
-        (
-            {"label": 3, "score": 0.25, "id": "a", "raw": b"\x00\x01"},
-            {
-                "label": np.array([3]),
-                "score": np.array([0.25], f32),
-                "id": np.array([b"a"], object),
-                "raw": np.array([b"\x00\x01"], object),
-            },
-        ),
+        scalar_features_case(),
         (
             {"ints": [1, -2, 2**62], "floats": np.array([1.5, -0.1]), "empty": [], "flag": True},
             {
@@ -113,18 +74,7 @@ def example_key(d):
 
 
 def _write_with_beam(values, prefix, coder, compression):
-    with beam.Pipeline("DirectRunner") as p:
-        _ = (
-            p
-            | beam.Create(values, reshuffle=False)
-            | beam.io.WriteToTFRecord(
-                prefix,
-                coder=coder,
-                file_name_suffix=".tfrecord" + (".gz" if compression == "gzip" else ""),
-                num_shards=2,
-                compression_type=COMPRESSIONS[compression],
-            )
-        )
+    write_tfrecords(values, prefix, coder, compression)
     paths = sorted(glob.glob(prefix + "-*"))
     assert len(paths) == 2
     return paths
