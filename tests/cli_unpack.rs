@@ -5,11 +5,10 @@
 //! refusals, which leave no file behind.
 
 mod common;
-#[path = "common/unpack.rs"]
-mod unpack;
 
 use std::path::Path;
 
+use common::unpack;
 use common::{dir_entries, mixed_tensors, one_of_each_dtype, pseudo_random_bytes};
 use tfrec::example::json::JsonRecord;
 use tfrec::npy::{read_npy, write_npy};

@@ -8,13 +8,13 @@
 //! `.venv/bin/python`. Without TensorFlow the tests that need it are
 //! skipped with a message, unless `TFREC_REQUIRE_TF=1`, when they fail.
 
-#[path = "common/tf.rs"]
-#[allow(dead_code)] // tf_helper.py is not used here
-mod tf;
+mod common;
 
 use std::io::{Read, Write as _};
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+
+use common::tf;
 
 use tfrec::example::{self, Example, RecordKind};
 use tfrec::{Reader, Tensor, Writer};

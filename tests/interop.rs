@@ -5,10 +5,11 @@
 //! Without TensorFlow these tests are skipped with a message, unless
 //! `TFREC_REQUIRE_TF=1` (set by `.ci/test`), when they fail instead.
 
-#[path = "common/tf.rs"]
-mod tf;
+mod common;
 
 use std::process::Command;
+
+use common::{tf, Rng};
 
 use base64::Engine as _;
 use tf::{python, tf_helper};
@@ -24,41 +25,23 @@ fn tfrec_cli(args: &[&str]) -> std::process::Output {
         .expect("run tfrec")
 }
 
-/// A small deterministic generator, so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
-
 /// Random tensors of every dtype: scalars, empty tensors, ranks up to 5.
 fn random_tensors(seed: u64, count: usize) -> Vec<Tensor> {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed | 1);
     let mut out = Vec::new();
     for i in 0..count {
         let dtype = DType::ALL[i % DType::ALL.len()];
-        let rank = rng.below(6) as usize;
-        let mut shape: Vec<usize> = (0..rank).map(|_| rng.below(4) as usize + 1).collect();
+        let rank = rng.below(6);
+        let mut shape: Vec<usize> = (0..rank).map(|_| rng.below(4) + 1).collect();
         if rng.below(8) == 0 && rank > 0 {
-            shape[rng.below(rank as u64) as usize] = 0;
+            shape[rng.below(rank)] = 0;
         }
         let n: usize = shape.iter().product();
         let tensor = match dtype {
             DType::String => {
                 let strings: Vec<Vec<u8>> = (0..n)
                     .map(|_| {
-                        let len = rng.below(12) as usize;
+                        let len = rng.below(12);
                         rng.bytes(len)
                     })
                     .collect();

@@ -7,13 +7,13 @@
 //! these tests are skipped with a message, unless `TFREC_REQUIRE_TF=1`,
 //! when they fail instead.
 
-#[allow(dead_code)]
-#[path = "common/tf.rs"]
-mod tf;
+mod common;
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
+
+use common::{tf, Rng};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -192,24 +192,6 @@ fn tensorflow_writes_and_cat_prints_what_its_messages_hold_and_pack_writes_it_ba
     }
 }
 
-/// A small deterministic generator, so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
 /// JSON text of an object whose entries come in a random order.
 fn object(rng: &mut Rng, mut entries: Vec<(String, String)>) -> String {
     for i in (1..entries.len()).rev() {
@@ -304,7 +286,7 @@ fn features_text(rng: &mut Rng, names: &[&str], big: &mut usize) -> String {
 /// Random records as JSON lines in the `tfrec cat --jsonl` schemas, keys
 /// and names in random order, with extra keys.
 fn random_lines(seed: u64, count: usize, names: &[&str]) -> String {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed | 1);
     let mut big = 2;
     let mut out = String::new();
     for i in 0..count {

@@ -8,12 +8,12 @@
 //! Without TensorFlow these tests are skipped with a message, unless
 //! `TFREC_REQUIRE_TF=1` (set by `.ci/test`), when they fail instead.
 
-#[path = "common/tf.rs"]
-#[allow(dead_code)]
-mod tf;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::tf;
 
 use base64::Engine as _;
 use serde_json::{json, Value};

@@ -7,11 +7,12 @@
 //! message, unless `TFREC_REQUIRE_TF=1` (set by `.ci/test`), when they fail
 //! instead.
 
-#[path = "common/tf.rs"]
-mod tf;
+mod common;
 
 use std::path::Path;
 use std::process::Command;
+
+use common::tf;
 
 use base64::Engine as _;
 use tf::{python, tf_helper};

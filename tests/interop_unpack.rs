@@ -9,14 +9,11 @@
 //! `TFREC_REQUIRE_TF=1`, when they fail instead.
 
 mod common;
-#[allow(dead_code)] // tf_helper: these tests run npy_helper.py instead
-#[path = "common/tf.rs"]
-mod tf;
-#[path = "common/unpack.rs"]
-mod unpack;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::{tf, unpack};
 
 use base64::Engine as _;
 use tfrec::DType;

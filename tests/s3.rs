@@ -7,14 +7,15 @@
 
 #![cfg(feature = "cloud")]
 
-#[path = "common/tf.rs"]
-mod tf;
+mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use common::tf;
 
 use tfrec::index::IndexedFile;
 use tfrec::pipeline::Dataset;

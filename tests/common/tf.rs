@@ -1,4 +1,5 @@
-//! Running real TensorFlow (`tests/tf_helper.py`) from the tests.
+//! Finding the Python with TensorFlow and running `tests/tf_helper.py`
+//! with it. Knows nothing of what the tests compare.
 //!
 //! The Python comes from `TFREC_PYTHON`, or `.venv/bin/python` (made by
 //! `.ci/setup-venv.sh`). Without TensorFlow the tests that need it are
@@ -48,7 +49,6 @@ pub fn tf_helper(py: &Path, args: &[&str]) -> String {
 
 /// Runs `tf_helper.py ARGS...` with extra environment variables and
 /// returns its standard output.
-#[allow(dead_code)] // not every test binary that includes this uses it
 pub fn tf_helper_with_env(py: &Path, args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(py)
         .arg(root().join("tests/tf_helper.py"))

@@ -1,6 +1,5 @@
 //! Running `tfrec unpack` and the fixtures its tests share
 //! (`tests/cli_unpack.rs`, `tests/interop_unpack.rs`).
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -8,7 +7,7 @@ use std::process::{Command, Output, Stdio};
 
 use tfrec::{bf16, Compression, DType, Reader, Tensor, Writer};
 
-use crate::common::dir_entries;
+use super::files::dir_entries;
 
 /// Runs `tfrec ARGS` with `stdin` fed to it.
 pub fn tfrec_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
