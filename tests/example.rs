@@ -11,7 +11,6 @@ use std::collections::BTreeMap;
 use common::*;
 use common::Rng;
 use proptest::prelude::*;
-use proptest::sample::Index;
 use prost::Message;
 use tfrec::example::{
     encode, feature::Kind, Deterministic, Example, ExampleView, Feature, FeatureKind, FeatureLists,
@@ -539,19 +538,10 @@ proptest! {
         ex in arb_example(),
         seq in arb_sequence_example(),
         which in any::<bool>(),
-        edits in prop::collection::vec((0u8..4, any::<Index>(), any::<u8>()), 1..4),
+        edits in edits(),
     ) {
         let mut bytes = if which { encode(&ex) } else { encode(&seq) };
-        for (op, at, byte) in edits {
-            let i = at.index(bytes.len() + 1);
-            match op {
-                0 if i < bytes.len() => bytes[i] = byte,
-                1 => bytes.insert(i, byte),
-                2 if i < bytes.len() => { bytes.remove(i); }
-                3 if i < bytes.len() => bytes[i] ^= 1 << (byte % 8),
-                _ => bytes.truncate(i),
-            }
-        }
+        apply_edits(&mut bytes, edits);
         agree_with_prost(&bytes);
     }
 

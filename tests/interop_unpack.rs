@@ -17,7 +17,7 @@ use common::{tf, unpack};
 
 use base64::Engine as _;
 use tfrec::DType;
-use unpack::{npy_files, ok, s, tensorflow_file, widened};
+use unpack::{npy_files, ok, s, tensorflow_file, unpack_bf16_as_float32, widened};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
@@ -103,14 +103,7 @@ fn numpy_loads_tensorflow_records_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
     let (tensors, path) = tensorflow_file(dir.path(), "tensors.tfrecord");
     let out = dir.path().join("out");
-    ok(&[
-        "unpack",
-        "--bf16-as",
-        "float32",
-        "--out-dir",
-        s(&out),
-        s(&path),
-    ]);
+    unpack_bf16_as_float32(&out, &path);
     let files = npy_files(&out);
     let mut args = vec!["load"];
     args.extend(files.iter().map(|p| s(p)));

@@ -1,6 +1,8 @@
 //! The dataset pipeline: order (shuffle, shard), batches, resumption,
 //! streamed (compressed) files, and `tfrec cat --shuffle/--epoch/--shard`.
 
+mod common;
+
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::write_part_files;
 use tfrec::index::IndexedFile;
 use tfrec::pipeline::{
     permutation, Dataset, DatasetBuilder, IterState, RecordId, ShardMode, Split,
@@ -29,18 +32,7 @@ fn record_tensor(file: usize, index: u64) -> Tensor {
 
 /// Writes files with the given record counts; returns their paths.
 fn write_files(dir: &Path, counts: &[u64], compression: Compression) -> Vec<PathBuf> {
-    counts
-        .iter()
-        .enumerate()
-        .map(|(f, &n)| {
-            let path = dir.join(format!("part-{f:02}.tfrecord"));
-            let mut w = Writer::create_with(&path, compression).unwrap();
-            for i in 0..n {
-                w.write_tensor(&record_tensor(f, i)).unwrap();
-            }
-            w.finish().unwrap()
-        })
-        .collect()
+    write_part_files(dir, counts, compression, record_tensor)
 }
 
 fn all_ids(counts: &[u64]) -> BTreeSet<RecordId> {

@@ -2,9 +2,9 @@
 //! compressed. Knows nothing of what the records hold.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use tfrec::Compression;
+use tfrec::{Compression, Tensor, Writer};
 
 /// Every entry of `dir`, hidden ones included, sorted.
 pub fn dir_entries(dir: &Path) -> Vec<String> {
@@ -31,4 +31,27 @@ pub fn compress(bytes: &[u8], compression: Compression) -> Vec<u8> {
             e.finish().unwrap()
         }
     }
+}
+
+/// Writes `part-00.tfrecord`, `part-01.tfrecord`, ... in `dir` with the
+/// given record counts, record `i` of file `f` being `record(f, i)`;
+/// returns their paths.
+pub fn write_part_files(
+    dir: &Path,
+    counts: &[u64],
+    compression: Compression,
+    record: impl Fn(usize, u64) -> Tensor,
+) -> Vec<PathBuf> {
+    counts
+        .iter()
+        .enumerate()
+        .map(|(f, &n)| {
+            let path = dir.join(format!("part-{f:02}.tfrecord"));
+            let mut w = Writer::create_with(&path, compression).unwrap();
+            for i in 0..n {
+                w.write_tensor(&record(f, i)).unwrap();
+            }
+            w.finish().unwrap()
+        })
+        .collect()
 }

@@ -6,6 +6,7 @@
 //! measure allocation include it, by path.
 #![allow(dead_code, unused_imports)]
 
+pub mod cli;
 pub mod files;
 pub mod fixtures;
 pub mod frames;
