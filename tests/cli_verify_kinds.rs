@@ -12,11 +12,11 @@ mod common;
 
 use std::io::{Read, Write as _};
 use std::path::Path;
-use std::process::Command;
 
 use common::cli::{self, Run};
+use common::process::stdout_ok;
+use common::python::helper_command;
 use common::tf;
-
 use tfrec::example::{self, Example, RecordKind};
 use tfrec::{Reader, Tensor, Writer};
 
@@ -27,19 +27,7 @@ struct Written {
 }
 
 fn tf_files(py: &Path, dir: &Path) -> Vec<Written> {
-    let out = Command::new(py)
-        .arg(tf::root().join("tests/tf_kinds_helper.py"))
-        .arg(dir)
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .expect("run tf_kinds_helper.py");
-    assert!(
-        out.status.success(),
-        "tf_kinds_helper.py: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    stdout_ok(helper_command(py, "tf_kinds_helper.py").arg(dir))
         .lines()
         .map(|line| {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();

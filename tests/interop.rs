@@ -9,7 +9,8 @@ mod common;
 
 use std::process::Command;
 
-use common::{tf, Rng};
+use common::process::output_ok;
+use common::{cli, tf, Rng};
 
 use base64::Engine as _;
 use tf::{python, tf_helper};
@@ -18,11 +19,9 @@ use tfrec::{Compression, DType, Reader, Tensor, Writer};
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const COMPRESSIONS: [Compression; 3] = [Compression::None, Compression::Gzip, Compression::Zlib];
 
+/// Runs `tfrec ARGS`, which must succeed.
 fn tfrec_cli(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tfrec"))
-        .args(args)
-        .output()
-        .expect("run tfrec")
+    output_ok(Command::new(cli::BIN).args(args))
 }
 
 /// Random tensors of every dtype: scalars, empty tensors, ranks up to 5.
@@ -121,11 +120,6 @@ fn tensorflow_writes_tfrec_reads() {
         }
         // And through the CLI: `cat --jsonl` gives back the same tensors.
         let out = tfrec_cli(&["cat", "--jsonl", path.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
         assert_eq!(lines.len(), tensors.len());
         for (i, line) in lines.iter().enumerate() {
@@ -219,15 +213,7 @@ for n in names:
     np.save(os.path.join(d, n + ".npy"), arrays[n])
 print(json.dumps(names))
 "#;
-    let out = Command::new(&py)
-        .args(["-c", script, d.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = output_ok(Command::new(&py).args(["-c", script, d.to_str().unwrap()]));
     let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
     let npys: Vec<String> = names
         .iter()
@@ -249,12 +235,7 @@ print(json.dumps(names))
             jsonl.to_str().unwrap(),
         ];
         args.extend(npys.iter().map(String::as_str));
-        let out = tfrec_cli(&args);
-        assert!(
-            out.status.success(),
-            "pack: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        tfrec_cli(&args);
         let read = parse_tf_read(&tf_helper(
             &py,
             &["read", packed.to_str().unwrap(), "--compression", c.name()],
@@ -277,12 +258,7 @@ for path in sys.argv[1:]:
         cmd.args(["-c", check])
             .args(&npys)
             .env("TF_CPP_MIN_LOG_LEVEL", "3");
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = output_ok(&mut cmd);
         let expected: Vec<Vec<u8>> = String::from_utf8(out.stdout)
             .unwrap()
             .lines()

@@ -13,10 +13,11 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::Command;
 
-use common::{tf, Rng};
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use common::process::stdout_ok;
+use common::python::helper_command;
+use common::{tf, Rng};
 use serde_json::Value;
 use tfrec::Reader;
 
@@ -32,21 +33,13 @@ enum Backend {
 
 /// Runs `tf_cli_example_helper.py ARGS` and returns its standard output.
 fn helper(py: &Path, backend: Backend, args: &[&str]) -> String {
-    let mut cmd = Command::new(py);
-    cmd.arg(tf::root().join("tests/tf_cli_example_helper.py"))
-        .args(args)
-        .env("TF_CPP_MIN_LOG_LEVEL", "3");
+    let mut cmd = helper_command(py, "tf_cli_example_helper.py");
+    cmd.args(args);
     match backend {
         Backend::Default => cmd.env_remove("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"),
         Backend::Python => cmd.env("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python"),
     };
-    let out = cmd.output().expect("run tf_cli_example_helper.py");
-    assert!(
-        out.status.success(),
-        "tf_cli_example_helper {args:?} ({backend:?}) failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
+    stdout_ok(&mut cmd)
 }
 
 fn tfrec(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {

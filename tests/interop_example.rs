@@ -11,6 +11,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use common::process::output_ok;
 use common::{tf, Rng};
 
 use base64::Engine as _;
@@ -469,15 +470,10 @@ with tf.io.TFRecordWriter(sys.argv[1]) as w:
     }))
     w.write(ex.SerializeToString())
 "#;
-    let out = std::process::Command::new(&py)
-        .args(["-c", script, path.to_str().unwrap()])
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    output_ok(
+        std::process::Command::new(&py)
+            .args(["-c", script, path.to_str().unwrap()])
+            .env("TF_CPP_MIN_LOG_LEVEL", "3"),
     );
     let payloads = records(&path);
     let view = ExampleView::parse(&payloads[0]).unwrap();

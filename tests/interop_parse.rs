@@ -11,13 +11,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use common::tf;
 
 use base64::Engine as _;
+use common::python::run_helper;
+use common::tf::python;
 use serde_json::{json, Value};
-use tf::{python, root};
 use tfrec::example::{Column, DefaultValue, Example, Feature, ParseSpec};
 use tfrec::pipeline::{Dataset, IterState};
 use tfrec::{DType, Reader, Tensor, TensorView, Writer};
@@ -151,18 +149,7 @@ fn write_ours(path: &Path, records: &[Rec]) {
 }
 
 fn helper(py: &Path, args: &[&str]) -> String {
-    let out = Command::new(py)
-        .arg(root().join("tests/tf_parse_helper.py"))
-        .args(args)
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .expect("run tf_parse_helper.py");
-    assert!(
-        out.status.success(),
-        "tf_parse_helper {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
+    run_helper(py, "tf_parse_helper.py", args, &[])
 }
 
 fn lines(out: &str) -> Vec<Value> {

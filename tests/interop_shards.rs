@@ -12,7 +12,8 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::tf;
+use common::process::output_ok;
+use common::{cli, tf};
 
 use base64::Engine as _;
 use tf::{python, tf_helper};
@@ -40,17 +41,9 @@ fn tf_read(py: &Path, path: &Path, c: Compression) -> Vec<(u64, Vec<u8>)> {
         .collect()
 }
 
+/// Runs `tfrec ARGS` in `dir`, which must succeed.
 fn tfrec_cli(dir: &Path, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tfrec"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run tfrec");
-    assert!(
-        out.status.success(),
-        "tfrec {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    output_ok(Command::new(cli::BIN).args(args).current_dir(dir));
 }
 
 /// Reads every shard of the job in `dir` with TensorFlow, checking each

@@ -11,29 +11,18 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use common::{tf, unpack};
 
 use base64::Engine as _;
+use common::python::run_helper;
+use common::tf;
+use common::unpack::{npy_files, ok, s, tensorflow_file, unpack_bf16_as_float32, widened};
 use tfrec::DType;
-use unpack::{npy_files, ok, s, tensorflow_file, unpack_bf16_as_float32, widened};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Runs `npy_helper.py ARGS` and returns its stdout.
 fn npy_helper(py: &Path, args: &[&str]) -> String {
-    let out = Command::new(py)
-        .arg(tf::root().join("tests/npy_helper.py"))
-        .args(args)
-        .output()
-        .expect("run npy_helper.py");
-    assert!(
-        out.status.success(),
-        "npy_helper {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+    run_helper(py, "npy_helper.py", args, &[])
 }
 
 fn sorted_npy(dir: &Path) -> Vec<PathBuf> {

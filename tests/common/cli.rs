@@ -3,11 +3,12 @@
 //! to stderr. Knows nothing of what a command should print.
 
 use std::fmt;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
+
+use super::process::feed_and_wait;
 
 /// The `tfrec` binary built for these tests.
 pub const BIN: &str = env!("CARGO_BIN_EXE_tfrec");
@@ -122,21 +123,6 @@ pub fn command(dir: &Path, args: &[&str]) -> Command {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     cmd
-}
-
-/// Feeds `stdin` to a child spawned with a piped stdin, on a thread of its
-/// own, and waits for it.
-pub fn feed_and_wait(mut child: Child, stdin: &[u8]) -> Output {
-    let mut input = child.stdin.take().expect("stdin is piped");
-    let data = stdin.to_vec();
-    // The process may exit without reading everything; a closed pipe here
-    // is not a failure of the test.
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("wait for tfrec");
-    feeder.join().expect("stdin feeder");
-    out
 }
 
 /// Runs `tfrec ARGS` in `dir` with `stdin` fed to it.
