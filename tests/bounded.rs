@@ -14,6 +14,8 @@ mod counting_alloc;
 
 use std::path::Path;
 
+use common::compress;
+use counting_alloc::{measure, turn, Usage};
 use tfrec::framing::{self, FrameCheck};
 use tfrec::index::Index;
 use tfrec::pipeline::Dataset;
@@ -22,9 +24,6 @@ use tfrec::{
     stats, verify, Compression, DType, ErrorKind, ReadOptions, Reader, SliceReader, Tensor,
     TensorView, Writer,
 };
-
-use common::compress;
-use counting_alloc::{measure, turn, Usage};
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;

@@ -10,8 +10,8 @@ use std::process::Stdio;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use serde_json::Value;
 use common::cli::{self, command, Run};
+use serde_json::Value;
 use tfrec::{bf16, f16, Complex32, Complex64, Compression, Reader, Tensor, Writer};
 
 /// Bytes of framing around each payload: length, its CRC, payload CRC.

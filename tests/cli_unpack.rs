@@ -8,12 +8,14 @@ mod common;
 
 use std::path::Path;
 
-use common::unpack;
+use common::unpack::{
+    fails, npy_files, ok, s, tensorflow_file, tfrec_with_stdin, unpack_bf16_as_float32, widened,
+    write_records,
+};
 use common::{dir_entries, mixed_tensors, one_of_each_dtype, pseudo_random_bytes};
 use tfrec::example::json::JsonRecord;
 use tfrec::npy::{read_npy, write_npy};
 use tfrec::{bf16, Compression, DType, Tensor, Writer};
-use unpack::{fails, npy_files, ok, s, tensorflow_file, tfrec_with_stdin, unpack_bf16_as_float32, widened, write_records};
 
 /// Tensors of every dtype `.npy` can name: random bits (NaN payloads and
 /// all) in scalars, empty tensors and ranks up to 5, and strings with NULs

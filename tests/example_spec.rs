@@ -8,8 +8,8 @@
 
 mod common;
 
-use common::*;
 use common::Rng;
+use common::*;
 use proptest::prelude::*;
 use prost::Message;
 use tfrec::example::{

@@ -2,13 +2,13 @@
 //! other tools use, stale sidecars, random access, and `tfrec index`.
 
 mod common;
-use common::dir_entries;
-use common::process::succeeded;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::dir_entries;
+use common::process::succeeded;
 use tfrec::index::{Entry, FrameBuf, Index, IndexOptions, IndexSource, IndexedFile, SidecarCheck};
 use tfrec::{Compression, ErrorKind, Reader, Tensor, Writer};
 

@@ -9,11 +9,10 @@ mod common;
 
 use std::process::Command;
 
-use common::process::output_ok;
-use common::{cli, tf, Rng};
-
 use base64::Engine as _;
-use tf::{python, tf_helper};
+use common::process::output_ok;
+use common::tf::{python, tf_helper};
+use common::{cli, Rng};
 use tfrec::{Compression, DType, Reader, Tensor, Writer};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;

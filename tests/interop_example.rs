@@ -11,12 +11,11 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use common::process::output_ok;
-use common::{tf, Rng};
-
 use base64::Engine as _;
+use common::process::output_ok;
+use common::tf::{python, tf_helper, tf_helper_with_env};
+use common::Rng;
 use serde_json::Value;
-use tf::{python, tf_helper, tf_helper_with_env};
 use tfrec::example::json::{example_from_json, sequence_example_from_json, write_example_json};
 use tfrec::example::json::{write_sequence_example_json, JsonRecord};
 use tfrec::example::{

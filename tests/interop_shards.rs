@@ -12,11 +12,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::process::output_ok;
-use common::{cli, tf};
-
 use base64::Engine as _;
-use tf::{python, tf_helper};
+use common::cli;
+use common::process::output_ok;
+use common::tf::{python, tf_helper};
 use tfrec::write::sharded::Manifest;
 use tfrec::{Compression, DType, Tensor, Writer};
 

@@ -1,5 +1,6 @@
 //! Running `tfrec unpack` and the fixtures its tests share
-//! (`tests/cli_unpack.rs`, `tests/interop_unpack.rs`).
+//! (`tests/cli_unpack.rs`, `tests/interop_unpack.rs`). Knows nothing of
+//! TensorFlow.
 
 use std::path::{Path, PathBuf};
 
