@@ -10,14 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::cli::{self, BIN};
 use common::write_part_files;
 use tfrec::index::IndexedFile;
 use tfrec::pipeline::{
     permutation, Dataset, DatasetBuilder, IterState, RecordId, ShardMode, Split,
 };
 use tfrec::{Compression, DType, ErrorKind, Tensor, Writer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tfrec");
 
 /// The tensor stored as record `index` of file `file`: `uint32[3]` holding
 /// (file, index, a checksum-like third value), so a record names itself.
@@ -712,17 +711,14 @@ fn a_corrupt_record_stops_the_iteration_with_its_position() {
 // tfrec cat --shuffle --epoch --shard
 // ---------------------------------------------------------------------------
 
+/// (stdout, stderr, whether it succeeded) of `tfrec cat ARGS` run in `dir`.
 fn cat(dir: &Path, args: &[&str]) -> (String, String, bool) {
-    let out = Command::new(BIN)
-        .current_dir(dir)
-        .arg("cat")
-        .args(args)
-        .output()
-        .unwrap();
+    let args: Vec<&str> = ["cat"].iter().chain(args).copied().collect();
+    let run = cli::tfrec(dir, &args);
     (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        out.status.success(),
+        run.text().to_string(),
+        run.stderr.clone(),
+        run.code == Some(0),
     )
 }
 

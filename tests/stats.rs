@@ -2,15 +2,16 @@
 //! complex and string rules, parallel walks that agree with a plain
 //! sequential tally, and the JSON and text output.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::cli::{self, BIN};
 use tfrec::stats::{self, Stats, Summary};
 use tfrec::{bf16, f16, Complex32, Complex64, Compression, DType, Reader, Tensor, Writer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tfrec");
 
 fn write(path: &Path, tensors: &[Tensor], compression: Compression) {
     let mut w = Writer::create_with(path, compression).unwrap();
@@ -20,17 +21,10 @@ fn write(path: &Path, tensors: &[Tensor], compression: Compression) {
     w.finish().unwrap();
 }
 
+/// (stdout, stderr, exit code) of `tfrec ARGS` run in `dir`.
 fn tfrec(dir: &Path, args: &[&str]) -> (String, String, Option<i32>) {
-    let out = Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        out.status.code(),
-    )
+    let run = cli::tfrec(dir, args);
+    (run.text().to_string(), run.stderr.clone(), run.code)
 }
 
 #[test]
