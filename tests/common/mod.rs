@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests, one concern a file; this file
-//! only names them. Every test binary includes what it needs of it with
-//! `mod common;`, so helpers a binary does not use are expected.
+//! only names them and knows nothing itself. Every test binary includes
+//! them with `mod common;` and uses what it needs, so helpers (and the
+//! re-exports below) that one binary leaves unused are expected.
+//!
 //! The counting allocator (`counting_alloc.rs`) is not part of it: it
 //! installs itself as the global allocator, so only the binaries that
 //! measure allocation include it, by path.
@@ -19,6 +21,7 @@ pub mod rng;
 pub mod tf;
 pub mod unpack;
 
+// The data helpers most tests use, reachable as `common::name`.
 pub use files::*;
 pub use fixtures::*;
 pub use frames::*;
