@@ -11,6 +11,7 @@ use std::process::Stdio;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use common::cli::{self, command, Run};
+use common::dir_entries;
 use serde_json::Value;
 use tfrec::{bf16, f16, Complex32, Complex64, Compression, Reader, Tensor, Writer};
 
@@ -250,16 +251,6 @@ fn json_line(tensor: &Tensor) -> String {
     let mut out = Vec::new();
     tfrec::json::write_record_json(&mut out, "src.tfrecord", 0, 0, tensor).unwrap();
     String::from_utf8(out).unwrap()
-}
-
-/// Every entry of `dir`, hidden ones included, sorted.
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Flips one bit.
@@ -1002,15 +993,19 @@ fn pack_bad_input_fails_with_one_line_and_leaves_no_file() {
         assert_eq!(run.code, Some(1), "{}\n{run}", case.what);
         assert_eq!(run.stderr_lines().len(), 1, "{}\n{run}", case.what);
         assert!(run.stderr.contains(case.mention), "{}\n{run}", case.what);
-        assert_eq!(entries(dir.path()), ["in", "out"], "{}", case.what);
-        assert!(entries(&dir.path().join("out")).is_empty(), "{}", case.what);
+        assert_eq!(dir_entries(dir.path()), ["in", "out"], "{}", case.what);
+        assert!(
+            dir_entries(&dir.path().join("out")).is_empty(),
+            "{}",
+            case.what
+        );
         let mut inputs: Vec<String> = case
             .inputs
             .iter()
             .map(|(n, _)| n.trim_start_matches("in/").to_string())
             .collect();
         inputs.sort();
-        assert_eq!(entries(&dir.path().join("in")), inputs, "{}", case.what);
+        assert_eq!(dir_entries(&dir.path().join("in")), inputs, "{}", case.what);
     }
 }
 
@@ -1296,7 +1291,7 @@ fn usage_errors_exit_2() {
         "a.jsonl",
         json_line(&Tensor::scalar(1u8)).as_bytes(),
     );
-    let before = entries(dir.path());
+    let before = dir_entries(dir.path());
     let cases: [&[&str]; 15] = [
         &[],
         &["frobnicate", "a.tfrecord"],
@@ -1324,7 +1319,11 @@ fn usage_errors_exit_2() {
     for args in cases {
         tfrec(dir.path(), args).usage_error();
     }
-    assert_eq!(entries(dir.path()), before, "usage errors write nothing");
+    assert_eq!(
+        dir_entries(dir.path()),
+        before,
+        "usage errors write nothing"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ mod common;
 use std::path::Path;
 
 use common::cli::{self, Run};
+use common::dir_entries_if_any;
 use tfrec::write::sharded::Manifest;
 use tfrec::{Compression, Reader, Tensor, Writer};
 
@@ -60,14 +61,7 @@ fn shards(dir: &Path, stem: &str) -> Vec<Vec<Vec<u8>>> {
 }
 
 fn visible(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    dir_entries_if_any(dir)
 }
 
 #[test]

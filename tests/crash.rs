@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::Rng;
+use common::{dir_entries_if_any, Rng};
 use tfrec::write::sharded::{cleanup, Manifest};
 use tfrec::{ReadOptions, Reader, Tensor, Writer};
 
@@ -63,13 +63,7 @@ fn args(i: usize, input: &Path, out: &Path) -> Vec<String> {
 /// Checks what a killed (or finished) job left in `dir`; returns how many
 /// shards were visible.
 fn check_dir(dir: &Path, payloads: &[Vec<u8>], what: &str) -> usize {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let names = dir_entries_if_any(dir);
     let mut counts = Vec::new();
     let mut shards = Vec::new();
     let mut manifest = false;

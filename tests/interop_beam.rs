@@ -15,9 +15,9 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use common::cli;
 use common::process::{feed_and_wait, succeeded};
 use common::python::{find_python, helper_command, Needs};
+use common::{cli, dir_entries};
 use tfrec::example::{self, Example, Feature, SequenceExample};
 use tfrec::pipeline::Dataset;
 use tfrec::{Reader, Tensor, Writer};
@@ -166,11 +166,7 @@ fn beam_reads_what_tfrec_convert_writes_in_every_compression() {
         );
         assert_eq!(code, Some(0), "{stderr}");
         assert!(stdout.starts_with(&format!("{}/in.manifest.json\t3 shards\t", out.display())));
-        let mut names: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
+        let names = dir_entries(&out);
         let want: Vec<String> = (0..3)
             .flat_map(|i| {
                 let shard = format!("in-{i:05}-of-00003{suffix}");

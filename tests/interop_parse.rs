@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use common::python::run_helper;
 use common::tf::python;
+use common::Rng;
 use serde_json::{json, Value};
 use tfrec::example::{Column, DefaultValue, Example, Feature, ParseSpec};
 use tfrec::pipeline::{Dataset, IterState};
@@ -359,15 +360,8 @@ fn compare(
 
 /// Deterministic bytes.
 fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    let mut rng = Rng::new(seed | 1);
+    (0..len).map(|_| (rng.next() >> 24) as u8).collect()
 }
 
 fn floats(n: usize, seed: u64) -> Vec<f32> {

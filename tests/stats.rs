@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use common::cli::{self, BIN};
+use common::Rng;
 use tfrec::stats::{self, Stats, Summary};
 use tfrec::{bf16, f16, Complex32, Complex64, Compression, DType, Reader, Tensor, Writer};
 
@@ -199,13 +200,8 @@ fn floats_bools_complex_and_strings_follow_the_documented_rules() {
 
 /// Deterministic pseudo-random tensors of a few dtypes and shapes.
 fn random_tensors(n: usize, seed: u64) -> Vec<Tensor> {
-    let mut x = seed | 1;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = Rng::new(seed | 1);
+    let mut next = move || rng.next();
     (0..n)
         .map(|_| {
             let r = next();

@@ -6,14 +6,24 @@ use std::path::{Path, PathBuf};
 
 use tfrec::{Compression, Tensor, Writer};
 
-/// Every entry of `dir`, hidden ones included, sorted.
+/// Every entry of `dir`, hidden ones included, sorted; each name must be
+/// UTF-8.
 pub fn dir_entries(dir: &Path) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
         .collect();
     names.sort();
     names
+}
+
+/// Like [`dir_entries`], but none when `dir` cannot be read (it does not
+/// exist yet).
+pub fn dir_entries_if_any(dir: &Path) -> Vec<String> {
+    if std::fs::read_dir(dir).is_err() {
+        return Vec::new();
+    }
+    dir_entries(dir)
 }
 
 /// `bytes` as a file compressed with `compression` holds them.
