@@ -8,12 +8,14 @@
 //! A test binary of its own, because it installs a counting global
 //! allocator. Allocation counts are global, so the tests take turns.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::io::Write;
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+mod common;
+#[path = "common/counting_alloc.rs"]
+mod counting_alloc;
 
+use std::path::Path;
+
+use common::compress;
+use counting_alloc::{measure, turn, Usage};
 use tfrec::framing::{self, FrameCheck};
 use tfrec::index::Index;
 use tfrec::pipeline::Dataset;
@@ -22,92 +24,6 @@ use tfrec::{
     stats, verify, Compression, DType, ErrorKind, ReadOptions, Reader, SliceReader, Tensor,
     TensorView, Writer,
 };
-
-// ---------------------------------------------------------------------------
-// Counting allocator.
-// ---------------------------------------------------------------------------
-
-struct Counting;
-
-/// Bytes currently allocated.
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-/// Highest value `CURRENT` reached since the last reset.
-static PEAK: AtomicUsize = AtomicUsize::new(0);
-/// Bytes ever allocated (growth by `realloc` counts the new size).
-static TOTAL: AtomicU64 = AtomicU64::new(0);
-
-fn grew(size: usize) {
-    let now = CURRENT.fetch_add(size, Ordering::Relaxed) + size;
-    PEAK.fetch_max(now, Ordering::Relaxed);
-    TOTAL.fetch_add(size as u64, Ordering::Relaxed);
-}
-
-// SAFETY: forwards to the system allocator unchanged; only counts bytes.
-#[allow(unsafe_code)]
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract.
-        let ptr = unsafe { System.alloc(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::alloc_zeroed`'s contract.
-        let ptr = unsafe { System.alloc_zeroed(layout) };
-        if !ptr.is_null() {
-            grew(layout.size());
-        }
-        ptr
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract.
-        let new = unsafe { System.realloc(ptr, layout, new_size) };
-        if !new.is_null() {
-            CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-            grew(new_size);
-        }
-        new
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Serializes the tests: the counters are global.
-static TURN: Mutex<()> = Mutex::new(());
-
-fn turn() -> MutexGuard<'static, ()> {
-    TURN.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// What a closure allocated while it ran.
-#[derive(Debug, Clone, Copy)]
-struct Usage {
-    /// Most bytes live at once beyond what was live before.
-    peak: usize,
-    /// Bytes allocated in all.
-    total: u64,
-}
-
-/// Runs `f`, reporting what it allocated. Call with the turn held.
-fn measure<R>(f: impl FnOnce() -> R) -> (R, Usage) {
-    let base = CURRENT.load(Ordering::SeqCst);
-    PEAK.store(base, Ordering::SeqCst);
-    let total = TOTAL.load(Ordering::SeqCst);
-    let result = f();
-    let usage = Usage {
-        peak: PEAK.load(Ordering::SeqCst).saturating_sub(base),
-        total: TOTAL.load(Ordering::SeqCst) - total,
-    };
-    (result, usage)
-}
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;
@@ -128,22 +44,6 @@ fn hostile_file(len: u64) -> Vec<u8> {
     bytes.extend_from_slice(&framing::encode_header(len));
     bytes.extend_from_slice(&[0xAB; 100]);
     bytes
-}
-
-fn compress(bytes: &[u8], compression: Compression) -> Vec<u8> {
-    match compression {
-        Compression::Gzip => {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            e.write_all(bytes).unwrap();
-            e.finish().unwrap()
-        }
-        Compression::Zlib => {
-            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-            e.write_all(bytes).unwrap();
-            e.finish().unwrap()
-        }
-        _ => bytes.to_vec(),
-    }
 }
 
 fn is_too_large(kind: &ErrorKind, len: u64) -> bool {

@@ -1,18 +1,19 @@
 //! The `tfrec` command line, run as a separate process against files built
 //! with the library in temporary directories.
 
-use std::fmt;
+mod common;
+
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Stdio;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use common::cli::{self, command, Run};
+use common::dir_entries;
 use serde_json::Value;
 use tfrec::{bf16, f16, Complex32, Complex64, Compression, Reader, Tensor, Writer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tfrec");
 
 /// Bytes of framing around each payload: length, its CRC, payload CRC.
 const FRAME_OVERHEAD: usize = 16;
@@ -21,114 +22,10 @@ const FRAME_OVERHEAD: usize = 16;
 // Running the binary.
 // ---------------------------------------------------------------------------
 
-/// One finished run of `tfrec`.
-struct Run {
-    args: Vec<String>,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl fmt::Display for Run {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const SHOWN: usize = 2000;
-        let clip = |s: &str| -> String { s.chars().take(SHOWN).collect() };
-        write!(
-            f,
-            "tfrec {:?}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.args,
-            self.code,
-            clip(&self.stdout),
-            clip(&self.stderr)
-        )
-    }
-}
-
-impl Run {
-    /// Wraps a finished process, checking what must hold for every run:
-    /// it exited (no signal), its output is text, and it did not panic.
-    fn new(args: &[&str], out: Output) -> Run {
-        let run = Run {
-            args: args.iter().map(|s| s.to_string()).collect(),
-            code: out.status.code(),
-            stdout: String::from_utf8(out.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-        };
-        assert!(run.code.is_some(), "killed by a signal\n{run}");
-        assert!(
-            !run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"),
-            "panic\n{run}"
-        );
-        run
-    }
-
-    fn stdout_lines(&self) -> Vec<&str> {
-        self.stdout.lines().collect()
-    }
-
-    fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect()
-    }
-
-    /// Exit 0 with nothing on stderr.
-    fn success(&self) -> &Run {
-        assert_eq!(self.code, Some(0), "expected success\n{self}");
-        assert_eq!(self.stderr, "", "expected a quiet stderr\n{self}");
-        self
-    }
-
-    /// Exit 1 with exactly one line on stderr, which contains every one of
-    /// `mentions`.
-    fn fails_with_one_line(&self, mentions: &[&str]) -> &str {
-        assert_eq!(self.code, Some(1), "expected exit 1\n{self}");
-        let lines = self.stderr_lines();
-        assert_eq!(lines.len(), 1, "expected one line on stderr\n{self}");
-        for m in mentions {
-            assert!(lines[0].contains(m), "stderr should mention {m:?}\n{self}");
-        }
-        lines[0]
-    }
-
-    /// Exit 2 (usage error) with something on stderr.
-    fn usage_error(&self) {
-        assert_eq!(self.code, Some(2), "expected a usage error\n{self}");
-        assert!(
-            !self.stderr.trim().is_empty(),
-            "usage error is silent\n{self}"
-        );
-    }
-}
-
-fn command(dir: &Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.args(args)
-        .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    cmd
-}
-
-/// Runs `tfrec ARGS` in `dir` with `stdin` fed on a separate thread.
+/// Runs `tfrec ARGS` in `dir` with `stdin` fed to it; every command run
+/// here prints text.
 fn tfrec_with_stdin(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = command(dir, args)
-        .stdin(Stdio::piped())
-        .spawn()
-        .expect("spawn tfrec");
-    let mut input = child.stdin.take().expect("stdin is piped");
-    let data = stdin.to_vec();
-    // The process may exit without reading everything; a closed pipe here
-    // is not a failure of the test.
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("wait for tfrec");
-    feeder.join().expect("stdin feeder");
-    Run::new(args, out)
+    cli::tfrec_with_stdin(dir, args, stdin).text_only()
 }
 
 fn tfrec(dir: &Path, args: &[&str]) -> Run {
@@ -149,7 +46,7 @@ fn tfrec_read_one_line(dir: &Path, args: &[&str]) -> (String, Run) {
         reader.read_line(&mut first).expect("read one line");
     } // the read end of the pipe is closed here
     let out = child.wait_with_output().expect("wait for tfrec");
-    (first, Run::new(args, out))
+    (first, Run::new(args, out).text_only())
 }
 
 // ---------------------------------------------------------------------------
@@ -356,16 +253,6 @@ fn json_line(tensor: &Tensor) -> String {
     String::from_utf8(out).unwrap()
 }
 
-/// Every entry of `dir`, hidden ones included, sorted.
-fn entries(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 /// Flips one bit.
 fn flip(bytes: &[u8], bit: usize) -> Vec<u8> {
     let mut out = bytes.to_vec();
@@ -505,7 +392,7 @@ fn cat_jsonl_prints_the_readme_example_exactly() {
     let run = tfrec(dir.path(), &["cat", "--jsonl", "a.tfrecord"]);
     run.success();
     assert_eq!(
-        run.stdout,
+        run.text(),
         "{\"file\":\"a.tfrecord\",\"index\":0,\"offset\":0,\"dtype\":\"float32\",\
          \"shape\":[2,2],\"data\":\"AACAPwAAAEAAAEBAAACAQA==\"}\n"
     );
@@ -681,7 +568,7 @@ fn cat_with_closed_stdout_exits_quietly() {
             .spawn()
             .unwrap();
         drop(child.stdout.take());
-        let run = Run::new(args, child.wait_with_output().unwrap());
+        let run = Run::new(args, child.wait_with_output().unwrap()).text_only();
         assert_eq!(run.code, Some(0), "{run}");
     }
 }
@@ -746,7 +633,7 @@ fn every_command_reads_gzip_and_zlib_by_content() {
             let count = tfrec_with_stdin(dir.path(), &["count", input], stdin);
             count.success();
             assert_eq!(
-                count.stdout,
+                count.text(),
                 format!("{input}\t{n}\ntotal\t{n}\n", n = all.len()),
                 "{count}"
             );
@@ -754,7 +641,7 @@ fn every_command_reads_gzip_and_zlib_by_content() {
             let verify = tfrec_with_stdin(dir.path(), &["verify", input], stdin);
             verify.success();
             assert_eq!(
-                verify.stdout,
+                verify.text(),
                 format!(
                     "{input}\tok\ttensor\t{} records\t{frame_bytes} bytes\n",
                     all.len()
@@ -792,17 +679,17 @@ fn count_prints_each_file_then_the_total() {
     );
     run.success();
     assert_eq!(
-        run.stdout,
+        run.text(),
         "a.tfrecord\t3\nb.tfrecord\t2\nc.data\t4\nempty.tfrecord\t0\n-\t5\ntotal\t14\n"
     );
 
     let run = tfrec(dir.path(), &["count", "-"]);
     run.success();
-    assert_eq!(run.stdout, "-\t0\ntotal\t0\n");
+    assert_eq!(run.text(), "-\t0\ntotal\t0\n");
 
     let run = tfrec(dir.path(), &["count", "a.tfrecord"]);
     run.success();
-    assert_eq!(run.stdout, "a.tfrecord\t3\ntotal\t3\n");
+    assert_eq!(run.text(), "a.tfrecord\t3\ntotal\t3\n");
 }
 
 // ---------------------------------------------------------------------------
@@ -868,7 +755,7 @@ fn cat_jsonl_piped_into_pack_round_trips() {
     tfrec_with_stdin(
         dir.path(),
         &["pack", "-o", "x.tfrecord", "-"],
-        first.stdout.as_bytes(),
+        &first.stdout,
     )
     .success();
     let second = tfrec(dir.path(), &["cat", "--jsonl", "x.tfrecord"]);
@@ -1106,15 +993,19 @@ fn pack_bad_input_fails_with_one_line_and_leaves_no_file() {
         assert_eq!(run.code, Some(1), "{}\n{run}", case.what);
         assert_eq!(run.stderr_lines().len(), 1, "{}\n{run}", case.what);
         assert!(run.stderr.contains(case.mention), "{}\n{run}", case.what);
-        assert_eq!(entries(dir.path()), ["in", "out"], "{}", case.what);
-        assert!(entries(&dir.path().join("out")).is_empty(), "{}", case.what);
+        assert_eq!(dir_entries(dir.path()), ["in", "out"], "{}", case.what);
+        assert!(
+            dir_entries(&dir.path().join("out")).is_empty(),
+            "{}",
+            case.what
+        );
         let mut inputs: Vec<String> = case
             .inputs
             .iter()
             .map(|(n, _)| n.trim_start_matches("in/").to_string())
             .collect();
         inputs.sort();
-        assert_eq!(entries(&dir.path().join("in")), inputs, "{}", case.what);
+        assert_eq!(dir_entries(&dir.path().join("in")), inputs, "{}", case.what);
     }
 }
 
@@ -1147,7 +1038,7 @@ fn verify_sound_files_exit_0_with_a_summary_per_file() {
     );
     run.success();
     assert_eq!(
-        run.stdout,
+        run.text(),
         format!(
             "a.tfrecord\tok\ttensor\t{} records\t{} bytes\n\
              b.tfrecord\tok\ttensor\t{} records\t{} bytes\n\
@@ -1201,7 +1092,7 @@ fn verify_detects_every_single_bit_flip_at_the_right_record() {
                     if via_file {
                         assert!(lines[0].starts_with("f.tfrecord: "), "{what}\n{run}");
                     }
-                    assert!(run.stdout.contains("FAILED"), "{what}\n{run}");
+                    assert!(run.text().contains("FAILED"), "{what}\n{run}");
                 }
             });
         }
@@ -1248,7 +1139,7 @@ fn verify_reports_each_invalid_tensor_and_keeps_checking() {
             }
         }
         assert_eq!(
-            run.stdout,
+            run.text(),
             format!("{name}\tFAILED\ttensor\t5 records\t{pos} bytes\n"),
             "{run}"
         );
@@ -1278,7 +1169,7 @@ fn verify_reports_truncation_at_every_cut() {
                 // No records: nothing to tell the kind by.
                 let kind = if whole == 0 { "raw" } else { "tensor" };
                 assert_eq!(
-                    run.stdout,
+                    run.text(),
                     format!("{name}\tok\t{kind}\t{whole} records\t{cut} bytes\n"),
                     "cut {cut}\n{run}"
                 );
@@ -1400,7 +1291,7 @@ fn usage_errors_exit_2() {
         "a.jsonl",
         json_line(&Tensor::scalar(1u8)).as_bytes(),
     );
-    let before = entries(dir.path());
+    let before = dir_entries(dir.path());
     let cases: [&[&str]; 15] = [
         &[],
         &["frobnicate", "a.tfrecord"],
@@ -1428,7 +1319,11 @@ fn usage_errors_exit_2() {
     for args in cases {
         tfrec(dir.path(), args).usage_error();
     }
-    assert_eq!(entries(dir.path()), before, "usage errors write nothing");
+    assert_eq!(
+        dir_entries(dir.path()),
+        before,
+        "usage errors write nothing"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1493,7 +1388,7 @@ fn pack_npy_on_stdin_arriving_in_pieces_is_read_as_npy() {
     // The process may already have given up on the first bytes.
     let _ = input.write_all(&npy[3..]);
     drop(input);
-    let run = Run::new(&args, child.wait_with_output().unwrap());
+    let run = Run::new(&args, child.wait_with_output().unwrap()).text_only();
     run.success();
     assert_eq!(
         fs::read(dir.path().join("out.tfrecord")).unwrap(),

@@ -5,128 +5,16 @@
 
 mod common;
 
-use std::fmt;
 use std::fs;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use common::cli::{tfrec, tfrec_with_stdin};
 use common::{frame_all, frame_offsets, len_field, put_varint, varint_field};
 use serde_json::Value;
 use tfrec::example::{Example, Feature, SequenceExample};
 use tfrec::{Compression, Tensor, Writer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tfrec");
-
-// ---------------------------------------------------------------------------
-// Running the binary.
-// ---------------------------------------------------------------------------
-
-/// One finished run of `tfrec`.
-struct Run {
-    args: Vec<String>,
-    code: Option<i32>,
-    stdout: Vec<u8>,
-    stderr: String,
-}
-
-impl fmt::Display for Run {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let clip = |s: &str| -> String { s.chars().take(3000).collect() };
-        write!(
-            f,
-            "tfrec {:?}\nexit: {:?}\nstdout:\n{}\nstderr:\n{}",
-            self.args,
-            self.code,
-            clip(&String::from_utf8_lossy(&self.stdout)),
-            clip(&self.stderr)
-        )
-    }
-}
-
-impl Run {
-    /// Checks what must hold for every run: it exited, and did not panic.
-    fn new(args: &[&str], out: Output) -> Run {
-        let run = Run {
-            args: args.iter().map(|s| s.to_string()).collect(),
-            code: out.status.code(),
-            stdout: out.stdout,
-            stderr: String::from_utf8(out.stderr).expect("stderr is UTF-8"),
-        };
-        assert!(run.code.is_some(), "killed by a signal\n{run}");
-        assert!(
-            !run.stderr.contains("panicked") && !run.stderr.contains("RUST_BACKTRACE"),
-            "panic\n{run}"
-        );
-        run
-    }
-
-    fn text(&self) -> &str {
-        std::str::from_utf8(&self.stdout).expect("stdout is UTF-8")
-    }
-
-    fn lines(&self) -> Vec<&str> {
-        self.text().lines().collect()
-    }
-
-    fn json_lines(&self) -> Vec<Value> {
-        self.lines()
-            .iter()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-            .collect()
-    }
-
-    fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .collect()
-    }
-
-    fn success(&self) -> &Run {
-        assert_eq!(self.code, Some(0), "expected success\n{self}");
-        assert_eq!(self.stderr, "", "expected a quiet stderr\n{self}");
-        self
-    }
-
-    /// Exit 1 with one line on stderr mentioning every one of `mentions`.
-    fn fails_with_one_line(&self, mentions: &[&str]) -> &str {
-        assert_eq!(self.code, Some(1), "expected exit 1\n{self}");
-        let lines = self.stderr_lines();
-        assert_eq!(lines.len(), 1, "expected one line on stderr\n{self}");
-        for m in mentions {
-            assert!(lines[0].contains(m), "stderr should mention {m:?}\n{self}");
-        }
-        lines[0]
-    }
-}
-
-fn tfrec_with_stdin(dir: &Path, args: &[&str], stdin: &[u8]) -> Run {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .env_remove("RUST_BACKTRACE")
-        .env_remove("RUST_LIB_BACKTRACE")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tfrec");
-    let mut input = child.stdin.take().expect("stdin is piped");
-    let data = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("wait for tfrec");
-    feeder.join().expect("stdin feeder");
-    Run::new(args, out)
-}
-
-fn tfrec(dir: &Path, args: &[&str]) -> Run {
-    tfrec_with_stdin(dir, args, b"")
-}
 
 // ---------------------------------------------------------------------------
 // Payloads written by hand (TensorFlow's deterministic layout: map entries
@@ -242,7 +130,7 @@ fn cat_jsonl_prints_each_kind_in_its_schema_exactly() {
     let off = frame_offsets(&payloads.iter().map(Vec::len).collect::<Vec<_>>());
     let run = tfrec(dir.path(), &["cat", "--jsonl", "m.tfrecord"]);
     run.success();
-    let lines = run.lines();
+    let lines = run.stdout_lines();
     assert_eq!(lines.len(), payloads.len());
     let head = |i: usize| {
         format!(
@@ -303,7 +191,7 @@ fn cat_human_form_is_one_line_per_record_with_the_first_values() {
     write(dir.path(), "m.tfrecord", &payloads);
     let run = tfrec(dir.path(), &["cat", "m.tfrecord"]);
     run.success();
-    let lines = run.lines();
+    let lines = run.stdout_lines();
     assert_eq!(lines.len(), payloads.len());
     assert_eq!(lines[0], "m.tfrecord:0\tfloat32[2]\t[1.5, -2]");
     assert_eq!(
@@ -339,7 +227,7 @@ fn cat_human_form_is_one_line_per_record_with_the_first_values() {
     let run = tfrec(dir.path(), &["cat", "long.tfrecord"]);
     run.success();
     assert_eq!(
-        run.lines(),
+        run.stdout_lines(),
         ["long.tfrecord:0\tsequence_example\t\
           context: v=float[100] [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, ... (100 values)]\t\
           feature_lists: s=steps[10] int64[1] [0] | int64[1] [1] | int64[1] [2] | int64[1] [3] | ..."]
@@ -434,14 +322,14 @@ fn cat_as_forces_a_kind_and_a_record_that_is_not_one_is_an_error_at_its_position
     let run = tfrec(dir.path(), &["cat", "--as", "tensor", "m.tfrecord"]);
     let offset = format!("offset {}", off[1]);
     run.fails_with_one_line(&["m.tfrecord", "record 1", &offset]);
-    assert_eq!(run.lines().len(), 1);
+    assert_eq!(run.stdout_lines().len(), 1);
     // ... and with --skip-corrupt each such record is reported and skipped.
     let run = tfrec(
         dir.path(),
         &["cat", "--as", "tensor", "--skip-corrupt", "m.tfrecord"],
     );
     assert_eq!(run.code, Some(0), "{run}");
-    let printed: Vec<&str> = run.lines();
+    let printed: Vec<&str> = run.stdout_lines();
     assert_eq!(printed.len(), 2, "{run}");
     assert!(printed[0].starts_with("m.tfrecord:0\tfloat32"));
     assert!(printed[1].starts_with("m.tfrecord:6\tstring"));
@@ -546,12 +434,12 @@ fn cat_flags_work_with_every_kind() {
     fs::write(d.join("bad.tfrecord"), &bytes).unwrap();
     let run = tfrec(d, &["cat", "--skip-corrupt", "--jsonl", "bad.tfrecord"]);
     assert_eq!(run.code, Some(0), "{run}");
-    assert_eq!(run.lines().len(), payloads.len() - 1);
+    assert_eq!(run.stdout_lines().len(), payloads.len() - 1);
     assert_eq!(run.stderr_lines().len(), 1, "{run}");
     assert!(run.stderr.contains("(record 4): corrupt data"), "{run}");
     let run = tfrec(d, &["cat", "bad.tfrecord"]);
     run.fails_with_one_line(&["bad.tfrecord", "record 4"]);
-    assert_eq!(run.lines().len(), 4);
+    assert_eq!(run.stdout_lines().len(), 4);
 
     // Follow a complete file until it stops growing.
     let run = tfrec(
@@ -559,8 +447,8 @@ fn cat_flags_work_with_every_kind() {
         &["cat", "--follow", "--idle-timeout", "0.3", "a.tfrecord"],
     );
     run.success();
-    assert_eq!(run.lines().len(), 25);
-    assert!(run.lines()[1].starts_with("a.tfrecord:1\tsequence_example\t"));
+    assert_eq!(run.stdout_lines().len(), 25);
+    assert!(run.stdout_lines()[1].starts_with("a.tfrecord:1\tsequence_example\t"));
 
     // Stdin and gzip give the same lines as the plain file.
     let plain = tfrec(d, &["cat", "--jsonl", "a.tfrecord"]);
@@ -960,7 +848,7 @@ fn malformed_examples_are_errors_with_their_position_never_panics() {
     let run = tfrec(d, &["cat", "--as", "example", "bad.tfrecord"]);
     let record = format!("record {first_bad} at offset {}", off[first_bad]);
     run.fails_with_one_line(&["tfrec: bad.tfrecord: ", &record, "invalid example"]);
-    assert_eq!(run.lines().len(), first_bad);
+    assert_eq!(run.stdout_lines().len(), first_bad);
 
     for kind in ["example", "sequence"] {
         let run = tfrec(
@@ -975,7 +863,7 @@ fn malformed_examples_are_errors_with_their_position_never_panics() {
             ],
         );
         assert_eq!(run.code, Some(0), "{run}");
-        let shown = run.lines().len();
+        let shown = run.stdout_lines().len();
         let reported = run.stderr_lines();
         assert_eq!(shown + reported.len(), payloads.len(), "{kind}");
         assert!(!reported.is_empty());
@@ -990,7 +878,7 @@ fn malformed_examples_are_errors_with_their_position_never_panics() {
         // (the empty payload, or one of unknown fields only) prints no key
         // that tells its kind, and is left out.
         let keyed: Vec<&str> = run
-            .lines()
+            .stdout_lines()
             .into_iter()
             .filter(|l| {
                 let v: Value = serde_json::from_str(l).unwrap();

@@ -5,16 +5,17 @@
 //! refusals, which leave no file behind.
 
 mod common;
-#[path = "common/unpack.rs"]
-mod unpack;
 
 use std::path::Path;
 
+use common::unpack::{
+    fails, npy_files, ok, s, tensorflow_file, tfrec_with_stdin, unpack_bf16_as_float32, widened,
+    write_records,
+};
 use common::{dir_entries, mixed_tensors, one_of_each_dtype, pseudo_random_bytes};
 use tfrec::example::json::JsonRecord;
 use tfrec::npy::{read_npy, write_npy};
 use tfrec::{bf16, Compression, DType, Tensor, Writer};
-use unpack::{fails, npy_files, ok, s, tensorflow_file, tfrec_with_stdin, widened, write_records};
 
 /// Tensors of every dtype `.npy` can name: random bits (NaN payloads and
 /// all) in scalars, empty tensors and ranks up to 5, and strings with NULs
@@ -91,12 +92,8 @@ fn every_dtype_unpacks_to_what_numpy_save_writes_from_any_input_form() {
             // And from stdin, named after `data`.
             let bytes = std::fs::read(&input).unwrap();
             let piped = dir.path().join("piped");
-            let out = tfrec_with_stdin(&["unpack", "--out-dir", s(&piped), "-"], &bytes);
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
+            let run = tfrec_with_stdin(&["unpack", "--out-dir", s(&piped), "-"], &bytes);
+            assert_eq!(run.code, Some(0), "{run}");
             let files = npy_files(&piped);
             assert!(files[0].ends_with("data-00000.npy"));
             let got: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
@@ -302,14 +299,7 @@ fn bfloat16_needs_an_explicit_choice() {
         assert_eq!(dir_entries(&out), Vec::<String>::new(), "nothing is left");
     }
 
-    ok(&[
-        "unpack",
-        "--bf16-as",
-        "float32",
-        "--out-dir",
-        s(&out),
-        s(&input),
-    ]);
+    unpack_bf16_as_float32(&out, &input);
     let wide = read_npy(&std::fs::read(out.join("bf-00001.npy")).unwrap()).unwrap();
     let want: Vec<u32> = bf.iter().map(|b| u32::from(b.to_bits()) << 16).collect();
     let got: Vec<u32> = wide
@@ -441,14 +431,7 @@ fn tensorflow_files_unpack_and_the_refused_records_are_named() {
 
         let (tensors, path) = tensorflow_file(dir.path(), name);
         let out = dir.path().join(format!("out-{name}"));
-        ok(&[
-            "unpack",
-            "--bf16-as",
-            "float32",
-            "--out-dir",
-            s(&out),
-            s(&path),
-        ]);
+        unpack_bf16_as_float32(&out, &path);
         let files = npy_files(&out);
         assert_eq!(files.len(), tensors.len());
         for (file, t) in files.iter().zip(&tensors) {

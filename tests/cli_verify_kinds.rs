@@ -8,14 +8,15 @@
 //! `.venv/bin/python`. Without TensorFlow the tests that need it are
 //! skipped with a message, unless `TFREC_REQUIRE_TF=1`, when they fail.
 
-#[path = "common/tf.rs"]
-#[allow(dead_code)] // tf_helper.py is not used here
-mod tf;
+mod common;
 
 use std::io::{Read, Write as _};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
+use common::cli::{self, Run};
+use common::process::stdout_ok;
+use common::python::helper_command;
+use common::tf;
 use tfrec::example::{self, Example, RecordKind};
 use tfrec::{Reader, Tensor, Writer};
 
@@ -26,19 +27,7 @@ struct Written {
 }
 
 fn tf_files(py: &Path, dir: &Path) -> Vec<Written> {
-    let out = Command::new(py)
-        .arg(tf::root().join("tests/tf_kinds_helper.py"))
-        .arg(dir)
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .expect("run tf_kinds_helper.py");
-    assert!(
-        out.status.success(),
-        "tf_kinds_helper.py: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    stdout_ok(helper_command(py, "tf_kinds_helper.py").arg(dir))
         .lines()
         .map(|line| {
             let v: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -87,49 +76,10 @@ fn summary_kind(as_kind: &str) -> &str {
     }
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn stderr_lines(&self) -> Vec<&str> {
-        self.stderr.lines().collect()
-    }
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
+/// Runs `tfrec ARGS` in `dir` with `stdin` (or nothing) fed to it; every
+/// command run here prints text.
 fn tfrec(dir: &Path, args: &[&str], stdin: Option<&[u8]>) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tfrec"))
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tfrec");
-    let mut input = child.stdin.take().unwrap();
-    let data = stdin.unwrap_or_default().to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out: Output = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8(out.stdout).unwrap(),
-        stderr: String::from_utf8(out.stderr).unwrap(),
-    }
+    cli::tfrec_with_stdin(dir, args, stdin.unwrap_or_default()).text_only()
 }
 
 /// (offset, payload) of every record, read with the library.
@@ -208,7 +158,7 @@ fn verify_and_stats_check_each_tensorflow_file_as_what_it_holds() {
             let run = tfrec(d, &["verify", arg], stdin);
             let verdict = if bad.is_empty() { "ok" } else { "FAILED" };
             assert_eq!(
-                run.stdout,
+                run.text(),
                 format!(
                     "{arg}\t{verdict}\t{kind}\t{} records\t{frame_bytes} bytes\n",
                     at.len()
@@ -231,7 +181,7 @@ fn verify_and_stats_check_each_tensorflow_file_as_what_it_holds() {
         let run = tfrec(d, &["stats", "--json", name], None);
         assert_eq!(run.code, Some(0), "{run}");
         assert!(run.stderr.is_empty(), "{run}");
-        let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let v: serde_json::Value = serde_json::from_str(run.text()).unwrap();
         assert_eq!(v["records"], at.len() as u64, "{name}");
         assert_eq!(v["bytes"], frame_bytes as u64, "{name}");
         assert_eq!(v["holds"], kind, "{name}");
@@ -252,7 +202,7 @@ fn verify_and_stats_check_each_tensorflow_file_as_what_it_holds() {
         }
         let text = tfrec(d, &["stats", name], None);
         assert!(
-            text.stdout.contains(&format!("\nholds\t{kind}\n")),
+            text.text().contains(&format!("\nholds\t{kind}\n")),
             "{text}"
         );
     }
@@ -274,7 +224,7 @@ fn every_kind_can_be_forced_with_as() {
             assert_eq!(run.code, Some(i32::from(!bad.is_empty())), "{what}\n{run}");
             let verdict = if bad.is_empty() { "ok" } else { "FAILED" };
             assert!(
-                run.stdout.starts_with(&format!(
+                run.text().starts_with(&format!(
                     "{name}\t{verdict}\t{}\t{} records\t",
                     summary_kind(kind),
                     at.len()
@@ -286,7 +236,7 @@ fn every_kind_can_be_forced_with_as() {
             let run = tfrec(d, &["stats", "--json", "--as", kind, name], None);
             assert_eq!(run.code, Some(i32::from(!bad.is_empty())), "{what}\n{run}");
             assert_eq!(named_records(&run, Some(name)), bad, "{what}\n{run}");
-            let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+            let v: serde_json::Value = serde_json::from_str(run.text()).unwrap();
             assert_eq!(v["records"], at.len() as u64, "{what}");
         }
     }
@@ -346,7 +296,7 @@ fn a_damaged_record_is_named_in_every_kind_of_file() {
             // The damaged record does not change the kind decided.
             let expect = if forced { "raw" } else { kind };
             assert!(
-                run.stdout
+                run.text()
                     .starts_with(&format!("{damaged}\tFAILED\t{expect}\t")),
                 "{what}\n{run}"
             );
@@ -396,7 +346,7 @@ fn an_unknown_field_makes_a_record_no_example() {
         let run = tfrec(d, &args, None);
         assert_eq!(run.code, Some(1), "{run}");
         assert!(run
-            .stdout
+            .text()
             .starts_with("e.tfrecord\tFAILED\texample\t6 records\t"));
         assert_eq!(named_records(&run, Some("e.tfrecord")), [(4, offsets[4])]);
         assert!(run.stderr.contains("unknown field 3"), "{run}");
@@ -419,7 +369,7 @@ fn a_tensor_file_verifies_as_tensors() {
     let run = tfrec(d, &["verify", "t.tfrecord", "--no-mmap"], None);
     assert_eq!(run.code, Some(0), "{run}");
     assert!(run
-        .stdout
+        .text()
         .starts_with("t.tfrecord\tok\ttensor\t40 records\t"));
     let run = tfrec(d, &["verify", "--as", "example", "t.tfrecord"], None);
     assert_eq!(run.code, Some(1));

@@ -1315,19 +1315,10 @@ proptest! {
     #[test]
     fn mutated_protos_agree_with_prost(
         t in arb_tensor(),
-        edits in prop::collection::vec((0u8..4, any::<Index>(), any::<u8>()), 1..4),
+        edits in edits(),
     ) {
         let mut bytes = t.to_proto_bytes();
-        for (op, at, byte) in edits {
-            let i = at.index(bytes.len() + 1);
-            match op {
-                0 if i < bytes.len() => bytes[i] = byte,
-                1 => bytes.insert(i, byte),
-                2 if i < bytes.len() => { bytes.remove(i); }
-                3 if i < bytes.len() => bytes[i] ^= 1 << (byte % 8),
-                _ => bytes.truncate(i),
-            }
-        }
+        apply_edits(&mut bytes, edits);
         let max = 1 << 16;
         let ours = decode_with(&bytes, &DecodeLimits::fixed(max));
         if let Ok(t) = &ours {

@@ -1,94 +1,21 @@
 //! `tfrec convert` and `tfrec pack --out-dir`, run as separate processes.
 
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Output, Stdio};
+mod common;
 
+use std::path::Path;
+
+use common::cli::{self, Run};
+use common::dir_entries_if_any;
 use tfrec::write::sharded::Manifest;
 use tfrec::{Compression, Reader, Tensor, Writer};
 
-const BIN: &str = env!("CARGO_BIN_EXE_tfrec");
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    args: Vec<String>,
-}
-
-impl Run {
-    fn new(args: &[&str], out: Output) -> Run {
-        let run = Run {
-            code: out.status.code(),
-            stdout: String::from_utf8(out.stdout).unwrap(),
-            stderr: String::from_utf8(out.stderr).unwrap(),
-            args: args.iter().map(|s| s.to_string()).collect(),
-        };
-        assert!(run.code.is_some(), "killed by a signal: {:?}", run.args);
-        assert!(!run.stderr.contains("panicked"), "panic: {}", run.stderr);
-        run
-    }
-
-    fn success(&self) -> &Run {
-        assert_eq!(
-            self.code,
-            Some(0),
-            "{:?}\nstdout: {}\nstderr: {}",
-            self.args,
-            self.stdout,
-            self.stderr
-        );
-        assert_eq!(self.stderr, "", "{:?}", self.args);
-        self
-    }
-
-    fn usage_error(&self) {
-        assert_eq!(self.code, Some(2), "{:?}: {}", self.args, self.stderr);
-    }
-
-    /// Exit 1 with one line on stderr mentioning each of `words`.
-    fn fails_with_one_line(&self, words: &[&str]) {
-        assert_eq!(self.code, Some(1), "{:?}: {}", self.args, self.stderr);
-        let lines: Vec<&str> = self.stderr.lines().filter(|l| !l.is_empty()).collect();
-        assert_eq!(lines.len(), 1, "{:?}: {}", self.args, self.stderr);
-        for w in words {
-            assert!(
-                lines[0].contains(w),
-                "{:?}: {:?} lacks {w:?}",
-                self.args,
-                lines[0]
-            );
-        }
-    }
-}
-
+/// Runs `tfrec ARGS` in `dir`; every command run here prints text.
 fn tfrec(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    Run::new(args, out)
+    cli::tfrec(dir, args).text_only()
 }
 
 fn tfrec_stdin(dir: &Path, args: &[&str], input: &[u8]) -> Run {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    Run::new(args, out)
+    cli::tfrec_with_stdin(dir, args, input).text_only()
 }
 
 /// Payloads of every kind: tensors and bytes that are no tensor at all.
@@ -134,14 +61,7 @@ fn shards(dir: &Path, stem: &str) -> Vec<Vec<Vec<u8>>> {
 }
 
 fn visible(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    v.sort();
-    v
+    dir_entries_if_any(dir)
 }
 
 #[test]
@@ -168,7 +88,7 @@ fn convert_reshards_mixed_inputs_byte_for_byte() {
     run.success();
     // The default stem is the first input's name without its extensions.
     assert_eq!(
-        run.stdout,
+        run.text(),
         "out/part.manifest.json\t4 shards\t50 records\t".to_string()
             + &format!(
                 "{} bytes\n",
@@ -545,7 +465,7 @@ fn pack_writes_shards_with_the_same_options() {
     );
     run.success();
     assert!(run
-        .stdout
+        .text()
         .starts_with("packed/t.manifest.json\t3 shards\t13 records\t"));
     let got = shards(&d.join("packed"), "t").concat();
     let mut want: Vec<Vec<u8>> = tensors.iter().map(|t| t.to_proto_bytes()).collect();

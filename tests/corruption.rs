@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{Cursor, Read, Write};
+use std::io::{Cursor, Read};
 use std::path::Path;
 
 use common::*;
@@ -239,22 +239,6 @@ fn every_truncation_of_a_compressed_file_is_an_error() {
                 got.len()
             );
             assert_eq!(got, tensors[..got.len()]);
-        }
-    }
-}
-
-fn compress(bytes: &[u8], c: Compression) -> Vec<u8> {
-    match c {
-        Compression::None => bytes.to_vec(),
-        Compression::Gzip => {
-            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            e.write_all(bytes).unwrap();
-            e.finish().unwrap()
-        }
-        Compression::Zlib => {
-            let mut e = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
-            e.write_all(bytes).unwrap();
-            e.finish().unwrap()
         }
     }
 }

@@ -7,10 +7,13 @@
 //! The kill moments come from a seeded generator; set `TFREC_CRASH_SEED`
 //! to replay a failure (the seed is printed with every assertion).
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{dir_entries_if_any, Rng};
 use tfrec::write::sharded::{cleanup, Manifest};
 use tfrec::{ReadOptions, Reader, Tensor, Writer};
 
@@ -18,21 +21,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_tfrec");
 const RECORDS: usize = 2000;
 const PER_SHARD: usize = 20;
 const ITERATIONS: usize = 12;
-
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    /// Uniform in `0.0..1.0`.
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-}
 
 fn input(path: &Path) -> Vec<Vec<u8>> {
     let mut w = Writer::create(path).unwrap();
@@ -75,13 +63,7 @@ fn args(i: usize, input: &Path, out: &Path) -> Vec<String> {
 /// Checks what a killed (or finished) job left in `dir`; returns how many
 /// shards were visible.
 fn check_dir(dir: &Path, payloads: &[Vec<u8>], what: &str) -> usize {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .map(|d| {
-            d.map(|e| e.unwrap().file_name().into_string().unwrap())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
+    let names = dir_entries_if_any(dir);
     let mut counts = Vec::new();
     let mut shards = Vec::new();
     let mut manifest = false;
@@ -198,7 +180,7 @@ fn shards_survive_sigkill_whole_or_not_at_all() {
         RECORDS.div_ceil(PER_SHARD)
     );
 
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed | 1);
     let mut visible_after_kill = Vec::new();
     let started = Instant::now();
     for i in 0..ITERATIONS {

@@ -8,9 +8,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use common::Rng;
 use common::*;
 use proptest::prelude::*;
-use proptest::sample::Index;
 use prost::Message;
 use tfrec::example::{
     encode, feature::Kind, Deterministic, Example, ExampleView, Feature, FeatureKind, FeatureLists,
@@ -196,55 +196,26 @@ fn check_sequence_bytes(bytes: &[u8]) -> SequenceExample {
 // Every other way to encode the same message
 // ---------------------------------------------------------------------------
 
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn one_in(&mut self, n: u64) -> bool {
-        self.next() % n == 0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    /// Splits `len` items into consecutive ranges, some possibly empty.
-    fn split(&mut self, len: usize) -> Vec<std::ops::Range<usize>> {
-        let pieces = 1 + self.below(3);
-        let mut cuts: Vec<usize> = (1..pieces).map(|_| self.below(len + 1)).collect();
-        cuts.sort_unstable();
-        let mut ranges = Vec::new();
-        let mut start = 0;
-        for cut in cuts.into_iter().chain([len]) {
-            ranges.push(start..cut);
-            start = cut;
-        }
-        ranges
-    }
-    /// Sometimes an unknown field (never a group: prost and we agree on
-    /// those, but keep this simple).
-    fn noise(&mut self) -> Vec<u8> {
-        match self.next() % 8 {
-            0 => varint_field(20 + self.below(9) as u32, self.next()),
-            1 => len_field(4 + self.below(20) as u32, &[1, 2, 3]),
-            2 => [key(9, FIXED32), vec![0; 4]].concat(),
-            3 => [key(15, FIXED64), vec![0; 8]].concat(),
-            4 => [key(7, 3), varint_field(1, 5), key(7, 4)].concat(), // a group
-            _ => Vec::new(),
-        }
+/// Sometimes an unknown field (never a group: prost and we agree on
+/// those, but keep this simple).
+fn noise(rng: &mut Rng) -> Vec<u8> {
+    match rng.next() % 8 {
+        0 => varint_field(20 + rng.below(9) as u32, rng.next()),
+        1 => len_field(4 + rng.below(20) as u32, &[1, 2, 3]),
+        2 => [key(9, FIXED32), vec![0; 4]].concat(),
+        3 => [key(15, FIXED64), vec![0; 8]].concat(),
+        4 => [key(7, 3), varint_field(1, 5), key(7, 4)].concat(), // a group
+        _ => Vec::new(),
     }
 }
 
 fn wild_list(kind: &Kind, rng: &mut Rng) -> Vec<u8> {
-    let mut out = rng.noise();
+    let mut out = noise(rng);
     match kind {
         Kind::BytesList(l) => {
             for v in &l.value {
                 out.extend(len_field(1, v));
-                out.extend(rng.noise());
+                out.extend(noise(rng));
             }
         }
         Kind::FloatList(l) => {
@@ -259,7 +230,7 @@ fn wild_list(kind: &Kind, rng: &mut Rng) -> Vec<u8> {
                         out.extend(v.to_le_bytes());
                     }
                 }
-                out.extend(rng.noise());
+                out.extend(noise(rng));
             }
         }
         Kind::Int64List(l) => {
@@ -305,7 +276,7 @@ fn decoy(kind: Option<&Kind>, rng: &mut Rng) -> Vec<u8> {
 fn wild_feature_messages(f: &Feature, rng: &mut Rng) -> Vec<Vec<u8>> {
     let Some(kind) = &f.kind else {
         // No kind: any number of Feature messages without list fields.
-        return (0..rng.below(3)).map(|_| rng.noise()).collect();
+        return (0..rng.below(3)).map(|_| noise(rng)).collect();
     };
     // A list of another kind first, discarded by the real one after it.
     let mut messages = vec![];
@@ -357,7 +328,7 @@ fn wild_feature_messages(f: &Feature, rng: &mut Rng) -> Vec<Vec<u8>> {
     let mut current = first;
     for list in lists {
         current.extend(len_field(field, &list));
-        current.extend(rng.noise());
+        current.extend(noise(rng));
         if rng.one_in(2) {
             messages.push(std::mem::take(&mut current));
         }
@@ -379,7 +350,7 @@ fn wild_entry(name: &str, values: Vec<Vec<u8>>, rng: &mut Rng) -> Vec<u8> {
         if i == key_at {
             body.extend(&key_field);
         }
-        body.extend(rng.noise());
+        body.extend(noise(rng));
         body.extend(len_field(2, v));
     }
     if key_at == values.len() {
@@ -408,10 +379,10 @@ fn wild_features(features: &Features, rng: &mut Rng) -> Vec<Vec<u8>> {
     }
     let mut out = Vec::new();
     for r in rng.split(entries.len()) {
-        let mut body = rng.noise();
+        let mut body = noise(rng);
         for e in &entries[r] {
             body.extend(e);
-            body.extend(rng.noise());
+            body.extend(noise(rng));
         }
         out.push(body);
     }
@@ -419,11 +390,11 @@ fn wild_features(features: &Features, rng: &mut Rng) -> Vec<Vec<u8>> {
 }
 
 fn wild_example(ex: &Example, rng: &mut Rng) -> Vec<u8> {
-    let mut out = rng.noise();
+    let mut out = noise(rng);
     if let Some(features) = &ex.features {
         for body in wild_features(features, rng) {
             out.extend(len_field(1, &body));
-            out.extend(rng.noise());
+            out.extend(noise(rng));
         }
     }
     out
@@ -446,7 +417,7 @@ fn wild_sequence_example(seq: &SequenceExample, rng: &mut Rng) -> Vec<u8> {
             // The steps split over several FeatureList messages.
             let mut values = Vec::new();
             for r in rng.split(list.feature.len()) {
-                let mut body = rng.noise();
+                let mut body = noise(rng);
                 for f in &list.feature[r] {
                     body.extend(len_field(1, &wild_feature_messages(f, rng).concat()));
                 }
@@ -478,7 +449,7 @@ fn wild_sequence_example(seq: &SequenceExample, rng: &mut Rng) -> Vec<u8> {
 /// is what `wild_feature_messages` relies on.
 #[test]
 fn wild_feature_messages_merge_back() {
-    let mut rng = Rng(99);
+    let mut rng = Rng::new(99);
     for f in [
         Feature::int64_list([1, 2, 3, 4, 5]),
         Feature::float_list([1.0, 2.0, 3.0]),
@@ -544,14 +515,14 @@ proptest! {
     /// through the view and through prost, to that message.
     #[test]
     fn wild_encodings_agree(ex in arb_example(), seed in any::<u64>()) {
-        let bytes = wild_example(&ex, &mut Rng(seed | 1));
+        let bytes = wild_example(&ex, &mut Rng::new(seed | 1));
         let back = check_example_bytes(&bytes);
         prop_assert!(same(&back, &ex), "{:?}", bytes);
     }
 
     #[test]
     fn wild_sequence_encodings_agree(seq in arb_sequence_example(), seed in any::<u64>()) {
-        let bytes = wild_sequence_example(&seq, &mut Rng(seed | 1));
+        let bytes = wild_sequence_example(&seq, &mut Rng::new(seed | 1));
         let back = check_sequence_bytes(&bytes);
         prop_assert!(same(&back, &seq));
     }
@@ -567,19 +538,10 @@ proptest! {
         ex in arb_example(),
         seq in arb_sequence_example(),
         which in any::<bool>(),
-        edits in prop::collection::vec((0u8..4, any::<Index>(), any::<u8>()), 1..4),
+        edits in edits(),
     ) {
         let mut bytes = if which { encode(&ex) } else { encode(&seq) };
-        for (op, at, byte) in edits {
-            let i = at.index(bytes.len() + 1);
-            match op {
-                0 if i < bytes.len() => bytes[i] = byte,
-                1 => bytes.insert(i, byte),
-                2 if i < bytes.len() => { bytes.remove(i); }
-                3 if i < bytes.len() => bytes[i] ^= 1 << (byte % 8),
-                _ => bytes.truncate(i),
-            }
-        }
+        apply_edits(&mut bytes, edits);
         agree_with_prost(&bytes);
     }
 

@@ -8,6 +8,7 @@
 
 mod common;
 
+use common::Rng;
 use common::*;
 use proptest::prelude::*;
 use prost::Message;
@@ -556,21 +557,6 @@ fn arb_case() -> impl Strategy<Value = (Vec<Desc>, Vec<Example>)> {
 // Unusual encodings: valid protobuf that decodes to the same Example
 // ---------------------------------------------------------------------------
 
-/// A small deterministic generator, so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn one_in(&mut self, n: u64) -> bool {
-        self.next() % n == 0
-    }
-}
-
 fn list_body(kind: &Kind, rng: &mut Rng) -> Vec<u8> {
     let mut out = Vec::new();
     match kind {
@@ -734,7 +720,7 @@ proptest! {
         (descs, examples) in arb_case(),
         seed in any::<u64>(),
     ) {
-        let mut rng = Rng(seed | 1);
+        let mut rng = Rng::new(seed | 1);
         let payloads: Vec<Vec<u8>> = examples.iter().map(|ex| odd_encoding(ex, &mut rng)).collect();
         for (p, ex) in payloads.iter().zip(&examples) {
             // The encoding is what it claims to be.

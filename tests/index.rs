@@ -2,12 +2,13 @@
 //! other tools use, stale sidecars, random access, and `tfrec index`.
 
 mod common;
-use common::dir_entries;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::dir_entries;
+use common::process::succeeded;
 use tfrec::index::{Entry, FrameBuf, Index, IndexOptions, IndexSource, IndexedFile, SidecarCheck};
 use tfrec::{Compression, ErrorKind, Reader, Tensor, Writer};
 
@@ -306,11 +307,9 @@ fn tfrec_index_writes_sidecars_atomically_and_reports() {
         .collect();
     // A stale sidecar is replaced, not trusted.
     std::fs::write(Index::sidecar_path(&files[1]), "0 16\n").unwrap();
-    let out = tfrec(dir.path(), &["index", "s0.tfrecord", "s1.tfrecord"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = succeeded(
+        tfrec(dir.path(), &["index", "s0.tfrecord", "s1.tfrecord"]),
+        "tfrec index",
     );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(

@@ -5,60 +5,41 @@
 //! Without TensorFlow these tests are skipped with a message, unless
 //! `TFREC_REQUIRE_TF=1` (set by `.ci/test`), when they fail instead.
 
-#[path = "common/tf.rs"]
-mod tf;
+mod common;
 
 use std::process::Command;
 
 use base64::Engine as _;
-use tf::{python, tf_helper};
+use common::process::output_ok;
+use common::tf::{python, tf_helper};
+use common::{cli, Rng};
 use tfrec::{Compression, DType, Reader, Tensor, Writer};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 const COMPRESSIONS: [Compression; 3] = [Compression::None, Compression::Gzip, Compression::Zlib];
 
+/// Runs `tfrec ARGS`, which must succeed.
 fn tfrec_cli(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_tfrec"))
-        .args(args)
-        .output()
-        .expect("run tfrec")
-}
-
-/// A small deterministic generator, so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
+    output_ok(Command::new(cli::BIN).args(args))
 }
 
 /// Random tensors of every dtype: scalars, empty tensors, ranks up to 5.
 fn random_tensors(seed: u64, count: usize) -> Vec<Tensor> {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed | 1);
     let mut out = Vec::new();
     for i in 0..count {
         let dtype = DType::ALL[i % DType::ALL.len()];
-        let rank = rng.below(6) as usize;
-        let mut shape: Vec<usize> = (0..rank).map(|_| rng.below(4) as usize + 1).collect();
+        let rank = rng.below(6);
+        let mut shape: Vec<usize> = (0..rank).map(|_| rng.below(4) + 1).collect();
         if rng.below(8) == 0 && rank > 0 {
-            shape[rng.below(rank as u64) as usize] = 0;
+            shape[rng.below(rank)] = 0;
         }
         let n: usize = shape.iter().product();
         let tensor = match dtype {
             DType::String => {
                 let strings: Vec<Vec<u8>> = (0..n)
                     .map(|_| {
-                        let len = rng.below(12) as usize;
+                        let len = rng.below(12);
                         rng.bytes(len)
                     })
                     .collect();
@@ -138,11 +119,6 @@ fn tensorflow_writes_tfrec_reads() {
         }
         // And through the CLI: `cat --jsonl` gives back the same tensors.
         let out = tfrec_cli(&["cat", "--jsonl", path.to_str().unwrap()]);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
         let lines: Vec<&str> = std::str::from_utf8(&out.stdout).unwrap().lines().collect();
         assert_eq!(lines.len(), tensors.len());
         for (i, line) in lines.iter().enumerate() {
@@ -236,15 +212,7 @@ for n in names:
     np.save(os.path.join(d, n + ".npy"), arrays[n])
 print(json.dumps(names))
 "#;
-    let out = Command::new(&py)
-        .args(["-c", script, d.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = output_ok(Command::new(&py).args(["-c", script, d.to_str().unwrap()]));
     let names: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
     let npys: Vec<String> = names
         .iter()
@@ -266,12 +234,7 @@ print(json.dumps(names))
             jsonl.to_str().unwrap(),
         ];
         args.extend(npys.iter().map(String::as_str));
-        let out = tfrec_cli(&args);
-        assert!(
-            out.status.success(),
-            "pack: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        tfrec_cli(&args);
         let read = parse_tf_read(&tf_helper(
             &py,
             &["read", packed.to_str().unwrap(), "--compression", c.name()],
@@ -294,12 +257,7 @@ for path in sys.argv[1:]:
         cmd.args(["-c", check])
             .args(&npys)
             .env("TF_CPP_MIN_LOG_LEVEL", "3");
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = output_ok(&mut cmd);
         let expected: Vec<Vec<u8>> = String::from_utf8(out.stdout)
             .unwrap()
             .lines()

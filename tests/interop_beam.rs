@@ -10,67 +10,43 @@
 //! Beam has a venv of its own). Without Beam these tests are skipped with a
 //! message, unless `TFREC_REQUIRE_BEAM=1`, when they fail instead.
 
-use std::io::Write as _;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use common::process::{feed_and_wait, succeeded};
+use common::python::{find_python, helper_command, Needs};
+use common::{cli, dir_entries};
 use tfrec::example::{self, Example, Feature, SequenceExample};
 use tfrec::pipeline::Dataset;
 use tfrec::{Reader, Tensor, Writer};
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
 /// The Python with Beam, or `None` (after saying so) when absent and not
 /// required.
 fn beam_python() -> Option<PathBuf> {
-    let candidate = std::env::var_os("TFREC_BEAM_PYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join(".venv-beam/bin/python"));
-    let works = Command::new(&candidate)
-        .args(["-c", "import apache_beam, google_crc32c"])
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if works {
-        return Some(candidate);
-    }
-    if std::env::var_os("TFREC_REQUIRE_BEAM").is_some_and(|v| v == "1") {
-        panic!(
-            "Apache Beam is required (TFREC_REQUIRE_BEAM=1) but {} cannot import it",
-            candidate.display()
-        );
-    }
-    eprintln!(
-        "skipping Beam interop test: no apache_beam at {}",
-        candidate.display()
-    );
-    None
+    find_python(&Needs {
+        what: "Apache Beam",
+        python_var: "TFREC_BEAM_PYTHON",
+        default: ".venv-beam/bin/python",
+        check: "import apache_beam, google_crc32c",
+        require_var: "TFREC_REQUIRE_BEAM",
+        missing: "apache_beam",
+    })
 }
 
 /// Runs `beam_helper.py ARGS...` with `records` on stdin; returns stdout.
 fn beam(py: &Path, args: &[&str], records: &[Vec<u8>]) -> String {
-    let mut child = Command::new(py)
-        .arg(root().join("tests/beam_helper.py"))
+    let child = helper_command(py, "beam_helper.py")
         .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("run beam_helper.py");
-    let mut input = child.stdin.take().unwrap();
     let lines: String = records.iter().map(|r| format!("={}\n", hex(r))).collect();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(lines.as_bytes());
-    });
-    let out = child.wait_with_output().unwrap();
-    feeder.join().unwrap();
-    assert!(
-        out.status.success(),
-        "beam_helper {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = feed_and_wait(child, lines.as_bytes());
+    let out = succeeded(out, ("beam_helper", args));
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -93,17 +69,11 @@ fn beam_read(py: &Path, pattern: &Path) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// (exit code, stdout, stderr) of `tfrec ARGS` run in `dir`.
 fn tfrec(dir: &Path, args: &[&str]) -> (Option<i32>, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tfrec"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run tfrec");
-    (
-        out.status.code(),
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
+    let run = cli::tfrec(dir, args);
+    let stdout = run.text().to_string();
+    (run.code, stdout, run.stderr)
 }
 
 /// Every record of the files, read with the library, sorted.
@@ -196,11 +166,7 @@ fn beam_reads_what_tfrec_convert_writes_in_every_compression() {
         );
         assert_eq!(code, Some(0), "{stderr}");
         assert!(stdout.starts_with(&format!("{}/in.manifest.json\t3 shards\t", out.display())));
-        let mut names: Vec<String> = std::fs::read_dir(&out)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
+        let names = dir_entries(&out);
         let want: Vec<String> = (0..3)
             .flat_map(|i| {
                 let shard = format!("in-{i:05}-of-00003{suffix}");

@@ -7,9 +7,7 @@
 //! these tests are skipped with a message, unless `TFREC_REQUIRE_TF=1`,
 //! when they fail instead.
 
-#[allow(dead_code)]
-#[path = "common/tf.rs"]
-mod tf;
+mod common;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -17,6 +15,9 @@ use std::process::Command;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use common::process::stdout_ok;
+use common::python::helper_command;
+use common::{tf, Rng};
 use serde_json::Value;
 use tfrec::Reader;
 
@@ -32,21 +33,13 @@ enum Backend {
 
 /// Runs `tf_cli_example_helper.py ARGS` and returns its standard output.
 fn helper(py: &Path, backend: Backend, args: &[&str]) -> String {
-    let mut cmd = Command::new(py);
-    cmd.arg(tf::root().join("tests/tf_cli_example_helper.py"))
-        .args(args)
-        .env("TF_CPP_MIN_LOG_LEVEL", "3");
+    let mut cmd = helper_command(py, "tf_cli_example_helper.py");
+    cmd.args(args);
     match backend {
         Backend::Default => cmd.env_remove("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION"),
         Backend::Python => cmd.env("PROTOCOL_BUFFERS_PYTHON_IMPLEMENTATION", "python"),
     };
-    let out = cmd.output().expect("run tf_cli_example_helper.py");
-    assert!(
-        out.status.success(),
-        "tf_cli_example_helper {args:?} ({backend:?}) failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
+    stdout_ok(&mut cmd)
 }
 
 fn tfrec(args: &[&str], stdin: Option<&[u8]>) -> Vec<u8> {
@@ -192,24 +185,6 @@ fn tensorflow_writes_and_cat_prints_what_its_messages_hold_and_pack_writes_it_ba
     }
 }
 
-/// A small deterministic generator, so failures reproduce.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
-    }
-}
-
 /// JSON text of an object whose entries come in a random order.
 fn object(rng: &mut Rng, mut entries: Vec<(String, String)>) -> String {
     for i in (1..entries.len()).rev() {
@@ -304,7 +279,7 @@ fn features_text(rng: &mut Rng, names: &[&str], big: &mut usize) -> String {
 /// Random records as JSON lines in the `tfrec cat --jsonl` schemas, keys
 /// and names in random order, with extra keys.
 fn random_lines(seed: u64, count: usize, names: &[&str]) -> String {
-    let mut rng = Rng(seed | 1);
+    let mut rng = Rng::new(seed | 1);
     let mut big = 2;
     let mut out = String::new();
     for i in 0..count {

@@ -6,15 +6,16 @@
 //! TensorFlow these tests are skipped with a message, unless
 //! `TFREC_REQUIRE_TF=1`, when they fail instead.
 
-#[path = "common/tf.rs"]
-mod tf;
+mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine as _;
+use common::process::output_ok;
+use common::tf::{python, tf_helper, tf_helper_with_env};
+use common::Rng;
 use serde_json::Value;
-use tf::{python, tf_helper, tf_helper_with_env};
 use tfrec::example::json::{example_from_json, sequence_example_from_json, write_example_json};
 use tfrec::example::json::{write_sequence_example_json, JsonRecord};
 use tfrec::example::{
@@ -196,23 +197,20 @@ fn tensorflow_writes_examples_tfrec_reads() {
     }
 }
 
-/// A small deterministic generator, so failures reproduce.
-struct Rng(u64);
+/// Random Examples and SequenceExamples with awkward names and values.
+trait RandomExamples {
+    fn name(&mut self) -> String;
+    fn float(&mut self) -> f32;
+    fn int(&mut self) -> i64;
+    fn count(&mut self) -> usize;
+    fn feature_of(&mut self, kind: usize) -> Feature;
+    fn feature(&mut self) -> Feature;
+    fn features(&mut self) -> Features;
+    fn example(&mut self) -> Example;
+    fn sequence_example(&mut self, homogeneous: bool) -> SequenceExample;
+}
 
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-
+impl RandomExamples for Rng {
     /// Names of every sort: empty, prefixes of one another, unicode,
     /// punctuation, long.
     fn name(&mut self) -> String {
@@ -232,9 +230,9 @@ impl Rng {
         ];
         match self.below(10) {
             0 => String::new(),
-            1 => "n".repeat(self.below(40) as usize + 1),
+            1 => "n".repeat(self.below(40) + 1),
             _ => (0..self.below(4) + 1)
-                .map(|_| PIECES[self.below(PIECES.len() as u64) as usize])
+                .map(|_| PIECES[self.below(PIECES.len())])
                 .collect(),
         }
     }
@@ -266,18 +264,18 @@ impl Rng {
 
     fn count(&mut self) -> usize {
         if self.below(4) == 0 {
-            self.below(51) as usize
+            self.below(51)
         } else {
-            self.below(6) as usize
+            self.below(6)
         }
     }
 
     /// A feature of `kind` (0 bytes, 1 float, 2 int64, 3 none).
-    fn feature_of(&mut self, kind: u64) -> Feature {
+    fn feature_of(&mut self, kind: usize) -> Feature {
         let n = self.count();
         match kind {
             0 => Feature::bytes_list((0..n).map(|_| {
-                let len = self.below(20) as usize;
+                let len = self.below(20);
                 self.bytes(len)
             })),
             1 => Feature::float_list((0..n).map(|_| self.float())),
@@ -371,7 +369,7 @@ fn sequence_jsonl(examples: &[SequenceExample]) -> String {
 fn tfrec_writes_examples_tensorflow_reads() {
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = Rng(0x5eed_e001);
+    let mut rng = Rng::new(0x5eed_e001);
 
     let mut examples: Vec<Example> = (0..120).map(|_| rng.example()).collect();
     // A tensor in a bytes feature, as tf.io.serialize_tensor writes it.
@@ -471,15 +469,10 @@ with tf.io.TFRecordWriter(sys.argv[1]) as w:
     }))
     w.write(ex.SerializeToString())
 "#;
-    let out = std::process::Command::new(&py)
-        .args(["-c", script, path.to_str().unwrap()])
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    output_ok(
+        std::process::Command::new(&py)
+            .args(["-c", script, path.to_str().unwrap()])
+            .env("TF_CPP_MIN_LOG_LEVEL", "3"),
     );
     let payloads = records(&path);
     let view = ExampleView::parse(&payloads[0]).unwrap();
@@ -530,7 +523,7 @@ fn any_prefixes_sequence(seq: &SequenceExample) -> bool {
 fn serialization_is_byte_identical_to_tensorflow() {
     let Some(py) = python() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let mut rng = Rng(0x5eed_e002);
+    let mut rng = Rng::new(0x5eed_e002);
     let mut examples: Vec<Example> = (0..300).map(|_| rng.example()).collect();
     examples.push(Example::default());
     examples.push(Example {

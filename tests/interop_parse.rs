@@ -8,16 +8,15 @@
 //! Without TensorFlow these tests are skipped with a message, unless
 //! `TFREC_REQUIRE_TF=1` (set by `.ci/test`), when they fail instead.
 
-#[path = "common/tf.rs"]
-#[allow(dead_code)]
-mod tf;
+mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use base64::Engine as _;
+use common::python::run_helper;
+use common::tf::python;
+use common::Rng;
 use serde_json::{json, Value};
-use tf::{python, root};
 use tfrec::example::{Column, DefaultValue, Example, Feature, ParseSpec};
 use tfrec::pipeline::{Dataset, IterState};
 use tfrec::{DType, Reader, Tensor, TensorView, Writer};
@@ -151,18 +150,7 @@ fn write_ours(path: &Path, records: &[Rec]) {
 }
 
 fn helper(py: &Path, args: &[&str]) -> String {
-    let out = Command::new(py)
-        .arg(root().join("tests/tf_parse_helper.py"))
-        .args(args)
-        .env("TF_CPP_MIN_LOG_LEVEL", "3")
-        .output()
-        .expect("run tf_parse_helper.py");
-    assert!(
-        out.status.success(),
-        "tf_parse_helper {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf-8 output")
+    run_helper(py, "tf_parse_helper.py", args, &[])
 }
 
 fn lines(out: &str) -> Vec<Value> {
@@ -372,15 +360,8 @@ fn compare(
 
 /// Deterministic bytes.
 fn noise(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect()
+    let mut rng = Rng::new(seed | 1);
+    (0..len).map(|_| (rng.next() >> 24) as u8).collect()
 }
 
 fn floats(n: usize, seed: u64) -> Vec<f32> {

@@ -7,14 +7,15 @@
 //! message, unless `TFREC_REQUIRE_TF=1` (set by `.ci/test`), when they fail
 //! instead.
 
-#[path = "common/tf.rs"]
-mod tf;
+mod common;
 
 use std::path::Path;
 use std::process::Command;
 
 use base64::Engine as _;
-use tf::{python, tf_helper};
+use common::cli;
+use common::process::output_ok;
+use common::tf::{python, tf_helper};
 use tfrec::write::sharded::Manifest;
 use tfrec::{Compression, DType, Tensor, Writer};
 
@@ -39,17 +40,9 @@ fn tf_read(py: &Path, path: &Path, c: Compression) -> Vec<(u64, Vec<u8>)> {
         .collect()
 }
 
+/// Runs `tfrec ARGS` in `dir`, which must succeed.
 fn tfrec_cli(dir: &Path, args: &[&str]) {
-    let out = Command::new(env!("CARGO_BIN_EXE_tfrec"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("run tfrec");
-    assert!(
-        out.status.success(),
-        "tfrec {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    output_ok(Command::new(cli::BIN).args(args).current_dir(dir));
 }
 
 /// Reads every shard of the job in `dir` with TensorFlow, checking each

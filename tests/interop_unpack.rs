@@ -9,34 +9,20 @@
 //! `TFREC_REQUIRE_TF=1`, when they fail instead.
 
 mod common;
-#[allow(dead_code)] // tf_helper: these tests run npy_helper.py instead
-#[path = "common/tf.rs"]
-mod tf;
-#[path = "common/unpack.rs"]
-mod unpack;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use base64::Engine as _;
+use common::python::run_helper;
+use common::tf;
+use common::unpack::{npy_files, ok, s, tensorflow_file, unpack_bf16_as_float32, widened};
 use tfrec::DType;
-use unpack::{npy_files, ok, s, tensorflow_file, widened};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
 /// Runs `npy_helper.py ARGS` and returns its stdout.
 fn npy_helper(py: &Path, args: &[&str]) -> String {
-    let out = Command::new(py)
-        .arg(tf::root().join("tests/npy_helper.py"))
-        .args(args)
-        .output()
-        .expect("run npy_helper.py");
-    assert!(
-        out.status.success(),
-        "npy_helper {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 output")
+    run_helper(py, "npy_helper.py", args, &[])
 }
 
 fn sorted_npy(dir: &Path) -> Vec<PathBuf> {
@@ -106,14 +92,7 @@ fn numpy_loads_tensorflow_records_bit_for_bit() {
     let dir = tempfile::tempdir().unwrap();
     let (tensors, path) = tensorflow_file(dir.path(), "tensors.tfrecord");
     let out = dir.path().join("out");
-    ok(&[
-        "unpack",
-        "--bf16-as",
-        "float32",
-        "--out-dir",
-        s(&out),
-        s(&path),
-    ]);
+    unpack_bf16_as_float32(&out, &path);
     let files = npy_files(&out);
     let mut args = vec!["load"];
     args.extend(files.iter().map(|p| s(p)));

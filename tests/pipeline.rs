@@ -1,6 +1,8 @@
 //! The dataset pipeline: order (shuffle, shard), batches, resumption,
 //! streamed (compressed) files, and `tfrec cat --shuffle/--epoch/--shard`.
 
+mod common;
+
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -8,13 +10,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::cli::{self, BIN};
+use common::write_part_files;
 use tfrec::index::IndexedFile;
 use tfrec::pipeline::{
     permutation, Dataset, DatasetBuilder, IterState, RecordId, ShardMode, Split,
 };
 use tfrec::{Compression, DType, ErrorKind, Tensor, Writer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tfrec");
 
 /// The tensor stored as record `index` of file `file`: `uint32[3]` holding
 /// (file, index, a checksum-like third value), so a record names itself.
@@ -29,18 +31,7 @@ fn record_tensor(file: usize, index: u64) -> Tensor {
 
 /// Writes files with the given record counts; returns their paths.
 fn write_files(dir: &Path, counts: &[u64], compression: Compression) -> Vec<PathBuf> {
-    counts
-        .iter()
-        .enumerate()
-        .map(|(f, &n)| {
-            let path = dir.join(format!("part-{f:02}.tfrecord"));
-            let mut w = Writer::create_with(&path, compression).unwrap();
-            for i in 0..n {
-                w.write_tensor(&record_tensor(f, i)).unwrap();
-            }
-            w.finish().unwrap()
-        })
-        .collect()
+    write_part_files(dir, counts, compression, record_tensor)
 }
 
 fn all_ids(counts: &[u64]) -> BTreeSet<RecordId> {
@@ -720,17 +711,14 @@ fn a_corrupt_record_stops_the_iteration_with_its_position() {
 // tfrec cat --shuffle --epoch --shard
 // ---------------------------------------------------------------------------
 
+/// (stdout, stderr, whether it succeeded) of `tfrec cat ARGS` run in `dir`.
 fn cat(dir: &Path, args: &[&str]) -> (String, String, bool) {
-    let out = Command::new(BIN)
-        .current_dir(dir)
-        .arg("cat")
-        .args(args)
-        .output()
-        .unwrap();
+    let args: Vec<&str> = ["cat"].iter().chain(args).copied().collect();
+    let run = cli::tfrec(dir, &args);
     (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        out.status.success(),
+        run.text().to_string(),
+        run.stderr.clone(),
+        run.code == Some(0),
     )
 }
 

@@ -2,9 +2,12 @@
 //! by another number of ranks, finishes the epoch with every record taken
 //! exactly once, and the new parts within one record of each other.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use common::write_part_files;
 use proptest::prelude::*;
 use tfrec::example::{Example, ParseSpec};
 use tfrec::pipeline::{Dataset, DatasetBuilder, IterState, RecordId, ShardMode, Split};
@@ -12,19 +15,9 @@ use tfrec::{Compression, DType, ErrorKind, Tensor, Writer};
 
 /// Record `index` of file `file` holds `[file, index]`, so it names itself.
 fn write_files(dir: &Path, counts: &[u64], compression: Compression) -> Vec<PathBuf> {
-    counts
-        .iter()
-        .enumerate()
-        .map(|(f, &n)| {
-            let path = dir.join(format!("part-{f:02}.tfrecord"));
-            let mut w = Writer::create_with(&path, compression).unwrap();
-            for i in 0..n {
-                w.write_tensor(&Tensor::from_slice(&[f as u64, i], &[2]).unwrap())
-                    .unwrap();
-            }
-            w.finish().unwrap()
-        })
-        .collect()
+    write_part_files(dir, counts, compression, |f, i| {
+        Tensor::from_slice(&[f as u64, i], &[2]).unwrap()
+    })
 }
 
 fn write_examples(dir: &Path, counts: &[u64]) -> Vec<PathBuf> {

@@ -2,15 +2,18 @@
 //! damaged headers found while indexing, damaged payloads found when read,
 //! the reports, the limit, batch sizes, and exact resumption around them.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use common::write_part_files;
 use tfrec::example::{Example, ParseSpec};
 use tfrec::pipeline::{Dataset, DatasetBuilder, IterState, RecordId};
 use tfrec::read::CorruptionPolicy;
-use tfrec::{DType, ErrorKind, Tensor, Writer};
+use tfrec::{Compression, DType, ErrorKind, Tensor, Writer};
 
 /// Record `index` of file `file` holds `[file, index]` (and some bulk).
 fn record(file: usize, index: u64) -> Tensor {
@@ -20,19 +23,7 @@ fn record(file: usize, index: u64) -> Tensor {
 }
 
 fn write_files(dir: &Path, counts: &[u64]) -> Vec<PathBuf> {
-    counts
-        .iter()
-        .enumerate()
-        .map(|(f, &n)| {
-            let path = dir.join(format!("part-{f}.tfrecord"));
-            let mut w = Writer::create(&path).unwrap();
-            for i in 0..n {
-                w.write_tensor(&record(f, i)).unwrap();
-            }
-            w.finish().unwrap();
-            path
-        })
-        .collect()
+    write_part_files(dir, counts, Compression::None, record)
 }
 
 /// Byte offset of record `i`'s frame (all frames of a file are the same size).

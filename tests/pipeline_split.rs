@@ -2,27 +2,19 @@
 //! shared between workers, each making only its own, and interleaving back
 //! into the unsplit sequence.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
+use common::write_part_files;
 use tfrec::example::{Example, ParseSpec};
 use tfrec::pipeline::{Dataset, IterState, RecordId};
 use tfrec::{Compression, DType, Tensor, Writer};
 
 fn write_files(dir: &Path, counts: &[u64], compression: Compression) -> Vec<PathBuf> {
-    counts
-        .iter()
-        .enumerate()
-        .map(|(f, &n)| {
-            let path = dir.join(format!("part-{f}.tfrecord"));
-            let mut w = Writer::create_with(&path, compression).unwrap();
-            for i in 0..n {
-                w.write_tensor(&Tensor::from_slice(&[f as u32, i as u32], &[2]).unwrap())
-                    .unwrap();
-            }
-            w.finish().unwrap();
-            path
-        })
-        .collect()
+    write_part_files(dir, counts, compression, |f, i| {
+        Tensor::from_slice(&[f as u32, i as u32], &[2]).unwrap()
+    })
 }
 
 /// The batches' record ids, one list per batch.

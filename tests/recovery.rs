@@ -466,13 +466,8 @@ fn a_gzip_file_cut_anywhere_is_a_truncated_record() {
 #[test]
 fn skip_mode_terminates_and_returns_only_sound_frames() {
     let (_, clean, _) = mixed_file();
-    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut rng = Rng::new(0x9e37_79b9_7f4a_7c15);
+    let mut next = move || rng.next();
     for case in 0..400 {
         let mut bytes = if case % 4 == 0 {
             pseudo_random_bytes((next() % 600) as usize, next())

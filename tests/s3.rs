@@ -7,14 +7,16 @@
 
 #![cfg(feature = "cloud")]
 
-#[path = "common/tf.rs"]
-mod tf;
+mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
+
+use common::process::{output_ok, succeeded};
+use common::{cli, tf};
 
 use tfrec::index::IndexedFile;
 use tfrec::pipeline::Dataset;
@@ -117,12 +119,7 @@ impl Moto {
     }
 
     fn tfrec_ok(&self, args: &[&str]) -> String {
-        let out = self.tfrec(args);
-        assert!(
-            out.status.success(),
-            "tfrec {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = succeeded(self.tfrec(args), ("tfrec", args));
         String::from_utf8(out.stdout).unwrap()
     }
 }
@@ -555,15 +552,7 @@ fn http_ranges() {
     let port = range_server(bytes);
     let url = format!("http://127.0.0.1:{port}/data/h.tfrecord");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_tfrec"))
-        .args(["count", &url])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = output_ok(Command::new(cli::BIN).args(["count", &url]));
     assert_eq!(count_total(&String::from_utf8(out.stdout).unwrap()), 300);
 
     let mut reader = Reader::open(&url).unwrap();

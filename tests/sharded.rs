@@ -1,12 +1,15 @@
 //! The sharded writer: names, roll-over, order, sidecars, manifest,
 //! compression, copying and shuffling, cleanup, and injected I/O failures.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use common::{dir_entries, Rng};
 use proptest::prelude::*;
 use tfrec::write::sharded::{
     cleanup, shard_name_for, Manifest, ShardOptions, ShardedWriter, Sharding,
@@ -16,12 +19,10 @@ use tfrec::{Compression, DType, ErrorKind, Reader, Tensor, Writer};
 
 /// Payloads of assorted lengths, each unique.
 fn payloads(n: usize, seed: u64) -> Vec<Vec<u8>> {
-    let mut x = seed | 1;
+    let mut rng = Rng::new(seed | 1);
     (0..n)
         .map(|i| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next();
             let len = (x % 300) as usize;
             let mut p = (i as u32).to_le_bytes().to_vec();
             p.extend((0..len).map(|k| (x >> (k % 8)) as u8));
@@ -31,12 +32,7 @@ fn payloads(n: usize, seed: u64) -> Vec<Vec<u8>> {
 }
 
 fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
+    dir_entries(dir)
 }
 
 /// Files a reader of the job may see: everything not hidden.

@@ -2,15 +2,17 @@
 //! complex and string rules, parallel walks that agree with a plain
 //! sequential tally, and the JSON and text output.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use common::cli::{self, BIN};
+use common::Rng;
 use tfrec::stats::{self, Stats, Summary};
 use tfrec::{bf16, f16, Complex32, Complex64, Compression, DType, Reader, Tensor, Writer};
-
-const BIN: &str = env!("CARGO_BIN_EXE_tfrec");
 
 fn write(path: &Path, tensors: &[Tensor], compression: Compression) {
     let mut w = Writer::create_with(path, compression).unwrap();
@@ -20,17 +22,10 @@ fn write(path: &Path, tensors: &[Tensor], compression: Compression) {
     w.finish().unwrap();
 }
 
+/// (stdout, stderr, exit code) of `tfrec ARGS` run in `dir`.
 fn tfrec(dir: &Path, args: &[&str]) -> (String, String, Option<i32>) {
-    let out = Command::new(BIN)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap();
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-        out.status.code(),
-    )
+    let run = cli::tfrec(dir, args);
+    (run.text().to_string(), run.stderr.clone(), run.code)
 }
 
 #[test]
@@ -205,13 +200,8 @@ fn floats_bools_complex_and_strings_follow_the_documented_rules() {
 
 /// Deterministic pseudo-random tensors of a few dtypes and shapes.
 fn random_tensors(n: usize, seed: u64) -> Vec<Tensor> {
-    let mut x = seed | 1;
-    let mut next = move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    };
+    let mut rng = Rng::new(seed | 1);
+    let mut next = move || rng.next();
     (0..n)
         .map(|_| {
             let r = next();

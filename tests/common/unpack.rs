@@ -1,58 +1,41 @@
 //! Running `tfrec unpack` and the fixtures its tests share
-//! (`tests/cli_unpack.rs`, `tests/interop_unpack.rs`).
-#![allow(dead_code)]
+//! (`tests/cli_unpack.rs`, `tests/interop_unpack.rs`). Knows nothing of
+//! TensorFlow.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
 
 use tfrec::{bf16, Compression, DType, Reader, Tensor, Writer};
 
-use crate::common::dir_entries;
+use super::cli::{self, Run};
+use super::files::dir_entries;
 
-/// Runs `tfrec ARGS` with `stdin` fed to it.
-pub fn tfrec_with_stdin(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tfrec"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tfrec");
-    let mut input = child.stdin.take().expect("piped stdin");
-    let data = stdin.to_vec();
-    let feeder = std::thread::spawn(move || {
-        let _ = input.write_all(&data);
-    });
-    let out = child.wait_with_output().expect("wait for tfrec");
-    feeder.join().expect("stdin feeder");
-    assert!(
-        !String::from_utf8_lossy(&out.stderr).contains("panicked"),
-        "tfrec {args:?} panicked: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
+/// Runs `tfrec ARGS` in the current directory with `stdin` fed to it.
+pub fn tfrec_with_stdin(args: &[&str], stdin: &[u8]) -> Run {
+    cli::tfrec_with_stdin(Path::new("."), args, stdin)
 }
 
 /// Runs `tfrec ARGS`, which must succeed quietly; returns its stdout.
 pub fn ok(args: &[&str]) -> String {
-    let out = tfrec_with_stdin(args, b"");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success() && stderr.is_empty(),
-        "tfrec {args:?}: {stderr}"
-    );
-    String::from_utf8(out.stdout).expect("UTF-8 stdout")
+    tfrec_with_stdin(args, b"").success().text().to_string()
 }
 
 /// Runs `tfrec ARGS`, which must fail with exit 1 and one line on stderr;
 /// returns that line.
 pub fn fails(args: &[&str]) -> String {
-    let out = tfrec_with_stdin(args, b"");
-    let stderr = String::from_utf8(out.stderr).expect("UTF-8 stderr");
-    assert_eq!(out.status.code(), Some(1), "tfrec {args:?}: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "tfrec {args:?}: {stderr}");
-    stderr.trim_end().to_string()
+    let run = tfrec_with_stdin(args, b"");
+    run.fails_with_one_line(&[]).trim_end().to_string()
+}
+
+/// Unpacks `input` into `out` with bfloat16 widened to float32.
+pub fn unpack_bf16_as_float32(out: &Path, input: &Path) {
+    ok(&[
+        "unpack",
+        "--bf16-as",
+        "float32",
+        "--out-dir",
+        s(out),
+        s(input),
+    ]);
 }
 
 pub fn s(path: &Path) -> &str {
@@ -66,6 +49,7 @@ pub fn write_records(path: &Path, tensors: &[Tensor], compression: Compression) 
     }
     w.finish().unwrap();
 }
+
 /// The visible `.npy` files of `dir`, sorted; and every entry (hidden ones
 /// too) must be one of them.
 pub fn npy_files(dir: &Path) -> Vec<PathBuf> {
