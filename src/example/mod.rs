@@ -44,22 +44,25 @@
 //! ```
 
 mod detect;
+mod feature_kind;
 mod file_kind;
 pub mod json;
 mod owned;
 mod spec;
+#[cfg(test)]
+mod testing;
 mod view;
 mod wire;
 
 pub use detect::RecordKind;
+pub use feature_kind::FeatureKind;
 pub(crate) use file_kind::misfit_error;
 pub use file_kind::{check, fits, KindVote};
 pub use owned::{encode, encode_with, Deterministic, MapOrder};
 pub use spec::{Column, DefaultValue, ParseSpec, Parsed, ParsedBatch, SparseTensor, Strings};
 pub use view::{
-    BytesValues, ExampleView, FeatureKind, FeatureListIter, FeatureListView, FeatureListsIter,
-    FeatureListsView, FeatureView, FeaturesIter, FeaturesView, FloatValues, Int64Values,
-    SequenceExampleView,
+    BytesValues, ExampleView, FeatureListIter, FeatureListView, FeatureListsIter, FeatureListsView,
+    FeatureView, FeaturesIter, FeaturesView, FloatValues, Int64Values, SequenceExampleView,
 };
 
 pub use crate::proto::messages::feature;
@@ -67,5 +70,3 @@ pub use crate::proto::messages::{
     BytesList, Example, Feature, FeatureList, FeatureLists, Features, FloatList, Int64List,
     SequenceExample,
 };
-
-use feature::Kind;

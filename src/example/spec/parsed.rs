@@ -4,7 +4,8 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use super::{DefaultValue, Entry, EntryKind};
+use super::default::DefaultValue;
+use super::entry::{Entry, EntryKind};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::tensor::{Dims, Tensor, TensorView};
