@@ -293,20 +293,16 @@ impl ParseSpec {
             })
     }
 
-    /// Parses records `0..n`, whose payloads `fetch` gives, into `out`. On
-    /// failure, the position of the first bad record (when a record is to
-    /// blame) and the error, without position context. The spec must have
-    /// passed [`check`](ParseSpec::check).
-    pub(crate) fn fill<'a, F>(
+    /// Parses records `0..n`, whose payloads `fetch` gives, into `out`
+    /// (see `batch::fill`, which says what a failure holds). The spec must
+    /// have passed [`check`](ParseSpec::check).
+    pub(crate) fn fill<'a>(
         &self,
         n: usize,
-        fetch: F,
+        fetch: impl Fn(usize) -> Result<&'a [u8]> + Sync,
         out: &mut ParsedBatch,
         parallel: bool,
-    ) -> Result<(), Failure>
-    where
-        F: Fn(usize) -> Result<&'a [u8]> + Sync,
-    {
+    ) -> Result<(), Failure> {
         batch::fill(&self.entries, n, fetch, out, parallel)
     }
 }

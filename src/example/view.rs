@@ -30,10 +30,7 @@ mod tests {
     use super::*;
     use crate::example::feature_kind::FeatureKind;
     use crate::example::owned::encode;
-    use crate::example::testing::{
-        entry, example, fixed32_field, floats, ints, len_field, packed_floats, packed_ints, reason,
-        varint_field,
-    };
+    use crate::example::testing::*;
     use crate::proto::messages::Example;
 
     #[test]

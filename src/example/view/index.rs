@@ -332,44 +332,27 @@ fn count_entries(payload: &[u8], field: u32) -> usize {
         .sum()
 }
 
-/// Parses the entries of one `Features` message onto `entries`.
-fn parse_features(
-    payload: &[u8],
-    features: &[u8],
+/// Parses the entries of one map message, `Features` or `FeatureLists`
+/// (`message` names it in errors), onto `entries`, each by `parse_entry`.
+#[inline]
+fn parse_map<'p, E>(
+    payload: &'p [u8],
+    map: &'p [u8],
     strict: bool,
-    entries: &mut Vec<Entry>,
+    message: &str,
+    entries: &mut Vec<E>,
+    parse_entry: impl Fn(&'p [u8], &'p [u8], bool) -> Result<E>,
 ) -> Result<()> {
-    for field in Fields::new(features) {
+    for field in Fields::new(map) {
         let field = field?;
         if field.number != MAP_ENTRY {
-            unknown(&field, strict, "Features")?;
+            unknown(&field, strict, message)?;
             continue;
         }
         let Value::Len(entry) = field.value else {
-            return Err(wrong_wire_type(&field, "Features map entry"));
+            return Err(wrong_wire_type(&field, &format!("{message} map entry")));
         };
-        entries.push(parse_feature_entry(payload, entry, strict)?);
-    }
-    Ok(())
-}
-
-/// Parses the entries of one `FeatureLists` message onto `entries`.
-fn parse_feature_lists(
-    payload: &[u8],
-    lists: &[u8],
-    strict: bool,
-    entries: &mut Vec<ListEntry>,
-) -> Result<()> {
-    for field in Fields::new(lists) {
-        let field = field?;
-        if field.number != MAP_ENTRY {
-            unknown(&field, strict, "FeatureLists")?;
-            continue;
-        }
-        let Value::Len(entry) = field.value else {
-            return Err(wrong_wire_type(&field, "FeatureLists map entry"));
-        };
-        entries.push(parse_feature_list_entry(payload, entry, strict)?);
+        entries.push(parse_entry(payload, entry, strict)?);
     }
     Ok(())
 }
@@ -391,7 +374,14 @@ pub(super) fn parse_example(payload: &[u8], strict: bool) -> Result<(Vec<Entry>,
             return Err(wrong_wire_type(&field, "Example.features"));
         };
         has_features = true;
-        parse_features(payload, features, strict, &mut entries)?;
+        parse_map(
+            payload,
+            features,
+            strict,
+            "Features",
+            &mut entries,
+            parse_feature_entry,
+        )?;
     }
     Ok((entries, has_features))
 }
@@ -416,11 +406,25 @@ pub(super) fn parse_sequence_example(payload: &[u8], strict: bool) -> Result<Seq
         match (field.number, field.value) {
             (SEQUENCE_CONTEXT, Value::Len(features)) => {
                 has_context = true;
-                parse_features(payload, features, strict, &mut context)?;
+                parse_map(
+                    payload,
+                    features,
+                    strict,
+                    "Features",
+                    &mut context,
+                    parse_feature_entry,
+                )?;
             }
             (SEQUENCE_FEATURE_LISTS, Value::Len(feature_lists)) => {
                 has_feature_lists = true;
-                parse_feature_lists(payload, feature_lists, strict, &mut lists)?;
+                parse_map(
+                    payload,
+                    feature_lists,
+                    strict,
+                    "FeatureLists",
+                    &mut lists,
+                    parse_feature_list_entry,
+                )?;
             }
             (SEQUENCE_CONTEXT, _) => {
                 return Err(wrong_wire_type(&field, "SequenceExample.context"))

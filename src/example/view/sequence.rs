@@ -10,9 +10,8 @@ use std::iter::FusedIterator;
 
 use super::example::FeaturesView;
 use super::feature::FeatureView;
-use super::index::{
-    dedupe, find, parse_sequence_example, str_at, ListEntry, ENTRY_VALUE, FEATURE_LIST_FEATURE,
-};
+use super::index::{dedupe, find, parse_sequence_example, str_at, ListEntry, FEATURE_LIST_FEATURE};
+use super::values::next_entry_value;
 use crate::error::Result;
 use crate::example::wire::{Fields, Value};
 use crate::proto::messages::{FeatureList, FeatureLists, SequenceExample};
@@ -278,14 +277,7 @@ impl<'a> Iterator for FeatureListIter<'a> {
                     return Some(FeatureView::from_feature(feature));
                 }
             }
-            let list = self
-                .entry
-                .by_ref()
-                .map_while(Result::ok)
-                .find_map(|f| match f.value {
-                    Value::Len(list) if f.number == ENTRY_VALUE => Some(list),
-                    _ => None,
-                })?;
+            let list = next_entry_value(&mut self.entry)?;
             self.list = Fields::new(list);
         }
     }

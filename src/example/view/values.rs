@@ -12,6 +12,16 @@ use super::index::{offset_in, ENTRY_VALUE, LIST_VALUE};
 use crate::example::wire::{Fields, Value};
 use crate::proto::wire::decode_varint;
 
+/// The next value message (a `Feature` or a `FeatureList`) among the
+/// fields of a map entry, past its key; `None` after the last.
+#[inline]
+pub(super) fn next_entry_value<'a>(entry: &mut Fields<'a>) -> Option<&'a [u8]> {
+    entry.map_while(Result::ok).find_map(|f| match f.value {
+        Value::Len(value) if f.number == ENTRY_VALUE => Some(value),
+        _ => None,
+    })
+}
+
 /// The list messages of a feature's winning run, in wire order.
 #[derive(Debug, Clone)]
 struct Lists<'a> {
@@ -40,14 +50,7 @@ impl<'a> Iterator for Lists<'a> {
                     }
                 }
             }
-            let feature =
-                self.outer
-                    .as_mut()?
-                    .map_while(Result::ok)
-                    .find_map(|f| match f.value {
-                        Value::Len(feature) if f.number == ENTRY_VALUE => Some(feature),
-                        _ => None,
-                    })?;
+            let feature = next_entry_value(self.outer.as_mut()?)?;
             self.inner = Fields::new(feature);
             self.inner_base = offset_in(self.body, feature);
         }
