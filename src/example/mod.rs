@@ -15,6 +15,11 @@
 //! [`RecordKind::detect`] tells tensors, examples and other records apart,
 //! and [`json`] is the JSON form `tfrec cat` prints and `tfrec pack` reads.
 //!
+//! This file only gathers the parts and re-exports their public items; the
+//! parts import one another directly, never through it. Nothing here knows
+//! of files, threads or TFRecord framing: payloads come in as byte slices
+//! (the readers and writers live in [`crate::read`] and [`crate::write`]).
+//!
 //! ```
 //! use tfrec::example::{Example, ExampleView, RecordKind};
 //! use tfrec::{Reader, Writer};

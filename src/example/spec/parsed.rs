@@ -1,4 +1,8 @@
 //! What parsing by a spec gives: a batch of columns, one per feature.
+//!
+//! Knows the spec's entries and the columns' buffers; knows nothing of
+//! `Example` bytes, of how the buffers are filled, files, threads or
+//! TFRecord framing.
 
 use std::borrow::Cow;
 use std::fmt;

@@ -11,6 +11,9 @@
 //! either scans to what the general parser would find, or is handed to it —
 //! which then gives the same result or the error. A spec feature named twice
 //! also goes to the general parser, which applies protobuf's last-wins rule.
+//!
+//! Knows the canonical layout and the spec's entries; knows nothing of
+//! batches, threads, files or TFRecord framing.
 
 use super::entry::{name_key, Entry};
 use crate::error::{Error, Result};

@@ -2,8 +2,9 @@
 //! when asked: borrowed byte strings, floats as a borrowed slice when
 //! aligned, copies into a caller's buffer, tensors decoded in place.
 //!
-//! Knows where parsing found the feature's values, not how the payload was
-//! checked; knows nothing of files, threads or TFRecord framing.
+//! Knows where parsing found the feature's values and reads them through
+//! the value iterators; knows nothing of names, lookups, files, threads or
+//! TFRecord framing.
 
 use std::borrow::Cow;
 use std::fmt;
