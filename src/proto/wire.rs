@@ -281,6 +281,33 @@ mod tests {
     }
 
     #[test]
+    fn malformed_fields_say_why_in_the_same_words_for_every_reader() {
+        let reason = |buf: &[u8]| match Fields::new(buf).next() {
+            Some(Err(e)) => match e.kind() {
+                crate::error::ErrorKind::InvalidTensor { reason } => reason.clone(),
+                other => panic!("unexpected kind {other:?}"),
+            },
+            other => panic!("expected an error, got {other:?}"),
+        };
+        assert_eq!(
+            reason(&[0x22, 0x05, 1, 2]),
+            "field 4 claims 5 bytes, 2 remain"
+        );
+        assert_eq!(reason(&[0x00, 0x01]), "invalid field number 0");
+        assert_eq!(reason(&[0x80]), "truncated varint");
+        let mut cursor = Cursor::new(&[0x22, 0x05, 1, 2]);
+        assert_eq!(cursor.key(), Ok((4, LEN)));
+        assert_eq!(
+            cursor.len_delimited(4),
+            Err(Malformed::Length {
+                number: 4,
+                len: 5,
+                remaining: 2
+            })
+        );
+    }
+
+    #[test]
     fn fields_reject_overlong_lengths_and_groups() {
         let fields: Vec<_> = Fields::new(&[0x22, 0x05, 1, 2]).collect();
         assert!(fields[0].is_err());
