@@ -33,7 +33,7 @@ impl RecordKind {
     ///    (`{"raw": ""}`) byte-exact, and `ExampleView::parse(b"")`
     ///    still succeeds for callers who know better.
     /// 2. [`Tensor`](RecordKind::Tensor) if it decodes as a `TensorProto`
-    ///    with a supported dtype (see [`crate::tensor::TensorView::decode`]),
+    ///    with a supported dtype (see [`crate::TensorView::decode`]),
     ///    declining tensors that would expand typed values to more than
     ///    64 KiB or 16 bytes a payload byte, whichever is more.
     /// 3. [`Example`](RecordKind::Example) if it parses strictly as an

@@ -30,6 +30,7 @@ use entry::{make_entry, Entry, EntryKind};
 /// Batches of at least this many records are parsed on several threads.
 const PARALLEL_MIN: usize = 32;
 
+/// Which features to take from each `Example`, and how: the spec of
 /// `tf.io.parse_example`.
 ///
 /// A spec names the features to take from each `Example` and what
@@ -108,10 +109,10 @@ const PARALLEL_MIN: usize = 32;
 ///   occurrence wins (protobuf map merging; see
 ///   [`ExampleView`](crate::example::ExampleView)).
 ///
-/// Errors are [`ErrorKind::InvalidExample`](crate::error::ErrorKind::InvalidExample)
+/// Errors are [`ErrorKind::InvalidExample`](crate::ErrorKind::InvalidExample)
 /// naming the feature and what it holds; a spec that cannot be right (a
 /// duplicate name, a default of the wrong size or dtype, no features at
-/// all) is [`ErrorKind::InvalidInput`](crate::error::ErrorKind::InvalidInput),
+/// all) is [`ErrorKind::InvalidInput`](crate::ErrorKind::InvalidInput),
 /// reported by [`ParseSpec::check`] and by every parse.
 ///
 /// # Building
