@@ -11,6 +11,8 @@
 //! JSON or owned messages beyond copying values out into them.
 
 mod example;
+// Visible to `example::testing`, which must not import this file: its
+// tests import `testing`.
 pub(super) mod feature;
 mod index;
 mod sequence;
