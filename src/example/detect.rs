@@ -1,4 +1,8 @@
-//! Telling what a record's payload holds.
+//! Telling what a record's payload holds: a tensor, an `Example`, a
+//! `SequenceExample` or raw bytes ([`RecordKind`]).
+//!
+//! Knows how each kind parses; knows nothing of whole files, JSON,
+//! threads or TFRecord framing.
 
 use super::view::{ExampleView, SequenceExampleView};
 use crate::proto::tensor::{decode_with, DecodeLimits};
@@ -122,8 +126,9 @@ impl std::fmt::Display for RecordKind {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::example::{encode, Example, Feature, SequenceExample};
-    use crate::Tensor;
+    use crate::example::owned::encode;
+    use crate::proto::messages::{Example, Feature, SequenceExample};
+    use crate::tensor::Tensor;
 
     #[test]
     fn every_kind() {
@@ -180,7 +185,7 @@ mod tests {
         // float32, shape [1000000], no values: a million zeros from 12 bytes,
         // beyond what decoding allows by default.
         let payload = [0x08, 0x01, 0x12, 0x06, 0x12, 0x04, 0x08, 0xc0, 0x84, 0x3d];
-        assert!(crate::TensorView::decode(&payload).is_err());
+        assert!(crate::tensor::TensorView::decode(&payload).is_err());
         assert_eq!(RecordKind::detect(&payload), RecordKind::Raw);
         let small = [0x08, 0x01, 0x12, 0x04, 0x12, 0x02, 0x08, 0x64];
         assert_eq!(RecordKind::detect(&small), RecordKind::Tensor);

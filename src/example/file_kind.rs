@@ -1,4 +1,9 @@
-//! Deciding what a whole file holds from the kinds of its records.
+//! Deciding what a whole file holds from the kinds of its records
+//! ([`KindVote`]), and whether a record fits the kind a file is said to
+//! hold.
+//!
+//! Knows record kinds; knows nothing of reading files, threads or TFRecord
+//! framing: callers bring the payloads.
 
 use super::detect::RecordKind;
 use super::view::{ExampleView, SequenceExampleView};
@@ -26,7 +31,7 @@ use crate::tensor::TensorView;
 ///    file), or there are no non-empty records.
 ///
 /// A minority of records of another kind therefore never flips the
-/// decision; they are the records that do not [`fit`](KindVote::fits) it.
+/// decision; they are the records that do not [`fit`](fits) it.
 ///
 /// ```
 /// use tfrec::example::{self, Example, KindVote, RecordKind};
@@ -188,8 +193,9 @@ pub(crate) fn misfit_error(kind: RecordKind, detected: RecordKind, empty: bool) 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::example::{encode, Example, Feature, SequenceExample};
-    use crate::Tensor;
+    use crate::example::owned::encode;
+    use crate::proto::messages::{Example, Feature, SequenceExample};
+    use crate::tensor::Tensor;
 
     fn vote(empty: u64, tensor: u64, example: u64, sequence_example: u64, raw: u64) -> KindVote {
         KindVote {

@@ -15,6 +15,11 @@
 //! [`RecordKind::detect`] tells tensors, examples and other records apart,
 //! and [`json`] is the JSON form `tfrec cat` prints and `tfrec pack` reads.
 //!
+//! This file only gathers the parts and re-exports their public items; the
+//! parts import one another directly, never through it. Nothing here knows
+//! of files, threads or TFRecord framing: payloads come in as byte slices
+//! (the readers and writers live in [`crate::read`] and [`crate::write`]).
+//!
 //! ```
 //! use tfrec::example::{Example, ExampleView, RecordKind};
 //! use tfrec::{Reader, Writer};
@@ -44,22 +49,25 @@
 //! ```
 
 mod detect;
+mod feature_kind;
 mod file_kind;
 pub mod json;
 mod owned;
 mod spec;
+#[cfg(test)]
+mod testing;
 mod view;
 mod wire;
 
 pub use detect::RecordKind;
+pub use feature_kind::FeatureKind;
 pub(crate) use file_kind::misfit_error;
 pub use file_kind::{check, fits, KindVote};
 pub use owned::{encode, encode_with, Deterministic, MapOrder};
 pub use spec::{Column, DefaultValue, ParseSpec, Parsed, ParsedBatch, SparseTensor, Strings};
 pub use view::{
-    BytesValues, ExampleView, FeatureKind, FeatureListIter, FeatureListView, FeatureListsIter,
-    FeatureListsView, FeatureView, FeaturesIter, FeaturesView, FloatValues, Int64Values,
-    SequenceExampleView,
+    BytesValues, ExampleView, FeatureListIter, FeatureListView, FeatureListsIter, FeatureListsView,
+    FeatureView, FeaturesIter, FeaturesView, FloatValues, Int64Values, SequenceExampleView,
 };
 
 pub use crate::proto::messages::feature;
@@ -67,5 +75,3 @@ pub use crate::proto::messages::{
     BytesList, Example, Feature, FeatureList, FeatureLists, Features, FloatList, Int64List,
     SequenceExample,
 };
-
-use feature::Kind;

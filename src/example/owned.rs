@@ -6,12 +6,18 @@
 //! its value (even an empty name, even a `Feature` with no kind), repeated
 //! floats and integers packed (and left out when empty), a set message
 //! field written even when empty.
+//!
+//! Knows the prost messages and the wire format; knows nothing of parsing,
+//! the views, files, threads or TFRecord framing.
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use super::{BytesList, Example, Feature, FeatureList, FeatureLists, Features, FloatList};
-use super::{Int64List, Kind, SequenceExample};
+use crate::proto::messages::feature::Kind;
+use crate::proto::messages::{
+    BytesList, Example, Feature, FeatureList, FeatureLists, Features, FloatList, Int64List,
+    SequenceExample,
+};
 use crate::proto::wire::{put_key, put_varint, varint_len, LEN};
 
 /// A message [`encode`] can serialize: `Example`, `SequenceExample` and

@@ -1,10 +1,14 @@
-//! Reading the fields of `Example` messages: like [`crate::proto::wire`],
-//! but with errors of kind [`InvalidExample`](crate::ErrorKind::InvalidExample),
-//! each field's offset, and unknown groups skipped the way protobuf skips
-//! them rather than rejected.
+//! Reading the fields of `Example` messages: over the crate's one wire
+//! reader ([`Cursor`]), with errors of kind
+//! [`InvalidExample`](crate::ErrorKind::InvalidExample), each field's
+//! offset, and unknown groups skipped the way protobuf skips them rather
+//! than rejected.
+//!
+//! Knows wire types, not what any field of an `Example` means; knows
+//! nothing of files, threads or TFRecord framing.
 
 use crate::error::{Error, Result};
-use crate::proto::wire::decode_varint;
+use crate::proto::wire::Cursor;
 
 pub(crate) use crate::proto::wire::{FIXED32, FIXED64, LEN, VARINT};
 
@@ -50,163 +54,140 @@ pub(crate) struct Field<'a> {
 /// Iterates the fields of one message. After the first error it ends.
 #[derive(Debug, Clone)]
 pub(crate) struct Fields<'a> {
-    buf: &'a [u8],
-    pos: usize,
+    cursor: Cursor<'a>,
 }
 
 impl<'a> Fields<'a> {
+    #[inline]
     pub(crate) fn new(buf: &'a [u8]) -> Self {
-        Fields { buf, pos: 0 }
-    }
-
-    /// Reads a key: field number and wire type.
-    fn key(&mut self) -> Result<(u32, u8)> {
-        let key = decode_varint(self.buf, &mut self.pos).map_err(Error::invalid_example)?;
-        let number = key >> 3;
-        if number == 0 || number > u64::from(u32::MAX >> 3) {
-            return Err(Error::invalid_example(format!(
-                "invalid field number {number}"
-            )));
+        Fields {
+            cursor: Cursor::new(buf),
         }
-        Ok((number as u32, (key & 7) as u8))
-    }
-
-    fn varint(&mut self) -> Result<u64> {
-        decode_varint(self.buf, &mut self.pos).map_err(Error::invalid_example)
-    }
-
-    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let Some(bytes) = self
-            .pos
-            .checked_add(n)
-            .and_then(|end| self.buf.get(self.pos..end))
-        else {
-            return Err(Error::invalid_example(format!(
-                "field needs {n} bytes, {} remain",
-                self.buf.len().saturating_sub(self.pos)
-            )));
-        };
-        self.pos += n;
-        Ok(bytes)
-    }
-
-    fn len_delimited(&mut self, number: u32) -> Result<&'a [u8]> {
-        let len = self.varint()?;
-        let remaining = self.buf.len().saturating_sub(self.pos);
-        match usize::try_from(len) {
-            Ok(n) if n <= remaining => self.take(n),
-            _ => Err(Error::invalid_example(format!(
-                "field {number} claims {len} bytes, {remaining} remain"
-            ))),
-        }
-    }
-
-    /// Skips the rest of a group opened by field `number`, nested groups
-    /// included, up to the matching end-group key.
-    fn skip_group(&mut self, number: u32) -> Result<()> {
-        let mut open = [0u32; MAX_GROUP_DEPTH];
-        open[0] = number;
-        let mut depth = 1;
-        while depth > 0 {
-            if self.pos >= self.buf.len() {
-                return Err(Error::invalid_example(format!(
-                    "group {number} is not closed"
-                )));
-            }
-            let (inner, wire_type) = self.key()?;
-            match wire_type {
-                VARINT => {
-                    self.varint()?;
-                }
-                FIXED64 => {
-                    self.take(8)?;
-                }
-                FIXED32 => {
-                    self.take(4)?;
-                }
-                LEN => {
-                    self.len_delimited(inner)?;
-                }
-                START_GROUP => {
-                    let Some(slot) = open.get_mut(depth) else {
-                        return Err(Error::invalid_example(format!(
-                            "groups nested more than {MAX_GROUP_DEPTH} deep"
-                        )));
-                    };
-                    *slot = inner;
-                    depth += 1;
-                }
-                END_GROUP => {
-                    depth -= 1;
-                    if open.get(depth) != Some(&inner) {
-                        return Err(Error::invalid_example(format!(
-                            "end of group {inner} does not match its start"
-                        )));
-                    }
-                }
-                other => {
-                    return Err(Error::invalid_example(format!(
-                        "field {inner} has invalid wire type {other}"
-                    )))
-                }
-            }
-        }
-        Ok(())
-    }
-
-    fn next_field(&mut self) -> Result<Field<'a>> {
-        let offset = self.pos;
-        let (number, wire_type) = self.key()?;
-        let value = match wire_type {
-            VARINT => Value::Varint(self.varint()?),
-            FIXED64 => {
-                self.take(8)?;
-                Value::Fixed64
-            }
-            FIXED32 => {
-                let b = self.take(4)?;
-                let mut word = [0u8; 4];
-                word.copy_from_slice(b);
-                Value::Fixed32(u32::from_le_bytes(word))
-            }
-            LEN => Value::Len(self.len_delimited(number)?),
-            START_GROUP => {
-                self.skip_group(number)?;
-                Value::Group
-            }
-            END_GROUP => {
-                return Err(Error::invalid_example(format!(
-                    "end of group {number} without a start"
-                )))
-            }
-            other => {
-                return Err(Error::invalid_example(format!(
-                    "field {number} has invalid wire type {other}"
-                )))
-            }
-        };
-        Ok(Field {
-            number,
-            value,
-            offset,
-        })
     }
 }
 
 impl<'a> Iterator for Fields<'a> {
     type Item = Result<Field<'a>>;
 
+    #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.pos >= self.buf.len() {
-            return None;
-        }
-        let item = self.next_field();
-        if item.is_err() {
-            // The rest cannot be framed.
-            self.pos = self.buf.len();
-        }
-        Some(item)
+        self.cursor.next_item(read_field)
     }
+}
+
+#[inline]
+fn key(cursor: &mut Cursor<'_>) -> Result<(u32, u8)> {
+    cursor.key().map_err(Error::invalid_example)
+}
+
+#[inline]
+fn varint(cursor: &mut Cursor<'_>) -> Result<u64> {
+    cursor.varint().map_err(Error::invalid_example)
+}
+
+#[inline]
+fn take<'a>(cursor: &mut Cursor<'a>, n: usize) -> Result<&'a [u8]> {
+    let remaining = cursor.remaining();
+    cursor
+        .take(n)
+        .ok_or_else(|| Error::invalid_example(format!("field needs {n} bytes, {remaining} remain")))
+}
+
+#[inline]
+fn len_delimited<'a>(cursor: &mut Cursor<'a>, number: u32) -> Result<&'a [u8]> {
+    cursor.len_delimited(number).map_err(Error::invalid_example)
+}
+
+/// Skips the rest of a group opened by field `number`, nested groups
+/// included, up to the matching end-group key.
+fn skip_group(cursor: &mut Cursor<'_>, number: u32) -> Result<()> {
+    let mut open = [0u32; MAX_GROUP_DEPTH];
+    open[0] = number;
+    let mut depth = 1;
+    while depth > 0 {
+        if cursor.remaining() == 0 {
+            return Err(Error::invalid_example(format!(
+                "group {number} is not closed"
+            )));
+        }
+        let (inner, wire_type) = key(cursor)?;
+        match wire_type {
+            VARINT => {
+                varint(cursor)?;
+            }
+            FIXED64 => {
+                take(cursor, 8)?;
+            }
+            FIXED32 => {
+                take(cursor, 4)?;
+            }
+            LEN => {
+                len_delimited(cursor, inner)?;
+            }
+            START_GROUP => {
+                let Some(slot) = open.get_mut(depth) else {
+                    return Err(Error::invalid_example(format!(
+                        "groups nested more than {MAX_GROUP_DEPTH} deep"
+                    )));
+                };
+                *slot = inner;
+                depth += 1;
+            }
+            END_GROUP => {
+                depth -= 1;
+                if open.get(depth) != Some(&inner) {
+                    return Err(Error::invalid_example(format!(
+                        "end of group {inner} does not match its start"
+                    )));
+                }
+            }
+            other => {
+                return Err(Error::invalid_example(format!(
+                    "field {inner} has invalid wire type {other}"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+#[inline]
+fn read_field<'a>(cursor: &mut Cursor<'a>) -> Result<Field<'a>> {
+    let offset = cursor.pos();
+    let (number, wire_type) = key(cursor)?;
+    let value = match wire_type {
+        VARINT => Value::Varint(varint(cursor)?),
+        FIXED64 => {
+            take(cursor, 8)?;
+            Value::Fixed64
+        }
+        FIXED32 => {
+            let b = take(cursor, 4)?;
+            let mut word = [0u8; 4];
+            word.copy_from_slice(b);
+            Value::Fixed32(u32::from_le_bytes(word))
+        }
+        LEN => Value::Len(len_delimited(cursor, number)?),
+        START_GROUP => {
+            skip_group(cursor, number)?;
+            Value::Group
+        }
+        END_GROUP => {
+            return Err(Error::invalid_example(format!(
+                "end of group {number} without a start"
+            )))
+        }
+        other => {
+            return Err(Error::invalid_example(format!(
+                "field {number} has invalid wire type {other}"
+            )))
+        }
+    };
+    Ok(Field {
+        number,
+        value,
+        offset,
+    })
 }
 
 #[cfg(test)]

@@ -1,10 +1,15 @@
 //! What parsing by a spec gives: a batch of columns, one per feature.
+//!
+//! Knows the spec's entries and the columns' buffers; knows nothing of
+//! `Example` bytes, of how the buffers are filled, files, threads or
+//! TFRecord framing.
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
-use super::{DefaultValue, Entry, EntryKind};
+use super::default::DefaultValue;
+use super::entry::{Entry, EntryKind};
 use crate::dtype::{DType, Element};
 use crate::error::{Error, Result};
 use crate::tensor::{Dims, Tensor, TensorView};

@@ -11,10 +11,14 @@
 //! either scans to what the general parser would find, or is handed to it —
 //! which then gives the same result or the error. A spec feature named twice
 //! also goes to the general parser, which applies protobuf's last-wins rule.
+//!
+//! Knows the canonical layout and the spec's entries; knows nothing of
+//! batches, threads, files or TFRecord framing.
 
-use super::super::{BytesValues, FeatureKind, FeatureView};
-use super::Entry;
+use super::entry::{name_key, Entry};
 use crate::error::{Error, Result};
+use crate::example::feature_kind::FeatureKind;
+use crate::example::view::{BytesValues, FeatureView};
 use crate::proto::wire::decode_varint;
 use crate::tensor::TensorView;
 
@@ -155,17 +159,6 @@ pub(super) fn scan<'a>(
         }
     }
     true
-}
-
-/// A name's first 8 bytes (zero-padded) as a word, to compare names
-/// without a call to `memcmp`.
-pub(super) fn name_key(name: &[u8]) -> u64 {
-    let mut word = [0u8; 8];
-    let n = name.len().min(8);
-    if let (Some(dst), Some(src)) = (word.get_mut(..n), name.get(..n)) {
-        dst.copy_from_slice(src);
-    }
-    u64::from_le_bytes(word)
 }
 
 /// A `Feature` message in the layout scanned.
