@@ -4,7 +4,7 @@
 //! What a file holds is decided from its records ([`KindVote`]): tensors,
 //! `Example`s, `SequenceExample`s, or raw records when none of these
 //! dominates. Each record is then checked against that kind
-//! ([`example::check`](crate::example::check)): a tensor within the decode
+//! ([`crate::example::check`]): a tensor within the decode
 //! bounds, an `Example` or `SequenceExample` without unknown fields; raw
 //! records only for framing and CRCs. A kind can also be forced
 //! ([`verify_file_as`] with `Some(kind)`).

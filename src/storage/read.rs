@@ -117,7 +117,8 @@ fn check_len(bytes: Bytes, want: u64, at: u64) -> io::Result<Bytes> {
 }
 
 /// A sequential [`Read`] over an object: one streaming GET, pulled by a
-/// task on the store runtime into a bounded queue of [`AHEAD`] chunks, so that the network and the reader's checking overlap. A body
+/// task on the store runtime into a bounded queue of 256 chunks, so that
+/// the network and the reader's checking overlap. A body
 /// broken midway is resumed from where it broke by a ranged GET of the
 /// same version (the store client's retries).
 pub struct ObjectStream {
