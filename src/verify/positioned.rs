@@ -6,7 +6,7 @@ use std::fs::File;
 
 use rayon::prelude::*;
 
-use super::{Mode, Report, Unreported};
+use super::shared::{Mode, Report, Unreported};
 use crate::error::{Error, Result};
 use crate::example::KindVote;
 use crate::framing::{self, FrameCheck};

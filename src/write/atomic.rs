@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use tempfile::{NamedTempFile, TempPath};
 
-use super::Sink;
+use super::sink::Sink;
 
 /// Write buffer for files.
 const FILE_BUFFER: usize = 1 << 20;

@@ -16,7 +16,7 @@ use crate::framing::{FrameCheck, FOOTER_LEN, FRAME_OVERHEAD, HEADER_LEN};
 use crate::read::{Reader, SliceReader};
 use crate::write::Writer;
 
-use super::ShardedWriter;
+use super::writer::ShardedWriter;
 
 /// Records are handed to the writer in batches of about this many bytes...
 const BATCH_BYTES: usize = 64 << 20;

@@ -12,9 +12,12 @@ use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::write::atomic::{self, AtomicFile};
 
+use super::commit::remove_stale;
+use super::manifest::{Manifest, ShardInfo};
+use super::names::shard_name_for;
+use super::options::{check_stem, ShardOptions, Sharding};
 use super::shard::SMALL_BUFFER;
-use super::{check_stem, remove_stale, shard_name_for, Manifest, ShardInfo};
-use super::{ShardOptions, ShardedWriter, Sharding};
+use super::writer::ShardedWriter;
 
 /// Moves the shards of finished jobs into `dir` as the shards of one job
 /// of `stem`, and returns its manifest.
