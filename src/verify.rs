@@ -1,6 +1,8 @@
 //! Whole-file checks: every frame, both CRCs, and that each payload is a
 //! valid record of the kind the file holds.
 //!
+//! Knows nothing of statistics, indexes or writing.
+//!
 //! What a file holds is decided from its records ([`KindVote`]): tensors,
 //! `Example`s, `SequenceExample`s, or raw records when none of these
 //! dominates. Each record is then checked against that kind

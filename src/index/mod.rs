@@ -31,7 +31,7 @@
 //! even a wrong sidecar that passes the sample check yields an error, never
 //! wrong data.
 //!
-//! This file only names the parts: `table` (what an [`Index`] is),
+//! This file holds no code; it names the parts: `table` (what an [`Index`] is),
 //! `sidecar` (the `.idx` text and the checks against a file), `scan` (the
 //! frame header walk), `local` and `remote` (indexing a file, or an object
 //! in a store), `open` (which of the two), `buf` ([`FrameBuf`]) and `file`

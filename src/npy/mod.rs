@@ -1,4 +1,4 @@
-//! NumPy `.npy` files to and from [`Tensor`]s.
+//! NumPy `.npy` files to and from [`Tensor`](crate::Tensor)s.
 //!
 //! [`read_npy`] understands format versions 1.0, 2.0 and 3.0, both byte
 //! orders, C and Fortran order, fixed-width byte strings (`|S<n>`) and
@@ -18,7 +18,7 @@
 //! arrays, which are saved as raw `<V2` bytes), datetimes, and, on the
 //! writing side, [`DType::BF16`](crate::DType::BF16).
 //!
-//! This file only names the parts: `header` (the magic string and the
+//! This file holds no code; it names the parts: `header` (the magic string and the
 //! header's dictionary), `read` and `body` (a file's bytes into a tensor),
 //! `write` (a tensor into a file's bytes), `export` (what `.npy` can keep),
 //! `stack` ([`NpyStack`]) and `dir` ([`NpyDir`]).

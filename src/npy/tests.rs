@@ -1,5 +1,7 @@
 //! Whole `.npy` files read and written: golden files from numpy, every
-//! dtype round-tripped, and malformed files and headers. Only test code.
+//! dtype round-tripped, and malformed files and headers. Only test code:
+//! it goes through `read_npy` and `write_npy`, and knows of the parts
+//! inside only the layout constants and the header padding.
 
 use super::header::MAGIC;
 use super::read::read_npy;

@@ -1,5 +1,9 @@
 //! Reading TFRecord files: memory-mapped, streamed, or from memory.
 //!
+//! This file holds [`Reader`]: choosing a source for a file or stream and
+//! iterating its records. It knows nothing of indexes, threads or what
+//! payloads hold.
+//!
 //! [`Reader::open`] maps an uncompressed file and hands out payloads borrowed
 //! from the map (a file cut short while mapped gives a truncated-record
 //! error, not a `SIGBUS`); GZIP and ZLIB files (recognised by their content, not their

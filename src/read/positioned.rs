@@ -1,5 +1,7 @@
 //! Positioned reads (`pread`) into page-aligned buffers.
 //!
+//! Knows nothing of frames or records.
+//!
 //! Used where several threads read disjoint parts of one file. Reads always
 //! land on a page-aligned destination at a page-aligned file offset: the
 //! kernel copies into user memory with `rep movsb`, which on some CPUs

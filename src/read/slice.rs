@@ -1,4 +1,6 @@
 //! Records from bytes already in memory (a mapped file or a buffer).
+//!
+//! Knows nothing of opening files, of streams or of threads.
 
 use std::borrow::Cow;
 

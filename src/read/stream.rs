@@ -1,5 +1,7 @@
 //! Records from a byte stream (pipes, stdin, decompressors, plain files read
 //! without a map).
+//!
+//! Knows nothing of opening files, of maps or of threads.
 
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -29,8 +29,8 @@
 //! in parallel on rayon's pool. Compressed files and other streams are read
 //! in order and tallied in parallel in chunks.
 //!
-//! This file only names the parts, each of which knows nothing of the
-//! others' concerns: `summary` (one dtype's sums), `features` and `sizes`
+//! This file holds no code; it names the parts, each of which knows
+//! nothing of the others' concerns: `summary` (one dtype's sums), `features` and `sizes`
 //! (what non-tensor records and payload sizes add), `tally` (the
 //! per-record work), `totals` ([`Stats`] itself), `walk` (files, streams
 //! and threads) and `report` (JSON and text).

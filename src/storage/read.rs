@@ -1,5 +1,7 @@
 //! Reading objects: a sequential stream with read-ahead, and ranges.
 //!
+//! Knows nothing of TFRecord frames or of writing.
+//!
 //! A scan is one streaming GET read ahead of the reader by a task on the
 //! store runtime, so it runs at the store's single-stream bandwidth while
 //! the reader checks what has arrived (ranged GETs of chunks were tried

@@ -1,6 +1,8 @@
 //! Checking a regular uncompressed file with positioned reads on several
 //! threads, without a memory map (see [`segments`](crate::read::segments)):
 //! the same results as one sequential walk.
+//!
+//! Knows nothing of streams, memory buffers or what a report is printed as.
 
 use std::fs::File;
 

@@ -1,5 +1,8 @@
 //! Copying the records of existing files into shards, byte for byte:
 //! re-sharding, compressing, decompressing and shuffling.
+//!
+//! Knows nothing of how shards are named, planned or committed (the writer
+//! does that).
 
 use std::borrow::Cow;
 use std::fs::File;

@@ -1,5 +1,7 @@
 //! Gathering the shards of several finished jobs under one job's names.
 //!
+//! Knows nothing of records or their bytes.
+//!
 //! A distributed writer (one task per partition of a Spark or Ray job)
 //! cannot name its shards `{stem}-{i:05}-of-{n:05}`: `n` is known only when
 //! every task is done. Each task therefore writes a complete job of its own

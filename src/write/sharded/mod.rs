@@ -72,7 +72,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! This file only names the parts: `options` (what a job is asked for),
+//! This file holds no code; it names the parts: `options` (what a job is asked for),
 //! `names` (shard and temporary file names), `shard` (one shard file being
 //! written), `writer` ([`ShardedWriter`] and the planning of batches),
 //! `commit` (finishing a job and cleaning up), `manifest`, `finalize`

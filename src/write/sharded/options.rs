@@ -24,7 +24,7 @@ pub enum Sharding {
     BytesPerShard(u64),
 }
 
-/// Options for a [`ShardedWriter`]; a consuming builder.
+/// Options for a [`ShardedWriter`](super::ShardedWriter); a consuming builder.
 #[derive(Debug, Clone)]
 pub struct ShardOptions {
     pub(super) sharding: Sharding,

@@ -37,7 +37,7 @@ struct Task {
     closes: bool,
 }
 
-/// Writes records into shards; see the [module docs](self) for the files
+/// Writes records into shards; see the [module docs](super) for the files
 /// it makes and the guarantees about them.
 pub struct ShardedWriter {
     pub(super) dir: PathBuf,
