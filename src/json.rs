@@ -1,6 +1,8 @@
 //! The JSON form of a tensor, as `tfrec cat --jsonl` prints it and
 //! `tfrec pack` reads it.
 //!
+//! Knows nothing of files, readers or threads.
+//!
 //! A tensor is an object with exactly these keys:
 //!
 //! ```text

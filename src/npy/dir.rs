@@ -1,5 +1,6 @@
 //! Many tensors written into a directory as `.npy` files that appear
-//! together, or not at all.
+//! together, or not at all. Knows nothing of the bytes of the format (the
+//! writers below it do) or of reading.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

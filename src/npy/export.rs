@@ -1,4 +1,5 @@
 //! Which tensors `.npy` keeps exactly, and what becomes of bfloat16.
+//! Knows nothing of the bytes of the format or of files.
 
 use super::write::bf16_error;
 use crate::dtype::DType;

@@ -1,8 +1,13 @@
-//! Parsing the header of a `.npy` file: a Python dictionary literal.
+//! The header of a `.npy` file: the magic string that opens it, and the
+//! Python dictionary literal that gives its dtype, order and shape. Knows
+//! nothing of the body, of files or of writing.
 
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::MAX_RANK;
+
+/// The first six bytes of every `.npy` file.
+pub(super) const MAGIC: &[u8; 6] = b"\x93NUMPY";
 
 /// Deepest nesting of tuples and lists accepted in a header; real headers
 /// nest at most a few levels (structured dtypes), so this only stops
@@ -426,5 +431,23 @@ impl<'a> Parser<'a> {
             self.pos += 1;
         }
         Ok(Value::Int(if negative { -magnitude } else { magnitude }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_strings_unescape_as_python_does() {
+        let mut p = Parser::new(r#"'a\'b\"c\\d\ne\qf' "it's""#);
+        let Value::Str(first) = p.value(0).unwrap() else {
+            panic!()
+        };
+        assert_eq!(first, "a'b\"c\\d\ne\\qf");
+        let Value::Str(second) = p.value(0).unwrap() else {
+            panic!()
+        };
+        assert_eq!(second, "it's");
     }
 }

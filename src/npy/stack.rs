@@ -1,5 +1,6 @@
 //! Many tensors of one dtype and shape streamed into one `.npy` file,
-//! stacked along a new first axis.
+//! stacked along a new first axis. Knows nothing of reading `.npy` files
+//! or of directories of them.
 
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};

@@ -1,12 +1,20 @@
-//! Writing `.npy` files exactly as `numpy.save` writes them.
+//! Writing `.npy` files exactly as `numpy.save` writes them, to any
+//! `Write`. Knows nothing of reading, of files or of directories.
 
 use std::borrow::Cow;
 use std::io::Write;
 
-use super::{ARRAY_ALIGN, GROWTH_AXIS_MAX_DIGITS, MAGIC};
+use super::header::MAGIC;
 use crate::dtype::DType;
 use crate::error::{Error, Result};
 use crate::tensor::TensorView;
+
+/// numpy aligns the start of the data to this many bytes.
+pub(super) const ARRAY_ALIGN: usize = 64;
+
+/// numpy leaves room in the header for the growth axis to reach this many
+/// digits, so that appending can rewrite the header in place.
+const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 
 /// Writes a tensor as a `.npy` file, byte for byte as `numpy.save` would.
 ///

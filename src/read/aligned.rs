@@ -1,5 +1,7 @@
 //! A buffered reader whose buffer starts on a page boundary.
 //!
+//! Knows nothing of frames or records.
+//!
 //! The kernel copies file data into user buffers with `rep movsb`; on some
 //! CPUs (measured on AMD EPYC) that copy runs about four times slower when
 //! the destination is not 64-byte aligned, and `BufReader`'s heap buffer

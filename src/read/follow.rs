@@ -1,4 +1,6 @@
 //! Following a file that is still being written.
+//!
+//! Knows nothing of frames or records: it only waits for more bytes.
 
 use std::io::{self, Read};
 use std::sync::atomic::{AtomicBool, Ordering};

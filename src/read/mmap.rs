@@ -1,6 +1,9 @@
 //! The crate's only `unsafe` code: memory-mapping a file, guarded against
 //! the file shrinking underneath.
 //!
+//! Knows nothing of readers, indexes or threads; of frames only enough to
+//! tell a cut one.
+//!
 //! # Truncation while mapped
 //! When a mapped file is truncated (a job rewriting it, another client of a
 //! shared file system), reading a page past its new end raises `SIGBUS`,

@@ -1,5 +1,9 @@
 //! Reading TFRecord files: memory-mapped, streamed, or from memory.
 //!
+//! This file holds [`Reader`]: choosing a source for a file or stream and
+//! iterating its records. It knows nothing of indexes, threads or what
+//! payloads hold.
+//!
 //! [`Reader::open`] maps an uncompressed file and hands out payloads borrowed
 //! from the map (a file cut short while mapped gives a truncated-record
 //! error, not a `SIGBUS`); GZIP and ZLIB files (recognised by their content, not their
@@ -10,7 +14,9 @@
 mod aligned;
 mod follow;
 pub(crate) mod mmap;
+mod options;
 pub(crate) mod positioned;
+mod record;
 pub(crate) mod recovery;
 pub(crate) mod segments;
 pub(crate) mod slice;
@@ -27,10 +33,11 @@ use flate2::bufread::{MultiGzDecoder, ZlibDecoder};
 
 use crate::compression::Compression;
 use crate::error::{Error, Result};
-use crate::framing::{FrameCheck, DEFAULT_MAX_RECORD_LEN};
-use crate::tensor::TensorView;
+use crate::framing::FrameCheck;
 
 pub use follow::Follow;
+pub use options::ReadOptions;
+pub use record::Record;
 pub use recovery::{CorruptionPolicy, OnSkip, SkipCounts, Skipped};
 pub use slice::SliceReader;
 
@@ -43,108 +50,6 @@ use stream::StreamFrames;
 
 /// Buffer size for streamed (and decompressed) input.
 const STREAM_BUFFER: usize = 256 << 10;
-
-/// One record: its payload and where it was found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Record<'a> {
-    /// The payload, borrowed from a mapped file or buffer when possible.
-    pub payload: Cow<'a, [u8]>,
-    /// Byte offset of the record's frame (in the decompressed stream for
-    /// compressed files).
-    pub offset: u64,
-    /// Zero-based index of the record in its file.
-    pub index: u64,
-}
-
-impl<'a> Record<'a> {
-    /// Decodes the payload as a serialized `TensorProto`.
-    pub fn decode(&self) -> Result<TensorView<'_>> {
-        TensorView::decode(&self.payload).map_err(|e| e.at_record(self.offset, self.index))
-    }
-}
-
-/// Options for reading.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadOptions {
-    verify_data_crc: bool,
-    max_record_len: u64,
-    mmap: bool,
-    corruption: CorruptionPolicy,
-    max_skipped: Option<u64>,
-}
-
-impl Default for ReadOptions {
-    fn default() -> Self {
-        ReadOptions {
-            verify_data_crc: true,
-            max_record_len: DEFAULT_MAX_RECORD_LEN,
-            mmap: true,
-            corruption: CorruptionPolicy::Strict,
-            max_skipped: None,
-        }
-    }
-}
-
-impl ReadOptions {
-    /// Whether to check each payload's CRC (default: yes). The length CRC is
-    /// always checked.
-    pub fn verify_data_crc(mut self, yes: bool) -> Self {
-        self.verify_data_crc = yes;
-        self
-    }
-
-    /// Largest payload accepted (default: 2 GiB).
-    pub fn max_record_len(mut self, len: u64) -> Self {
-        self.max_record_len = len;
-        self
-    }
-
-    /// Whether [`Reader::open`] may memory-map uncompressed files (default:
-    /// yes). Without it files are read with plain reads, which suits files
-    /// rewritten in place while read; the records and errors are the same
-    /// either way. A mapped file cut short while read is reported as a
-    /// truncated record either way too (see [`Reader::open`]).
-    pub fn mmap(mut self, yes: bool) -> Self {
-        self.mmap = yes;
-        self
-    }
-
-    /// What to do at a damaged record (default: [`CorruptionPolicy::Strict`],
-    /// stop with an error).
-    pub fn corruption(mut self, policy: CorruptionPolicy) -> Self {
-        self.corruption = policy;
-        self
-    }
-
-    /// Under [`CorruptionPolicy::Skip`], the most damaged stretches to skip
-    /// in one file; one more ends reading with an
-    /// [`ErrorKind::TooManySkipped`](crate::ErrorKind::TooManySkipped) error
-    /// (default: no limit).
-    pub fn max_skipped(mut self, limit: u64) -> Self {
-        self.max_skipped = Some(limit);
-        self
-    }
-
-    /// The corruption policy set.
-    pub fn corruption_policy(&self) -> CorruptionPolicy {
-        self.corruption
-    }
-
-    pub(crate) fn recovery(&self) -> Recovery {
-        Recovery::new(self.corruption, self.max_skipped)
-    }
-
-    pub(crate) fn uses_mmap(&self) -> bool {
-        self.mmap
-    }
-
-    pub(crate) fn frame_check(&self) -> FrameCheck {
-        FrameCheck {
-            data_crc: self.verify_data_crc,
-            max_record_len: self.max_record_len,
-        }
-    }
-}
 
 enum Source {
     Mapped { map: Mmap, cursor: Cursor },
@@ -215,7 +120,7 @@ impl Reader {
         }
         let file = File::open(path)?;
         let meta = file.metadata()?;
-        let reader = if options.mmap && meta.is_file() {
+        let reader = if options.uses_mmap() && meta.is_file() {
             if meta.len() == 0 {
                 Reader::from_source(Source::Empty, Compression::None, options)
             } else {

@@ -1,5 +1,7 @@
 //! Positioned reads (`pread`) into page-aligned buffers.
 //!
+//! Knows nothing of frames or records.
+//!
 //! Used where several threads read disjoint parts of one file. Reads always
 //! land on a page-aligned destination at a page-aligned file offset: the
 //! kernel copies into user memory with `rep movsb`, which on some CPUs
@@ -136,13 +138,19 @@ pub(crate) fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) ->
 mod tests {
     use super::*;
 
+    /// A file of `data`, opened (with the directory that holds it).
+    fn file_of(data: &[u8]) -> (tempfile::TempDir, File) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d");
+        std::fs::write(&path, data).unwrap();
+        let file = File::open(&path).unwrap();
+        (dir, file)
+    }
+
     #[test]
     fn a_carried_tail_survives_the_buffer_growing() {
         let data: Vec<u8> = (0..3_000_000u32).map(|i| (i * 13 % 251) as u8).collect();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("d");
-        std::fs::write(&path, &data).unwrap();
-        let file = File::open(&path).unwrap();
+        let (_dir, file) = file_of(&data);
         let len = data.len() as u64;
         let mut w = Window::new();
         w.fill(&file, len, 0, 10, 4096).unwrap();
@@ -158,10 +166,7 @@ mod tests {
     #[test]
     fn windows_hold_the_right_bytes() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("d");
-        std::fs::write(&path, &data).unwrap();
-        let file = File::open(&path).unwrap();
+        let (_dir, file) = file_of(&data);
         let len = data.len() as u64;
         let mut w = Window::new();
         // Walk with overlapping requests that exercise carrying and refills.

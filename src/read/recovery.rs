@@ -1,4 +1,6 @@
 //! What readers do about damaged records: stop (strict) or skip and resync.
+//!
+//! Knows nothing of where the bytes come from (maps, buffers, streams).
 
 use std::fmt;
 use std::path::{Path, PathBuf};

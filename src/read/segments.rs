@@ -1,5 +1,8 @@
 //! Walking one uncompressed file on several threads at once.
 //!
+//! Knows nothing of what callers do with the frames (statistics,
+//! verification, index scans).
+//!
 //! A file is cut into segments: each after the first starts at the first
 //! offset past its split point where a whole frame checks out (both CRCs).
 //! Threads walk their segments independently; callers then merge the

@@ -1,4 +1,6 @@
 //! Records from bytes already in memory (a mapped file or a buffer).
+//!
+//! Knows nothing of opening files, of streams or of threads.
 
 use std::borrow::Cow;
 
@@ -6,8 +8,9 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::framing::{self, FrameCheck, Resync, HEADER_LEN};
 
 use super::mmap::Mmap;
-use super::recovery::{CorruptionPolicy, OnSkip, Recovery, SkipCounts};
-use super::Record;
+use super::options::ReadOptions;
+use super::record::Record;
+use super::recovery::{CorruptionPolicy, OnSkip, Recovery, SkipCounts, Skipped};
 
 /// Position of a reader in a byte buffer.
 #[derive(Debug, Clone, Copy, Default)]
@@ -149,7 +152,7 @@ impl<'a> SliceReader<'a> {
     }
 
     /// Reads `bytes` with the checks and corruption policy of `options`.
-    pub fn with_options(bytes: &'a [u8], options: &super::ReadOptions) -> Self {
+    pub fn with_options(bytes: &'a [u8], options: &ReadOptions) -> Self {
         let mut reader = Self::with_check(bytes, options.frame_check());
         reader.recovery = options.recovery();
         reader
@@ -169,7 +172,7 @@ impl<'a> SliceReader<'a> {
     }
 
     /// Calls `f` for every stretch skipped under [`CorruptionPolicy::Skip`].
-    pub fn on_skip(mut self, f: impl FnMut(&super::Skipped) + Send + 'static) -> Self {
+    pub fn on_skip(mut self, f: impl FnMut(&Skipped) + Send + 'static) -> Self {
         let f: Box<OnSkip> = Box::new(f);
         self.recovery.on_skip = Some(f);
         self

@@ -1,5 +1,7 @@
 //! Records from a byte stream (pipes, stdin, decompressors, plain files read
 //! without a map).
+//!
+//! Knows nothing of opening files, of maps or of threads.
 
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -8,7 +10,7 @@ use std::sync::Arc;
 use crate::error::{Error, ErrorKind, Result};
 use crate::framing::{self, FrameCheck, Resync, FOOTER_LEN, HEADER_LEN};
 
-use super::recovery::Recovery;
+use super::recovery::{CorruptionPolicy, Recovery};
 
 /// Reads frames one at a time from a buffered stream.
 pub(crate) struct StreamFrames<R> {
@@ -95,7 +97,7 @@ impl<R: BufRead> StreamFrames<R> {
         mut buf: Option<&mut Vec<u8>>,
         recovery: &mut Recovery,
     ) -> Option<Result<(u64, u64)>> {
-        let skipping = recovery.policy == super::CorruptionPolicy::Skip;
+        let skipping = recovery.policy == CorruptionPolicy::Skip;
         loop {
             if self.done {
                 return None;

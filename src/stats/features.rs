@@ -1,10 +1,10 @@
 //! What [`Stats`](super::Stats) learns of records that are not tensors:
 //! how many records of each kind, and per feature name of `Example`s and
 //! `SequenceExample`s, its kind, how many records carry it and how many
-//! values (or steps) it has in each.
+//! values (or steps) it has in each. Knows nothing of files, threads,
+//! tensors or output formats.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use crate::example::{FeatureKind, FeatureListsView, FeaturesView, RecordKind};
 
@@ -53,7 +53,7 @@ impl KindCounts {
         self.raw += other.raw;
     }
 
-    fn iter(&self) -> [(RecordKind, u64); 4] {
+    pub(super) fn iter(&self) -> [(RecordKind, u64); 4] {
         [
             (RecordKind::Tensor, self.tensor),
             (RecordKind::Example, self.example),
@@ -241,153 +241,6 @@ pub(crate) fn merge_feature_lists(
 ) {
     for (name, s) in from {
         update(into, name, |v| v.merge(s));
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Output
-// ---------------------------------------------------------------------------
-
-fn json_string(text: &str) -> String {
-    serde_json::Value::from(text).to_string()
-}
-
-fn json_histogram(out: &mut String, histogram: &BTreeMap<u64, u64>) {
-    out.push('{');
-    for (i, (k, n)) in histogram.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        let _ = write!(out, "\"{k}\": {n}");
-    }
-    out.push('}');
-}
-
-/// `"kind": .., ("kinds": {..}, )` for a feature or a list.
-fn json_kinds(out: &mut String, kind: Option<FeatureKind>, kinds: &FeatureKinds) {
-    match kind {
-        Some(k) => {
-            let _ = write!(out, "\"kind\": \"{}\"", k.name());
-        }
-        None => out.push_str("\"kind\": null"),
-    }
-    if kinds.iter().count() > 1 {
-        out.push_str(", \"kinds\": {");
-        for (i, (k, n)) in kinds.iter().enumerate() {
-            if i > 0 {
-                out.push_str(", ");
-            }
-            let _ = write!(out, "\"{}\": {n}", k.name());
-        }
-        out.push('}');
-    }
-}
-
-/// `, "kinds": {..}, "features": {..}, "feature_lists": {..}`
-pub(crate) fn write_json(
-    out: &mut String,
-    kinds: &KindCounts,
-    features: &BTreeMap<String, FeatureStats>,
-    lists: &BTreeMap<String, FeatureListStats>,
-) {
-    out.push_str(", \"kinds\": {");
-    for (i, (kind, n)) in kinds.iter().into_iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        let _ = write!(out, "\"{}\": {n}", kind.name());
-    }
-    out.push_str("}, \"features\": {");
-    for (i, (name, s)) in features.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        let _ = write!(out, "{}: {{", json_string(name));
-        json_kinds(out, Some(s.kind()), &s.kinds);
-        let _ = write!(out, ", \"records\": {}, \"value_counts\": ", s.records);
-        json_histogram(out, &s.value_counts);
-        out.push('}');
-    }
-    out.push_str("}, \"feature_lists\": {");
-    for (i, (name, s)) in lists.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
-        }
-        let _ = write!(out, "{}: {{", json_string(name));
-        json_kinds(out, s.kind(), &s.kinds);
-        let _ = write!(out, ", \"records\": {}, \"lengths\": ", s.records);
-        json_histogram(out, &s.lengths);
-        out.push('}');
-    }
-    out.push('}');
-}
-
-/// `int64_list`, or `int64_list 3, none 1` when a name had several kinds.
-fn text_kinds(kind: Option<FeatureKind>, kinds: &FeatureKinds) -> String {
-    if kinds.iter().count() > 1 {
-        let parts: Vec<String> = kinds
-            .iter()
-            .map(|(k, n)| format!("{} {n}", k.name()))
-            .collect();
-        parts.join(", ")
-    } else {
-        kind.map_or_else(|| "-".to_string(), |k| k.name().to_string())
-    }
-}
-
-/// `1:10, 16:9` (value → records).
-fn text_histogram(histogram: &BTreeMap<u64, u64>) -> String {
-    let parts: Vec<String> = histogram.iter().map(|(k, n)| format!("{k}:{n}")).collect();
-    parts.join(", ")
-}
-
-/// The tables `to_text` adds when some records are not tensors.
-pub(crate) fn write_text(
-    out: &mut String,
-    kinds: &KindCounts,
-    features: &BTreeMap<String, FeatureStats>,
-    lists: &BTreeMap<String, FeatureListStats>,
-) {
-    let mut kind_rows = vec![["kind".to_string(), "records".to_string()]];
-    for (kind, n) in kinds.iter() {
-        kind_rows.push([kind.name().to_string(), n.to_string()]);
-    }
-    super::write_table(out, &kind_rows);
-    if !features.is_empty() {
-        out.push('\n');
-        let mut rows = vec![[
-            "feature".to_string(),
-            "kind".into(),
-            "records".into(),
-            "values:records".into(),
-        ]];
-        for (name, s) in features {
-            rows.push([
-                name.escape_debug().to_string(),
-                text_kinds(Some(s.kind()), &s.kinds),
-                s.records.to_string(),
-                text_histogram(&s.value_counts),
-            ]);
-        }
-        super::write_table(out, &rows);
-    }
-    if !lists.is_empty() {
-        out.push('\n');
-        let mut rows = vec![[
-            "feature_list".to_string(),
-            "kind".into(),
-            "records".into(),
-            "steps:records".into(),
-        ]];
-        for (name, s) in lists {
-            rows.push([
-                name.escape_debug().to_string(),
-                text_kinds(s.kind(), &s.kinds),
-                s.records.to_string(),
-                text_histogram(&s.lengths),
-            ]);
-        }
-        super::write_table(out, &rows);
     }
 }
 

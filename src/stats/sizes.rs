@@ -1,8 +1,9 @@
-//! Payload sizes, and the kind the records hold all together.
+//! Payload sizes, and the kind the records hold all together. Knows
+//! nothing of files, threads, tensors or output formats.
 
 use crate::example::{KindVote, RecordKind};
 
-use super::KindCounts;
+use super::features::KindCounts;
 
 /// The sizes of record payloads (frames less their 16 bytes of framing).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,5 +1,7 @@
 //! Store clients, the runtime they run on, and their errors.
 //!
+//! Knows nothing of TFRecord frames or of what is read or written.
+//!
 //! Each store is configured from its own standard environment variables
 //! (for S3: `AWS_ENDPOINT_URL`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
 //! `AWS_REGION`, `AWS_ALLOW_HTTP`, ...; for GCS `GOOGLE_*`; for Azure

@@ -1,5 +1,7 @@
 //! Stand-ins for a build without the `cloud` feature: every object URL is
 //! an error saying so, and local paths work as always.
+//!
+//! Knows nothing of stores.
 
 use std::io::{self, Read, Write};
 use std::ops::Range;

@@ -1,5 +1,7 @@
 //! Listing keys and matching globs over them.
 //!
+//! Knows nothing of reading or writing objects, or of TFRecord frames.
+//!
 //! `s3://bucket/train-*.tfrecord` lists the keys under the longest prefix
 //! without glob characters (the store pages through them) and keeps those
 //! the pattern matches, in key order.

@@ -1,5 +1,8 @@
 //! Object storage: `s3://`, `gs://`, `az://` and `http(s)://` paths.
 //!
+//! This file names the parts and holds the calls that pick a local path or an
+//! object; it knows nothing of TFRecord frames.
+//!
 //! Every API taking a path takes an object URL too; [`Location::parse`]
 //! tells them apart by scheme, and local paths keep their memory-mapped
 //! fast path. Objects are read through [`RemoteObject`] (a sequential

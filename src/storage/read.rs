@@ -1,5 +1,7 @@
 //! Reading objects: a sequential stream with read-ahead, and ranges.
 //!
+//! Knows nothing of TFRecord frames or of writing.
+//!
 //! A scan is one streaming GET read ahead of the reader by a task on the
 //! store runtime, so it runs at the store's single-stream bandwidth while
 //! the reader checks what has arrived (ranged GETs of chunks were tried
@@ -117,7 +119,8 @@ fn check_len(bytes: Bytes, want: u64, at: u64) -> io::Result<Bytes> {
 }
 
 /// A sequential [`Read`] over an object: one streaming GET, pulled by a
-/// task on the store runtime into a bounded queue of [`AHEAD`] chunks, so that the network and the reader's checking overlap. A body
+/// task on the store runtime into a bounded queue of 256 chunks, so that
+/// the network and the reader's checking overlap. A body
 /// broken midway is resumed from where it broke by a ranged GET of the
 /// same version (the store client's retries).
 pub struct ObjectStream {

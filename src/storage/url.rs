@@ -1,5 +1,7 @@
 //! Telling object-store URLs from local paths.
 //!
+//! Knows nothing of store clients or of I/O.
+//!
 //! A path names an object when it starts with a scheme this crate reads
 //! (`s3://`, `s3a://`, `gs://`, `az://`, `abfs://`, `abfss://`, `http://`,
 //! `https://`); anything else is a local path, however odd.

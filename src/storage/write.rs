@@ -1,5 +1,7 @@
 //! Writing objects by multipart upload.
 //!
+//! Knows nothing of TFRecord frames or of reading.
+//!
 //! An object appears under its name only when its upload completes: parts
 //! go up as they are written, and an error (or a writer dropped unfinished)
 //! aborts the upload, so no partial object is ever visible.

@@ -1,12 +1,14 @@
 //! Checking a regular uncompressed file with positioned reads on several
 //! threads, without a memory map (see [`segments`](crate::read::segments)):
 //! the same results as one sequential walk.
+//!
+//! Knows nothing of streams, memory buffers or what a report is printed as.
 
 use std::fs::File;
 
 use rayon::prelude::*;
 
-use super::{Mode, Report, Unreported};
+use super::shared::{Mode, Report, Unreported};
 use crate::error::{Error, Result};
 use crate::example::KindVote;
 use crate::framing::{self, FrameCheck};

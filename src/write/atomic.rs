@@ -1,5 +1,7 @@
 //! Files that appear complete or not at all.
 //!
+//! Knows nothing of TFRecord frames, shards or threads.
+//!
 //! Bytes are buffered in a page-aligned buffer and written to the file in
 //! whole pages, so that the kernel's copy into the page cache runs from an
 //! address aligned like its destination: on some CPUs (measured on AMD EPYC)
@@ -13,7 +15,7 @@ use std::sync::Arc;
 
 use tempfile::{NamedTempFile, TempPath};
 
-use super::Sink;
+use super::sink::Sink;
 
 /// Write buffer for files.
 const FILE_BUFFER: usize = 1 << 20;

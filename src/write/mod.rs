@@ -6,9 +6,14 @@
 //! [`sharded::ShardedWriter`] spreads records over many such files
 //! (`{stem}-{i:05}-of-{n:05}.tfrecord`) in parallel, with index sidecars and
 //! a manifest.
+//!
+//! This file holds the [`Writer`] and its framing onto a sink; what a sink
+//! is lives in `sink`, files that appear atomically in `atomic`. The writer
+//! knows nothing of files, directories or threads.
 
 pub(crate) mod atomic;
 pub mod sharded;
+mod sink;
 
 use std::io::{self, Write};
 use std::path::Path;
@@ -21,38 +26,7 @@ use crate::framing::{encode_footer, encode_header, FRAME_OVERHEAD};
 use crate::tensor::TensorView;
 
 pub use atomic::{AtomicFile, FileOp, IoHook};
-
-/// Where a [`Writer`] puts its bytes, and what finishing it yields.
-pub trait Sink: Write {
-    /// What [`Writer::finish`] returns.
-    type Output;
-    /// Completes the output after the last byte is written.
-    fn finish(self) -> io::Result<Self::Output>;
-}
-
-/// A [`Sink`] over any [`Write`]; finishing flushes and returns the writer.
-#[derive(Debug)]
-pub struct WriteSink<W: Write>(W);
-
-impl<W: Write> Write for WriteSink<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf)
-    }
-    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
-        self.0.write_all(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush()
-    }
-}
-
-impl<W: Write> Sink for WriteSink<W> {
-    type Output = W;
-    fn finish(mut self) -> io::Result<W> {
-        self.0.flush()?;
-        Ok(self.0)
-    }
-}
+pub use sink::{Sink, WriteSink};
 
 enum Encoder<S: Write> {
     Plain(S),

@@ -1,5 +1,8 @@
 //! Copying the records of existing files into shards, byte for byte:
 //! re-sharding, compressing, decompressing and shuffling.
+//!
+//! Knows nothing of how shards are named, planned or committed (the writer
+//! does that).
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -16,7 +19,7 @@ use crate::framing::{FrameCheck, FOOTER_LEN, FRAME_OVERHEAD, HEADER_LEN};
 use crate::read::{Reader, SliceReader};
 use crate::write::Writer;
 
-use super::ShardedWriter;
+use super::writer::ShardedWriter;
 
 /// Records are handed to the writer in batches of about this many bytes...
 const BATCH_BYTES: usize = 64 << 20;

@@ -1,5 +1,7 @@
 //! Gathering the shards of several finished jobs under one job's names.
 //!
+//! Knows nothing of records or their bytes.
+//!
 //! A distributed writer (one task per partition of a Spark or Ray job)
 //! cannot name its shards `{stem}-{i:05}-of-{n:05}`: `n` is known only when
 //! every task is done. Each task therefore writes a complete job of its own
@@ -12,9 +14,12 @@ use crate::compression::Compression;
 use crate::error::{Error, Result};
 use crate::write::atomic::{self, AtomicFile};
 
+use super::commit::remove_stale;
+use super::manifest::{Manifest, ShardInfo};
+use super::names::shard_name_for;
+use super::options::{check_stem, ShardOptions, Sharding};
 use super::shard::SMALL_BUFFER;
-use super::{check_stem, remove_stale, shard_name_for, Manifest, ShardInfo};
-use super::{ShardOptions, ShardedWriter, Sharding};
+use super::writer::ShardedWriter;
 
 /// Moves the shards of finished jobs into `dir` as the shards of one job
 /// of `stem`, and returns its manifest.

@@ -1,4 +1,6 @@
 //! The JSON manifest of a sharded job.
+//!
+//! Knows nothing of files, records or threads.
 
 use std::fs::File;
 use std::io::Read;

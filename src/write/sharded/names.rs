@@ -1,5 +1,7 @@
 //! Shard file names: `{stem}-{i:05}-of-{n:05}` and a suffix telling the
 //! compression, the names TensorFlow, Beam and `gzip -t` expect.
+//!
+//! Knows nothing of files, records or threads.
 
 use crate::compression::Compression;
 

@@ -1,5 +1,8 @@
 //! One shard being written: its frames, its index sidecar, its counts.
 //!
+//! Knows nothing of which records go to which shard, of final names or of
+//! threads.
+//!
 //! Frames are built straight into the page-aligned buffer of the shard's
 //! [`AtomicFile`] (uncompressed shards) or into a staging buffer in front of
 //! the compressor, so each payload byte is copied once on its way to the
