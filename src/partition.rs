@@ -316,6 +316,8 @@ pub fn resolve_index(i: i64, len: u64) -> Option<u64> {
 }
 
 #[cfg(test)]
+// Expected values are lists of ranges, some of them of one range.
+#[allow(clippy::single_range_in_vec_init)]
 mod tests {
     use super::*;
 
@@ -429,7 +431,10 @@ mod tests {
         let offsets = [top - 40, top - 30, top - 20, top - 10, top];
         let pieces = split_files(&[FileLayout::Frames(&offsets)], u64::MAX, u64::MAX);
         assert_eq!(pieces.len(), 4);
-        let files = [FileLayout::Stream { len: top }, FileLayout::Frames(&offsets)];
+        let files = [
+            FileLayout::Stream { len: top },
+            FileLayout::Frames(&offsets),
+        ];
         assert_eq!(total_bytes(&files), u64::MAX);
         assert_eq!(split_files(&files, 0, 0).len(), 5);
         assert_eq!(default_parts(u64::MAX, u64::MAX, 0), u64::MAX);
@@ -503,10 +508,7 @@ mod tests {
         let empty = RecordNumbering::from_counts([0, 0]).unwrap();
         assert_eq!(empty.locate(-1), None);
         let err = RecordNumbering::from_counts([u64::MAX, 1]).unwrap_err();
-        assert!(matches!(
-            err.kind(),
-            crate::ErrorKind::InvalidInput { .. }
-        ));
+        assert!(matches!(err.kind(), crate::ErrorKind::InvalidInput { .. }));
         let full = RecordNumbering::from_counts([u64::MAX - 1, 1]).unwrap();
         assert_eq!(full.locate(-1), Some((1, 0)));
         assert_eq!(full.locate(i64::MAX), Some((0, i64::MAX as u64)));
