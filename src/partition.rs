@@ -321,26 +321,24 @@ pub fn resolve_index(i: i64, len: u64) -> Option<u64> {
 mod tests {
     use super::*;
 
-    fn spans(pieces: &[Piece]) -> Vec<(usize, u64, u64, u64, u64)> {
-        pieces
+    /// `(start, end, first, rows)` of the pieces of one indexed file.
+    fn one_file(offsets: &[u64], parts: u64, block_bytes: u64) -> Vec<(u64, u64, u64, u64)> {
+        split_files(&[FileLayout::Frames(offsets)], parts, block_bytes)
             .iter()
-            .filter_map(|p| p.span.map(|s| (p.file, s.start, s.end, s.first, s.rows)))
+            .filter_map(|p| p.span.map(|s| (s.start, s.end, s.first, s.rows)))
             .collect()
     }
 
     #[test]
     fn one_file_in_equal_shares() {
         let offsets: Vec<u64> = (0..=8).map(|i| i * 10).collect();
-        let pieces = split_files(&[FileLayout::Frames(&offsets)], 4, 1 << 20);
-        assert_eq!(
-            spans(&pieces),
-            [
-                (0, 0, 20, 0, 2),
-                (0, 20, 40, 2, 2),
-                (0, 40, 60, 4, 2),
-                (0, 60, 80, 6, 2)
-            ]
-        );
+        let quarters = [
+            (0, 20, 0, 2),
+            (20, 40, 2, 2),
+            (40, 60, 4, 2),
+            (60, 80, 6, 2),
+        ];
+        assert_eq!(one_file(&offsets, 4, 1 << 20), quarters);
     }
 
     #[test]
@@ -378,41 +376,32 @@ mod tests {
 
     #[test]
     fn more_parts_than_records_make_no_empty_piece() {
-        let even = [0u64, 10, 20, 30];
-        let pieces = split_files(&[FileLayout::Frames(&even)], 100, 1 << 20);
-        assert_eq!(
-            spans(&pieces),
-            [(0, 0, 10, 0, 1), (0, 10, 20, 1, 1), (0, 20, 30, 2, 1)]
-        );
+        let each = [(0, 10, 0, 1), (10, 20, 1, 1), (20, 30, 2, 1)];
+        assert_eq!(one_file(&[0, 10, 20, 30], 100, 1 << 20), each);
         // Two byte shares end inside record 1: one cut, no empty piece.
-        let uneven = [0u64, 7, 30, 31];
-        let pieces = split_files(&[FileLayout::Frames(&uneven)], 100, 1 << 20);
-        assert_eq!(spans(&pieces), [(0, 0, 30, 0, 2), (0, 30, 31, 2, 1)]);
+        let two = [(0, 30, 0, 2), (30, 31, 2, 1)];
+        assert_eq!(one_file(&[0, 7, 30, 31], 100, 1 << 20), two);
     }
 
     #[test]
     fn cuts_inside_a_record_move_to_the_next_frame() {
         // One big record: the equal-share targets fall inside it.
         let offsets = [0u64, 10, 1000, 1010, 1020];
-        let pieces = split_files(&[FileLayout::Frames(&offsets)], 4, 1 << 20);
-        assert_eq!(spans(&pieces), [(0, 0, 1000, 0, 2), (0, 1000, 1020, 2, 2)]);
+        let halves = [(0, 1000, 0, 2), (1000, 1020, 2, 2)];
+        assert_eq!(one_file(&offsets, 4, 1 << 20), halves);
     }
 
     #[test]
     fn block_bytes_bound_a_piece_up_to_one_record() {
         let offsets: Vec<u64> = (0..=10).map(|i| i * 100).collect();
-        let pieces = split_files(&[FileLayout::Frames(&offsets)], 1, 250);
-        assert_eq!(
-            spans(&pieces),
-            [
-                (0, 0, 300, 0, 3),
-                (0, 300, 500, 3, 2),
-                (0, 500, 800, 5, 3),
-                (0, 800, 1000, 8, 2)
-            ]
-        );
-        let big = [0u64, 1000];
-        assert_eq!(split_files(&[FileLayout::Frames(&big)], 1, 10).len(), 1);
+        let blocks = [
+            (0, 300, 0, 3),
+            (300, 500, 3, 2),
+            (500, 800, 5, 3),
+            (800, 1000, 8, 2),
+        ];
+        assert_eq!(one_file(&offsets, 1, 250), blocks);
+        assert_eq!(one_file(&[0, 1000], 1, 10), [(0, 1000, 0, 1)]);
     }
 
     #[test]
