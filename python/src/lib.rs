@@ -2,7 +2,8 @@
 //!
 //! A translation layer only: Python values in, calls into the `tfrec`
 //! library, Python values and exceptions out. Reading, CRCs, parsing,
-//! ordering and threads all live in the library. Every call that reads,
+//! ordering, splitting files into pieces and threads all live in the
+//! library. Every call that reads,
 //! writes or decodes more than a record runs with the GIL released, on a
 //! per-process thread pool ([`pool`]) that is created lazily and again in a
 //! forked child.
