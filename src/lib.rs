@@ -52,6 +52,7 @@ pub mod framing;
 pub mod index;
 pub mod json;
 pub mod npy;
+pub mod partition;
 pub mod pipeline;
 pub mod proto;
 pub mod read;

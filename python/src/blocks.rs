@@ -6,6 +6,10 @@
 //! and the records come back as columns (NumPy arrays), ready to become an
 //! Arrow table. On the write side, `_finalize_shards` (finalize.rs) numbers
 //! the shards the tasks wrote into one set with one manifest.
+//!
+//! It reads and decodes the ranges it is given and nothing else: how files
+//! are split into ranges is the library's (`tfrec::partition`, through
+//! partition.rs), and Arrow tables are built in Python.
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +18,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use rayon::prelude::*;
 use tfrec::example::{ParseSpec, ParsedBatch, RecordKind};
+use tfrec::framing::{parse_frame, FrameCheck};
 use tfrec::index::Index;
 use tfrec::read::{CorruptionPolicy, Skipped, SliceReader};
 use tfrec::{DType, Error, ReadOptions, Reader, Tensor, TensorView};
@@ -367,6 +372,38 @@ pub(crate) fn file_offsets<'py>(
         compression.name(),
         offsets.map(|o| numpy::PyArray1::from_vec(py, o)),
     ))
+}
+
+/// The payload of the frame at bytes `start..end` of an uncompressed file
+/// (two consecutive [`file_offsets`]), for telling what the records hold.
+/// The header is parsed by the library's framing, its length CRC checked;
+/// the payload's CRC is not (a read checks it).
+#[pyfunction]
+pub(crate) fn _frame_payload<'py>(
+    py: Python<'py>,
+    path: PathBuf,
+    start: u64,
+    end: u64,
+) -> PyResult<Bound<'py, PyBytes>> {
+    let payload = py
+        .detach(|| -> tfrec::Result<Vec<u8>> {
+            let file = std::fs::File::open(&path)?;
+            let len = usize::try_from(end.saturating_sub(start))
+                .map_err(|_| invalid_input("a frame larger than memory"))?;
+            let mut frame = vec![0u8; len];
+            read_exact_at(&file, &mut frame, start)?;
+            let check = FrameCheck {
+                data_crc: false,
+                max_record_len: u64::MAX,
+            };
+            match parse_frame(&frame, check).map_err(|e| e.at_record(start, 0))? {
+                Some(f) => Ok(f.payload.to_vec()),
+                None => Err(invalid_input(format!("no frame at byte {start}"))),
+            }
+        })
+        .map_err(|e| e.with_path(&path))
+        .py_err()?;
+    Ok(PyBytes::new(py, &payload))
 }
 
 /// Strings as Arrow lays out a binary array: `("binary", data, offsets)`,

@@ -4,6 +4,8 @@
 //! filled with a copy (so it is aligned for its dtype, which torch
 //! needs), never a view into a mapped file that could be unmapped or
 //! truncated under it.
+//!
+//! Knows nothing of files, batches or datasets.
 
 use numpy::{Element as NpElement, PyArray1, PyArrayMethods};
 use pyo3::prelude::*;

@@ -4,6 +4,9 @@
 //! pickles and reports skipped records; this module builds the library's
 //! dataset, iterates it with the GIL released, and hands each batch to
 //! NumPy without copying it (see [`crate::dataset_arrays`]).
+//!
+//! Holds no ordering, shuffling, sharding or batching of its own: the
+//! library's dataset does all of it.
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};

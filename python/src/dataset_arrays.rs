@@ -10,6 +10,9 @@
 //! the allocator, 16-byte aligned; parsed columns are kept in 8-byte
 //! words); should one not be, the array is copied instead, as are bool and
 //! string values, which NumPy stores differently.
+//!
+//! Knows nothing of files, ordering or parsing: it only hands finished
+//! batches to NumPy.
 
 use numpy::ndarray::{ArrayView, IxDyn};
 use numpy::{Element as NpElement, PyArray, PyArray1, PyArrayMethods};
@@ -90,56 +93,52 @@ pub(crate) fn example_batch_to_dict<'py>(
         return Ok(out.into_any());
     };
     for column in batch.parsed().columns() {
+        let values = column_values(py, &owner, &column)?;
         let value = if column.is_ragged() {
-            let values = ragged_values(py, &owner, &column)?;
             let splits = PyArray1::from_slice(py, column.row_splits().unwrap_or_default());
             ragged.call1((values, splits))?
         } else {
-            dense(py, &owner, &column)?
+            values
         };
         out.set_item(column.name(), value)?;
     }
     Ok(out.into_any())
 }
 
-fn dense<'py>(
+/// A column's values: `[B, ...shape]` for a dense column, every value one
+/// after another for a variable-length one. Over the batch buffer when
+/// NumPy takes the bytes as they are; strings (as `bytes` objects) and
+/// bools are copied.
+fn column_values<'py>(
     py: Python<'py>,
     owner: &Bound<'py, BatchBuffer>,
     column: &Column<'_>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    match column.bytes() {
-        Some(bytes) if zero_copy_dtype(column.dtype()) => {
-            over(py, owner, column.dtype(), bytes, column.shape())
-        }
-        _ => {
-            let view = column.view().ok_or_else(|| {
-                pyo3::exceptions::PyRuntimeError::new_err("internal: a dense column has no view")
-            })?;
-            view_to_numpy(py, &view)
-        }
+    let dtype = column.dtype();
+    let bytes = column.bytes();
+    if !column.is_ragged() {
+        return match bytes {
+            Some(bytes) if zero_copy_dtype(dtype) => over(py, owner, dtype, bytes, column.shape()),
+            _ => {
+                let view = column.view().ok_or_else(|| {
+                    pyo3::exceptions::PyRuntimeError::new_err(
+                        "internal: a dense column has no view",
+                    )
+                })?;
+                view_to_numpy(py, &view)
+            }
+        };
     }
-}
-
-/// Every value of a variable-length column, records one after another.
-fn ragged_values<'py>(
-    py: Python<'py>,
-    owner: &Bound<'py, BatchBuffer>,
-    column: &Column<'_>,
-) -> PyResult<Bound<'py, PyAny>> {
-    match column.strings() {
-        Some(strings) => {
-            let objects: Vec<Py<PyAny>> = strings
-                .iter()
-                .map(|s| pyo3::types::PyBytes::new(py, s).into_any().unbind())
-                .collect();
-            Ok(PyArray1::from_vec(py, objects).into_any())
-        }
-        None => {
-            let bytes = column.bytes().unwrap_or_default();
-            let size = column.dtype().size().unwrap_or(1).max(1);
-            over(py, owner, column.dtype(), bytes, &[bytes.len() / size])
-        }
+    if let Some(strings) = column.strings() {
+        let objects: Vec<Py<PyAny>> = strings
+            .iter()
+            .map(|s| pyo3::types::PyBytes::new(py, s).into_any().unbind())
+            .collect();
+        return Ok(PyArray1::from_vec(py, objects).into_any());
     }
+    let bytes = bytes.unwrap_or_default();
+    let size = dtype.size().unwrap_or(1).max(1);
+    over(py, owner, dtype, bytes, &[bytes.len() / size])
 }
 
 /// Dtypes whose batch bytes NumPy takes as they are.

@@ -1,5 +1,9 @@
 //! Random access to the records of indexed files, for map-style datasets
 //! (`tfrec.torch.MapDataset`) whose users bring their own sampler.
+//!
+//! Record numbers across files are the library's
+//! (`tfrec::partition::RecordNumbering`); this module knows nothing of
+//! samplers or torch.
 
 use std::path::PathBuf;
 
@@ -8,6 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 use rayon::prelude::*;
 use tfrec::index::{IndexOptions, IndexedFile};
+use tfrec::partition::RecordNumbering;
 use tfrec::Tensor;
 
 use crate::convert::view_to_numpy;
@@ -18,8 +23,7 @@ use crate::errors::IntoPy;
 #[pyclass(module = "tfrec._tfrec", name = "_RecordIndex", frozen)]
 pub(crate) struct RecordIndex {
     files: Vec<IndexedFile>,
-    /// Position of each file's first record; one more for the total.
-    starts: Vec<u64>,
+    numbering: RecordNumbering,
 }
 
 #[pymethods]
@@ -34,18 +38,13 @@ impl RecordIndex {
                     .collect::<tfrec::Result<Vec<_>>>()
             })
             .py_err()?;
-        let mut starts = Vec::with_capacity(files.len() + 1);
-        let mut total = 0u64;
-        starts.push(0);
-        for f in &files {
-            total += f.len() as u64;
-            starts.push(total);
-        }
-        Ok(RecordIndex { files, starts })
+        let numbering =
+            RecordNumbering::from_counts(files.iter().map(|f| f.len() as u64)).py_err()?;
+        Ok(RecordIndex { files, numbering })
     }
 
     fn __len__(&self) -> usize {
-        self.total() as usize
+        self.numbering.len() as usize
     }
 
     /// Records `positions` (negative ones count from the end), decoded into
@@ -61,7 +60,12 @@ impl RecordIndex {
                 pool.install(|| {
                     located
                         .par_iter()
-                        .map(|&(file, index)| self.files[file].get(index))
+                        .map(|&(file, index)| match self.files.get(file) {
+                            Some(f) => f.get(index),
+                            None => Err(crate::errors::invalid_input(
+                                "internal: a record was located past the files",
+                            )),
+                        })
                         .collect::<tfrec::Result<Vec<_>>>()
                 })
             })
@@ -75,23 +79,15 @@ impl RecordIndex {
 }
 
 impl RecordIndex {
-    fn total(&self) -> u64 {
-        self.starts.last().copied().unwrap_or(0)
-    }
-
     fn locate(&self, position: i64) -> PyResult<(usize, usize)> {
-        let total = self.total();
-        let p = if position < 0 {
-            total.checked_sub(position.unsigned_abs())
-        } else {
-            Some(position as u64).filter(|&p| p < total)
-        };
-        let Some(p) = p else {
-            return Err(PyIndexError::new_err(format!(
-                "record {position} is out of range for {total} records"
-            )));
-        };
-        let file = self.starts.partition_point(|&s| s <= p).saturating_sub(1);
-        Ok((file, (p - self.starts[file]) as usize))
+        self.numbering
+            .locate(position)
+            .and_then(|(file, index)| Some((file, usize::try_from(index).ok()?)))
+            .ok_or_else(|| {
+                PyIndexError::new_err(format!(
+                    "record {position} is out of range for {} records",
+                    self.numbering.len()
+                ))
+            })
     }
 }

@@ -4,6 +4,8 @@
 //! they carry attributes and pickle; this module picks the class for each
 //! [`ErrorKind`] in one exhaustive match and fills in `path`, `offset`,
 //! `index` and `kind`.
+//!
+//! Knows nothing of files or records beyond what an error carries.
 
 use std::io;
 

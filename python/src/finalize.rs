@@ -1,5 +1,7 @@
 //! Moving the shards that separate tasks staged into one job's final
 //! names (`tfrec::write::sharded::finalize`), for distributed writers.
+//!
+//! Knows nothing of Ray or Spark, nor of how the tasks wrote their shards.
 
 use std::path::PathBuf;
 

@@ -5,6 +5,10 @@
 //! A batch of records picked at random, spread over several files, is read
 //! and decoded on the pool with the GIL released; only building the NumPy
 //! arrays needs it. Every frame's CRCs are checked, as for any read.
+//!
+//! Negative record numbers resolve as the library resolves them
+//! (`tfrec::partition::resolve_index`); nothing here knows of Grain or
+//! samplers.
 
 use std::sync::Arc;
 
@@ -97,18 +101,16 @@ pub(crate) fn _get_many<'py>(
     Ok(list)
 }
 
-/// Record `i` of a file of `len` records, negative `i` counting from the end.
+/// Record `i` of a file of `len` records, negative `i` counting from the end
+/// (`tfrec::partition::resolve_index`).
 pub(crate) fn resolve(i: isize, len: usize) -> PyResult<usize> {
-    let resolved = if i < 0 {
-        len.checked_sub(i.unsigned_abs())
-    } else {
-        Some(i.unsigned_abs()).filter(|&i| i < len)
-    };
-    resolved.ok_or_else(|| {
-        PyIndexError::new_err(format!(
-            "record index {i} out of range for a file of {len} records"
-        ))
-    })
+    tfrec::partition::resolve_index(i as i64, len as u64)
+        .and_then(|i| usize::try_from(i).ok())
+        .ok_or_else(|| {
+            PyIndexError::new_err(format!(
+                "record index {i} out of range for a file of {len} records"
+            ))
+        })
 }
 
 /// Parses a serialized `tf.train.Example` into `{name: array}`, as a

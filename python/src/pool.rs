@@ -7,6 +7,8 @@
 //! different pid and builds its own. The size is `TFREC_NUM_THREADS` when set,
 //! else 1 inside a PyTorch DataLoader worker (the workers are the
 //! parallelism there), else the number of CPUs.
+//!
+//! Knows nothing of the work that runs on the pool.
 
 use std::sync::{Arc, Mutex};
 

@@ -6,6 +6,9 @@
 //! building the NumPy arrays needs the GIL. Random access uses the
 //! library's [`IndexedFile`] (a consistent `.idx` sidecar, or one scan of
 //! the frame headers), built on first use.
+//!
+//! Holds no framing, CRC or parsing of its own: records come from the
+//! library's readers and index.
 
 use std::collections::VecDeque;
 use std::path::PathBuf;

@@ -4,6 +4,8 @@
 //! parallel with the GIL released: [`decode`] parses a payload into an
 //! owned [`Item`] (plain Rust data), and [`Item::into_py`] builds the NumPy
 //! arrays, dicts and bytes with the GIL held.
+//!
+//! Knows nothing of files or of how the records were picked.
 
 use numpy::PyArray1;
 use pyo3::exceptions::PyValueError;

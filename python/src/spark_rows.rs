@@ -5,6 +5,9 @@
 //! GIL released: for each column, whether each record has the feature, the
 //! list offsets, and the values (int64, float32, or bytes with their own
 //! offsets), ready to become Arrow arrays without a Python loop per record.
+//!
+//! Knows nothing of Spark or of Arrow types: Python turns the columns into
+//! Arrow arrays.
 
 use std::path::PathBuf;
 use std::sync::Mutex;

@@ -1,5 +1,7 @@
 //! Parse specs from Python: the entries `tfrec.spec` normalizes
 //! `FixedLen`/`VarLen` into, turned into the library's [`ParseSpec`].
+//!
+//! Knows nothing of files or records.
 
 use std::str::FromStr;
 

@@ -6,6 +6,9 @@
 //! bytes as a flat `uint8` view with the TensorFlow dtype code and the
 //! shape; strings arrive as a list of `bytes`. This module only encodes
 //! through the library's `TensorView`, and decodes.
+//!
+//! Knows nothing of files or Examples. The dtype codes are the library's
+//! (`_dtype_codes` hands Python the table).
 
 use std::borrow::Cow;
 
@@ -88,4 +91,12 @@ pub(crate) fn _parse_tensor<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound
     }
     let tensor = py.detach(|| Tensor::decode(data)).py_err()?;
     view_to_numpy(py, &tensor.view())
+}
+
+/// `(name, TensorFlow DataType code)` of every dtype the library handles,
+/// names as `tf.DType.name` gives them (`"float32"`, `"bfloat16"`,
+/// `"string"`, ...): the package's one table of dtype codes.
+#[pyfunction]
+pub(crate) fn _dtype_codes() -> Vec<(&'static str, i32)> {
+    DType::ALL.iter().map(|d| (d.name(), d.code())).collect()
 }

@@ -5,6 +5,9 @@
 //! `(name, kind, values)` for an Example. Encoding into the record buffer
 //! copies the array once with the GIL held; framing, CRCs, compression and
 //! I/O run with it released.
+//!
+//! Knows nothing of shard naming, framing or compression: the library's
+//! writers do those.
 
 use std::path::PathBuf;
 

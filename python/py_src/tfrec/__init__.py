@@ -4,10 +4,13 @@ Reads and writes TFRecord files without TensorFlow: tensors serialized
 byte-for-byte as ``tf.io.serialize_tensor`` does, ``tf.train.Example``s as
 TensorFlow serializes them, every CRC checked, decoding in parallel in Rust
 with the GIL released.
+
+This module gathers the public names and holds no logic of its own.
 """
 
 from __future__ import annotations
 
+from . import _errors
 from ._errors import (
     DataLossError,
     Error,
@@ -41,15 +44,6 @@ __all__ = [
     "FixedLen",
     "VarLen",
     "Ragged",
-    "Error",
-    "DataLossError",
-    "TooManySkippedError",
-    "InvalidTensorError",
-    "UnsupportedDTypeError",
-    "InvalidExampleError",
-    "InvalidInputError",
-    "TFRecordIOError",
-    "TFRecordNotFoundError",
-    "TFRecordPermissionError",
-    "TFRecordTimeoutError",
 ]
+# The exception classes, as _errors lists them.
+__all__ += _errors.__all__

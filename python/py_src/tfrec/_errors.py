@@ -6,6 +6,9 @@ the record's frame) and ``index`` (the record's index in its file), each
 wrong (``"corrupt_data"``, ``"truncated_record"``, ``"invalid_tensor"``, ...).
 Exceptions pickle with their attributes, so they cross process boundaries
 (DataLoader workers, Ray and Spark tasks) intact.
+
+The classes know nothing of the library's error kinds: the compiled
+module picks the class for each and fills in the attributes.
 """
 
 from __future__ import annotations
@@ -111,18 +114,6 @@ class TFRecordTimeoutError(TFRecordIOError, TimeoutError):
 
 
 # The classes are public as `tfrec.X`: tracebacks and pickles name them so.
-for _cls in (
-    Error,
-    DataLossError,
-    TooManySkippedError,
-    InvalidTensorError,
-    UnsupportedDTypeError,
-    InvalidExampleError,
-    InvalidInputError,
-    TFRecordIOError,
-    TFRecordNotFoundError,
-    TFRecordPermissionError,
-    TFRecordTimeoutError,
-):
-    _cls.__module__ = "tfrec"
-del _cls
+for _name in __all__:
+    globals()[_name].__module__ = "tfrec"
+del _name

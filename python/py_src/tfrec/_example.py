@@ -1,4 +1,7 @@
-"""Python values to ``tf.train.Example`` features."""
+"""Python values to ``tf.train.Example`` features.
+
+Knows nothing of files or framing; the encoding is the library's.
+"""
 
 from __future__ import annotations
 

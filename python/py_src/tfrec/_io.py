@@ -1,4 +1,8 @@
-"""Reading and writing TFRecord files: `Reader`, `Writer`, `ShardedWriter`."""
+"""Reading and writing TFRecord files: `Reader`, `Writer`, `ShardedWriter`.
+
+Python here turns arguments and values into what the compiled module
+takes; framing, CRCs, indexing and parsing are all the library's.
+"""
 
 from __future__ import annotations
 

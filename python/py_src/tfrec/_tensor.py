@@ -3,6 +3,8 @@
 Python normalizes the input (any array-like to a C-contiguous little-endian
 NumPy array of the same dtype); the encoding itself is the library's, byte
 for byte what TensorFlow writes.
+
+Knows nothing of files; the dtype codes are the library's table.
 """
 
 from __future__ import annotations
@@ -15,25 +17,19 @@ from . import _tfrec
 
 __all__ = ["serialize_tensor", "parse_tensor", "DTYPE_CODES"]
 
-#: TensorFlow ``DataType`` enum values, by NumPy dtype.
+# TensorFlow ``DataType`` enum values, by name: the library's table.
+_CODES: dict[str, int] = dict(_tfrec._dtype_codes())
+_STRING = _CODES["string"]
+_BFLOAT16 = _CODES["bfloat16"]
+
+#: TensorFlow ``DataType`` enum values, by NumPy dtype (every dtype NumPy
+#: has natively: not strings, nor bfloat16).
 DTYPE_CODES: dict[np.dtype, int] = {
-    np.dtype(np.float32): 1,
-    np.dtype(np.float64): 2,
-    np.dtype(np.int32): 3,
-    np.dtype(np.uint8): 4,
-    np.dtype(np.int16): 5,
-    np.dtype(np.int8): 6,
-    np.dtype(np.complex64): 8,
-    np.dtype(np.int64): 9,
-    np.dtype(np.bool_): 10,
-    np.dtype(np.uint16): 17,
-    np.dtype(np.complex128): 18,
-    np.dtype(np.float16): 19,
-    np.dtype(np.uint32): 22,
-    np.dtype(np.uint64): 23,
+    np.dtype(name): code
+    for name, code in sorted(_CODES.items(), key=lambda item: item[1])
+    if code not in (_STRING, _BFLOAT16)
 }
-_STRING = 7
-_BFLOAT16 = 14
+
 _INT32_MIN, _INT32_MAX = -(2**31), 2**31 - 1
 
 

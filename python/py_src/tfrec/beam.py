@@ -14,6 +14,9 @@ This module imports Apache Beam; ``import tfrec`` does not import it.
 array([0, 1, 2])
 >>> ExampleCoder().decode(ExampleCoder().encode({"label": 1}))
 {'label': array([1])}
+
+Knows nothing of files: Beam reads and writes them, the coders only
+translate payloads.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 Reading, checking, shuffling, sharding, batching and prefetching all run in
 Rust with the GIL released; this module normalizes arguments, resolves the
 rank, keeps the iteration state, pickles, and reports skipped records.
+
+It holds no ordering or splitting: the split of an epoch between
+ranks and DataLoader workers is the library's.
 """
 
 from __future__ import annotations

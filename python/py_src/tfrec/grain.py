@@ -18,11 +18,14 @@ not import Grain: the protocol is structural.
 (5, {'i': array([4])})
 >>> [int(x["i"][0]) for x in source.__getitems__([3, 0])]
 [3, 0]
+
+Record numbers across files (which file and record a number names) and
+the reads are the library's; this module expands paths, reopens the files
+in each process and checks their record counts.
 """
 
 from __future__ import annotations
 
-import bisect
 import errno
 import glob
 import os
@@ -66,7 +69,7 @@ class TFRecordDataSource:
         self._pid: int | None = None
         files = self._open()
         self._lengths = tuple(len(f) for f in files)
-        self._starts = _starts(self._lengths)
+        self._numbering = _tfrec._RecordNumbering(self._lengths)
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -74,15 +77,15 @@ class TFRecordDataSource:
         return self._paths
 
     def __len__(self) -> int:
-        return self._starts[-1]
+        return len(self._numbering)
 
     def __getitem__(self, i: int) -> Any:
-        f, local = self._locate(_index(i))
+        f, local = self._numbering.locate(_index(i))
         return self._open()[f].get(local)
 
     def __getitems__(self, indices: Sequence[int]) -> list[Any]:
         """Records ``indices``, in that order, read and decoded in one call."""
-        picks = [self._locate(_index(i)) for i in indices]
+        picks = self._numbering.locate_many([_index(i) for i in indices])
         return _tfrec._get_many(self._open(), picks)
 
     # Grain's name for the batched read (SupportsBatchedReadRandomAccessDataSource).
@@ -99,18 +102,9 @@ class TFRecordDataSource:
         self._paths = tuple(state["paths"])
         self._kind = state["kind"]
         self._lengths = tuple(state["lengths"])
-        self._starts = _starts(self._lengths)
+        self._numbering = _tfrec._RecordNumbering(self._lengths)
         self._files = None
         self._pid = None
-
-    def _locate(self, i: int) -> tuple[int, int]:
-        n = len(self)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(f"record index {i} out of range for a source of {n} records")
-        f = bisect.bisect_right(self._starts, i) - 1
-        return f, i - self._starts[f]
 
     def _open(self) -> tuple[_tfrec.RecordFile, ...]:
         """This process's open files: opened again after a fork or unpickling."""
@@ -164,10 +158,3 @@ def _expand(paths: PathArg | Sequence[PathArg]) -> tuple[str, ...]:
         raise ValueError("TFRecordDataSource needs at least one file")
     return tuple(out)
 
-
-def _starts(lengths: Sequence[int]) -> list[int]:
-    """Each file's first global record number, then the total."""
-    starts = [0]
-    for n in lengths:
-        starts.append(starts[-1] + n)
-    return starts

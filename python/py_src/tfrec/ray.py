@@ -49,6 +49,10 @@ package's atomic :class:`tfrec.ShardedWriter` into a hidden staging
 directory; when all tasks have succeeded the driver numbers them, moves
 them into ``out_dir`` and writes the manifest last. A failed job leaves no
 file behind.
+
+How the files are split into read tasks is the library's
+(``tfrec::partition``); this module indexes the files, hands the plan
+to Ray and turns each block into an Arrow table.
 """
 
 from __future__ import annotations
@@ -119,10 +123,7 @@ def _first_payload(path: str, offsets: np.ndarray | None) -> bytes | None:
         return None
     if len(offsets) < 2:
         return None
-    start, end = int(offsets[0]), int(offsets[1])
-    with open(path, "rb") as f:
-        f.seek(start + 12)
-        return f.read(end - start - 16)
+    return _tfrec._frame_payload(path, int(offsets[0]), int(offsets[1]))
 
 
 def _infer_spec(path: str, look: int = 100) -> dict[str, VarLen]:
@@ -201,42 +202,32 @@ class TFRecordDatasource(Datasource):
     def get_name(self) -> str:
         return "TFRecords"
 
+    def _layouts(self) -> list[np.ndarray | int]:
+        """Each file's frame offsets, or its size when it is read as a stream."""
+        return [
+            offsets if offsets is not None else os.path.getsize(path)
+            for path, offsets in self._files
+        ]
+
     def estimate_inmemory_data_size(self) -> int | None:
-        total = 0
-        for path, offsets in self._files:
-            total += int(offsets[-1]) if offsets is not None else os.path.getsize(path)
-        return total
+        return _tfrec._read_bytes(self._layouts())
 
     def default_num_blocks(self) -> int:
         """Read tasks when not told: twice the cluster's CPUs, more for big
         inputs (one per :data:`BLOCK_BYTES`)."""
         cpus = int(ray.cluster_resources().get("CPU", 1)) if ray.is_initialized() else 1
         size = self.estimate_inmemory_data_size() or 0
-        return max(2 * cpus, -(-size // BLOCK_BYTES), 1)
+        return _tfrec._default_parts(cpus, size, BLOCK_BYTES)
 
     def _pieces(self, parallelism: int) -> list[_Piece]:
         """Each file's records split into ranges of about equal bytes, about
         ``parallelism`` in all (at least one per file)."""
-        total = max(1, self.estimate_inmemory_data_size() or 1)
-        pieces: list[_Piece] = []
-        for path, offsets in self._files:
-            if offsets is None:
-                pieces.append(_Piece(path, 0, 0, 0, None))
-                continue
-            n = len(offsets) - 1
-            if n == 0:
-                continue
-            size = int(offsets[-1] - offsets[0])
-            # Several per big file, and no block over BLOCK_BYTES (unless a
-            # single record is).
-            k = max(1, min(n, max(round(parallelism * size / total), -(-size // BLOCK_BYTES))))
-            # Cuts at the records nearest to equal byte shares.
-            targets = offsets[0] + (np.arange(1, k) * size) // k
-            cuts = np.unique(np.searchsorted(offsets[:n], targets))
-            bounds = [0, *[int(c) for c in cuts if 0 < c < n], n]
-            for a, b in zip(bounds, bounds[1:]):
-                pieces.append(_Piece(path, int(offsets[a]), int(offsets[b]), a, b - a))
-        return pieces
+        return [
+            _Piece(self._files[f][0], start, end, first, rows)
+            for f, start, end, first, rows in _tfrec._split_reads(
+                self._layouts(), parallelism, BLOCK_BYTES
+            )
+        ]
 
     def get_read_tasks(
         self,
@@ -247,9 +238,7 @@ class TFRecordDatasource(Datasource):
         parallelism = max(1, int(parallelism))
         pieces = self._pieces(parallelism)
         # Many small files: consecutive pieces share a task.
-        groups: list[list[_Piece]] = [[] for _ in range(min(parallelism, len(pieces)))]
-        for i, piece in enumerate(pieces):
-            groups[i * len(groups) // len(pieces)].append(piece)
+        groups = [pieces[a:b] for a, b in _tfrec._contiguous_groups(len(pieces), parallelism)]
         tasks = []
         for group in groups:
             rows = [p.rows for p in group]

@@ -54,6 +54,10 @@ stem exist. Options: ``compression`` (``gzip``/``zlib``),
 (default true).
 
 Workers must import the same ``tfrec`` (and ``pyspark``) as the driver.
+
+How a file is split into partitions is the library's
+(``tfrec::partition``); this module lists the files, maps Spark types
+to feature kinds and turns columns into Arrow batches.
 """
 
 from __future__ import annotations
@@ -280,10 +284,8 @@ class _Reader(DataSourceReader):
             if r.compression != "none":
                 parts.append(_Range(path, 0, None))
                 continue
-            n = len(r)
-            size = os.path.getsize(path)
-            per = n if size <= self.partition_bytes else max(1, n * self.partition_bytes // size)
-            parts.extend(_Range(path, a, min(a + per, n)) for a in range(0, max(n, 1), max(per, 1)))
+            ranges = _tfrec._record_ranges(len(r), os.path.getsize(path), self.partition_bytes)
+            parts.extend(_Range(path, a, b) for a, b in ranges)
         return parts
 
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:

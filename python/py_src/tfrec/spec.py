@@ -22,6 +22,9 @@ A batch is a dict of feature name to:
   ``values`` of TensorFlow's ``SparseTensor``), and record ``i`` holds
   ``values[row_splits[i]:row_splits[i + 1]]`` (``row_splits`` is ``int64``,
   ``B + 1`` long, as in ``tf.RaggedTensor.from_row_splits``).
+
+Knows nothing of files or records: it only checks and normalizes
+specs for the library's parser.
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ Batches are ``torch.Tensor`` s over the batch buffers, without a copy
 :class:`~tfrec.Ragged` columns hold a tensor of values and one of row splits.
 
 :class:`MapDataset` is map-style, for users who bring their own sampler.
+
+Splitting batches between DataLoader workers is the library's (see
+:class:`tfrec.Dataset`); this module only wraps datasets and converts
+arrays to tensors.
 """
 
 from __future__ import annotations
