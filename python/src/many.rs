@@ -21,7 +21,7 @@ use tfrec::index::{FrameBuf, IndexedFile};
 
 use crate::errors::IntoPy;
 use crate::reader::RecordFile;
-use crate::records::{decode_at, features_to_dict, Item, Want};
+use crate::records::{decode_at, features_to_dict, resolve, Item, Want};
 
 /// Payloads at least this long are parsed with the GIL released.
 const DETACH_BYTES: usize = 1 << 16;
@@ -99,18 +99,6 @@ pub(crate) fn _get_many<'py>(
         list.append(item.py_err()?.into_py(py)?)?;
     }
     Ok(list)
-}
-
-/// Record `i` of a file of `len` records, negative `i` counting from the end
-/// (`tfrec::partition::resolve_index`).
-pub(crate) fn resolve(i: isize, len: usize) -> PyResult<usize> {
-    tfrec::partition::resolve_index(i as i64, len as u64)
-        .and_then(|i| usize::try_from(i).ok())
-        .ok_or_else(|| {
-            PyIndexError::new_err(format!(
-                "record index {i} out of range for a file of {len} records"
-            ))
-        })
 }
 
 /// Parses a serialized `tf.train.Example` into `{name: array}`, as a

@@ -21,8 +21,7 @@ use tfrec::index::{FrameBuf, IndexedFile};
 use tfrec::{Compression, Error, ReadOptions, Reader};
 
 use crate::errors::{invalid_input, to_pyerr, IntoPy};
-use crate::many::resolve;
-use crate::records::{decode_at, decode_in_chunk, Decoded, Want};
+use crate::records::{decode_at, decode_in_chunk, resolve, Decoded, Want};
 
 /// Records read per chunk, at most.
 const CHUNK_RECORDS: usize = 1024;

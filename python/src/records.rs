@@ -8,7 +8,7 @@
 //! Knows nothing of files or of how the records were picked.
 
 use numpy::PyArray1;
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyIndexError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList};
 use tfrec::example::{
@@ -209,4 +209,16 @@ fn sequence_to_dict<'py>(py: Python<'py>, seq: &SequenceExample) -> PyResult<Bou
     dict.set_item("context", context)?;
     dict.set_item("feature_lists", lists)?;
     Ok(dict)
+}
+
+/// Record `i` of a file of `len` records, negative `i` counting from the end
+/// (`tfrec::partition::resolve_index`).
+pub(crate) fn resolve(i: isize, len: usize) -> PyResult<usize> {
+    tfrec::partition::resolve_index(i as i64, len as u64)
+        .and_then(|i| usize::try_from(i).ok())
+        .ok_or_else(|| {
+            PyIndexError::new_err(format!(
+                "record index {i} out of range for a file of {len} records"
+            ))
+        })
 }
