@@ -152,21 +152,37 @@
 //! - building the dataset decompresses each file once to count its records,
 //!   and resuming mid-epoch replays the stream up to the saved position.
 
+// The plan: files, options, orders and states. Reads nothing.
+mod options;
+mod part;
+mod plan;
+mod rng;
+mod state;
+
+// Carrying it out: reading, checking and putting records together, and
+// making, prefetching and counting an epoch's batches.
+mod assemble;
 mod batch;
+mod inner;
+mod produce;
+mod run;
+mod skip;
+mod stack;
+mod stream;
+
+// The public face: the iterators, the dataset handle and its builder.
+mod builder;
 mod dataset;
 mod examples;
 mod iter;
-mod part;
-mod rng;
-mod skip;
-mod stack;
-mod state;
-mod stream;
 
-pub use batch::{Batch, RecordId};
-pub use dataset::{Dataset, DatasetBuilder, MapFn, ShardMode};
+pub use batch::Batch;
+pub use builder::DatasetBuilder;
+pub use dataset::Dataset;
 pub use examples::{ExampleBatch, ExampleBatches};
 pub use iter::{Batches, Sample, Samples};
+pub use options::{MapFn, ShardMode};
+pub use plan::RecordId;
 pub use rng::permutation;
 pub use skip::SkipFn;
 pub use state::{IterState, Split};
