@@ -37,7 +37,7 @@ pub struct DatasetBuilder {
     index_options: IndexOptions,
     mmap: bool,
     map: Option<Arc<MapFn>>,
-    pub(crate) skip: SkipPolicy,
+    skip: SkipPolicy,
 }
 
 impl Default for DatasetBuilder {

@@ -254,7 +254,7 @@ impl Dataset {
 }
 
 /// `(part, parts)` when `part` is one of `parts`.
-pub(crate) fn check_split(part: usize, parts: usize) -> Result<(u64, u64)> {
+fn check_split(part: usize, parts: usize) -> Result<(u64, u64)> {
     if part >= parts {
         return Err(Error::invalid_input(format!(
             "part {part} is not below the number of parts {parts}"
