@@ -102,7 +102,7 @@ impl DatasetBuilder {
     }
 
     /// Contiguous (default) or strided parts. Strided parts let a saved
-    /// state resume on a different number of ranks (see [`IterState`]).
+    /// state resume on a different number of ranks (see [`IterState`](super::IterState)).
     pub fn shard_mode(mut self, mode: ShardMode) -> Self {
         self.cfg.shard_mode = mode;
         self
