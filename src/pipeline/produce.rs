@@ -144,14 +144,11 @@ impl<A: Assemble> Producer<A> {
                     ids,
                     offsets,
                 );
-                match fetch_remote(files, ids, offsets) {
-                    Some(Ok(items)) => {
-                        fetched = items;
-                        Payloads::Loaded(&fetched)
-                    }
-                    Some(Err(e)) => return Some(Err(e)),
-                    None => Payloads::Indexed(files),
-                }
+                fetched = match fetch_remote(files, ids, offsets) {
+                    Ok(fetched) => fetched,
+                    Err(e) => return Some(Err(e)),
+                };
+                indexed_payloads(files, fetched.as_deref())
             }
             (Source::Streamed { streamer, loaded }, _) => {
                 for item in loaded.drain(..) {
@@ -235,25 +232,10 @@ impl<A: Assemble> Producer<A> {
             let result = match &inner.plan.files {
                 Files::Indexed(files) => {
                     let (ids, offsets) = A::positions(&mut parts);
-                    match fetch_remote(files, ids, offsets) {
-                        Some(Ok(items)) => assemble_skipping(
-                            &*assembler,
-                            &inner,
-                            &Payloads::Loaded(&items),
-                            parts,
-                            false,
-                            &skips,
-                        ),
-                        Some(Err(e)) => Err(e),
-                        None => assemble_skipping(
-                            &*assembler,
-                            &inner,
-                            &Payloads::Indexed(files),
-                            parts,
-                            false,
-                            &skips,
-                        ),
-                    }
+                    fetch_remote(files, ids, offsets).and_then(|fetched| {
+                        let payloads = indexed_payloads(files, fetched.as_deref());
+                        assemble_skipping(&*assembler, &inner, &payloads, parts, false, &skips)
+                    })
                 }
                 Files::Streamed => Err(Error::invalid_input(
                     "internal: a streamed dataset has no random access",
@@ -318,58 +300,66 @@ fn indexed_positions(
     }));
 }
 
+/// Where the payloads of a batch of an indexed dataset are: `fetched` from
+/// an object store (see [`fetch_remote`]), or else in the files.
+fn indexed_payloads<'a>(files: &'a [IndexedFile], fetched: Option<&'a [Item]>) -> Payloads<'a> {
+    match fetched {
+        Some(items) => Payloads::Loaded(items),
+        None => Payloads::Indexed(files),
+    }
+}
+
 /// The payloads of a batch of an indexed dataset when some of its files are
 /// objects in a store: each file's records fetched together (neighbours
 /// coalesced, requests concurrent) instead of one request per record on
-/// each pool thread. `None` when every file is local.
+/// each pool thread. `Ok(None)` when every file is local.
 fn fetch_remote(
     files: &[IndexedFile],
     ids: &[RecordId],
     offsets: &[u64],
-) -> Option<Result<Vec<Item>>> {
+) -> Result<Option<Vec<Item>>> {
     if !ids
         .iter()
         .any(|id| files.get(id.file).is_some_and(IndexedFile::is_remote))
     {
-        return None;
+        return Ok(None);
     }
-    let fetch = || -> Result<Vec<Item>> {
-        let mut payloads: Vec<Option<Vec<u8>>> = vec![None; ids.len()];
-        for (f, file) in files.iter().enumerate() {
-            let slots: Vec<usize> = (0..ids.len()).filter(|&s| ids[s].file == f).collect();
-            if slots.is_empty() {
-                continue;
-            }
-            let indices: Vec<usize> = slots.iter().map(|&s| ids[s].index as usize).collect();
-            let fetched = match file.fetch_payloads(&indices) {
-                Some(fetched) => fetched?,
-                None => {
-                    let mut out = Vec::with_capacity(indices.len());
-                    let mut buf = crate::index::FrameBuf::new();
-                    for &i in &indices {
-                        out.push(file.record(i, &mut buf)?.payload.into_owned());
-                    }
-                    out
-                }
-            };
-            for (slot, payload) in slots.into_iter().zip(fetched) {
-                payloads[slot] = Some(payload);
-            }
+    let mut payloads: Vec<Option<Vec<u8>>> = vec![None; ids.len()];
+    for (f, file) in files.iter().enumerate() {
+        let slots: Vec<usize> = (0..ids.len()).filter(|&s| ids[s].file == f).collect();
+        if slots.is_empty() {
+            continue;
         }
-        ids.iter()
-            .zip(offsets)
-            .zip(payloads)
-            .map(|((&id, &offset), payload)| {
-                let payload = payload.ok_or_else(|| {
-                    Error::invalid_input("internal: a record of the batch was not fetched")
-                })?;
-                Ok(Item {
-                    id,
-                    offset,
-                    payload,
-                })
+        let indices: Vec<usize> = slots.iter().map(|&s| ids[s].index as usize).collect();
+        let fetched = match file.fetch_payloads(&indices) {
+            Some(fetched) => fetched?,
+            None => {
+                let mut out = Vec::with_capacity(indices.len());
+                let mut buf = crate::index::FrameBuf::new();
+                for &i in &indices {
+                    out.push(file.record(i, &mut buf)?.payload.into_owned());
+                }
+                out
+            }
+        };
+        for (slot, payload) in slots.into_iter().zip(fetched) {
+            payloads[slot] = Some(payload);
+        }
+    }
+    let items = ids
+        .iter()
+        .zip(offsets)
+        .zip(payloads)
+        .map(|((&id, &offset), payload)| {
+            let payload = payload.ok_or_else(|| {
+                Error::invalid_input("internal: a record of the batch was not fetched")
+            })?;
+            Ok(Item {
+                id,
+                offset,
+                payload,
             })
-            .collect()
-    };
-    Some(fetch())
+        })
+        .collect::<Result<Vec<Item>>>()?;
+    Ok(Some(items))
 }
