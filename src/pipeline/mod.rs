@@ -152,15 +152,20 @@
 //! - building the dataset decompresses each file once to count its records,
 //!   and resuming mid-epoch replays the stream up to the saved position.
 
-// The plan: files, options, orders and states. Reads nothing.
+// This file holds the documentation above and the re-exports below, no
+// code. The files below form layers; each uses only files to its left on
+// its own line or on the lines above it, so no two use each other:
+//
+//   options, rng -> state -> part -> plan       the plan: reads nothing,
+//                                                 knows no threads or buffers
+//   batch, skip -> inner -> assemble -> stream, stack -> produce -> run
+//   iter, examples -> dataset -> builder        the public face
 mod options;
 mod part;
 mod plan;
 mod rng;
 mod state;
 
-// Carrying it out: reading, checking and putting records together, and
-// making, prefetching and counting an epoch's batches.
 mod assemble;
 mod batch;
 mod inner;
@@ -170,7 +175,6 @@ mod skip;
 mod stack;
 mod stream;
 
-// The public face: the iterators, the dataset handle and its builder.
 mod builder;
 mod dataset;
 mod examples;
