@@ -16,7 +16,7 @@ use crate::index::IndexedFile;
 use super::assemble::{Assemble, Item, Payloads};
 use super::inner::Inner;
 use super::part::Part;
-use super::plan::{Files, Plan, RecordId};
+use super::plan::{Files, RecordId};
 use super::skip::{self, PassSkips};
 use super::state::IterState;
 use super::stream::Streamer;
@@ -135,15 +135,7 @@ impl<A: Assemble> Producer<A> {
         let fetched;
         let payloads = match (&mut self.source, &inner.plan.files) {
             (Source::Indexed { order }, Files::Indexed(files)) => {
-                indexed_positions(
-                    &inner.plan,
-                    files,
-                    order,
-                    self.next as usize,
-                    n,
-                    ids,
-                    offsets,
-                );
+                indexed_positions(inner, files, order, self.next as usize, n, ids, offsets);
                 fetched = match fetch_remote(files, ids, offsets) {
                     Ok(fetched) => fetched,
                     Err(e) => return Some(Err(e)),
@@ -215,15 +207,7 @@ impl<A: Assemble> Producer<A> {
         let inner = &self.inner;
         let mut parts = self.assembler.parts();
         let (ids, offsets) = A::positions(&mut parts);
-        indexed_positions(
-            &inner.plan,
-            files,
-            order,
-            self.next as usize,
-            n,
-            ids,
-            offsets,
-        );
+        indexed_positions(inner, files, order, self.next as usize, n, ids, offsets);
         self.next += n as u64 + self.stride;
         let (tx, rx) = mpsc::sync_channel(1);
         let (inner, assembler) = (inner.clone(), self.assembler.clone());
@@ -282,7 +266,7 @@ fn assemble_skipping<A: Assemble>(
 /// Appends the ids and frame offsets of the `n` records of an indexed
 /// epoch's `order` from `start` on.
 fn indexed_positions(
-    plan: &Plan,
+    inner: &Inner,
     files: &[IndexedFile],
     order: &[u64],
     start: usize,
@@ -291,7 +275,7 @@ fn indexed_positions(
     offsets: &mut Vec<u64>,
 ) {
     let positions = order.get(start..start + n).unwrap_or_default();
-    ids.extend(positions.iter().map(|&p| plan.id_of(p)));
+    ids.extend(positions.iter().map(|&p| inner.plan.id_of(p)));
     offsets.extend(ids.iter().map(|id| {
         files[id.file]
             .index()
