@@ -6,34 +6,28 @@
 //! /usr/bin/time -f '%M KB peak' target/release/examples/iterate_bench FILE
 //! ```
 
+mod common;
+
 use std::error::Error;
 use std::time::Instant;
 
 use tfrec::pipeline::Dataset;
 
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> Result<T, Box<dyn Error>> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.iter().position(|a| a == name) {
-        Some(i) => args
-            .get(i + 1)
-            .ok_or_else(|| format!("{name} needs a value"))?
-            .parse()
-            .map_err(|_| format!("bad value for {name}").into()),
-        None => Ok(default),
-    }
-}
+use common::arg;
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let path = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let path = args
+        .first()
+        .cloned()
         .ok_or("usage: iterate_bench FILE [options]")?;
-    let batch: usize = arg("--batch", 256)?;
-    let epochs: u64 = arg("--epochs", 3)?;
-    let threads: usize = arg("--threads", 0)?;
-    let prefetch: usize = arg("--prefetch", 2)?;
-    let mmap = !std::env::args().any(|a| a == "--pread");
+    let batch: usize = arg(&args, "--batch", 256)?;
+    let epochs: u64 = arg(&args, "--epochs", 3)?;
+    let threads: usize = arg(&args, "--threads", 0)?;
+    let prefetch: usize = arg(&args, "--prefetch", 2)?;
+    let mmap = !args.iter().any(|a| a == "--pread");
     // FILE order instead of a global shuffle (FILE may be an object URL).
-    let sequential = std::env::args().any(|a| a == "--sequential");
+    let sequential = args.iter().any(|a| a == "--sequential");
 
     let t0 = Instant::now();
     let mut builder = Dataset::builder().file(&path);

@@ -13,6 +13,8 @@
 //! target/release/examples/parse_examples FILE [--batch 256] [--threads N] [--prefetch K] [--pread] [--time]
 //! ```
 
+mod common;
+
 use std::error::Error;
 use std::time::Instant;
 
@@ -20,17 +22,7 @@ use tfrec::example::ParseSpec;
 use tfrec::pipeline::{Dataset, IterState};
 use tfrec::DType;
 
-/// The value after `name` on the command line, or `default`.
-fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T, Box<dyn Error>> {
-    match args.iter().position(|a| a == name) {
-        Some(i) => args
-            .get(i + 1)
-            .ok_or_else(|| format!("{name} needs a value"))?
-            .parse()
-            .map_err(|_| format!("bad value for {name}").into()),
-        None => Ok(default),
-    }
-}
+use common::arg;
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();

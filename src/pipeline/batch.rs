@@ -1,4 +1,7 @@
 //! Batches and the pool their buffers come from.
+//!
+//! Knows nothing of files, orders or threads: a batch is handed its
+//! records' ids and data, and gives its buffers back when dropped.
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex};
@@ -6,15 +9,7 @@ use std::sync::{Arc, Mutex};
 use crate::dtype::DType;
 use crate::tensor::{Dims, Tensor, TensorView};
 
-/// Identifies a record: the file (its position in the dataset's file list)
-/// and the record's index within that file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct RecordId {
-    /// Position of the file in [`Dataset::paths`](super::Dataset::paths).
-    pub file: usize,
-    /// Zero-based index of the record in its file.
-    pub index: u64,
-}
+use super::plan::RecordId;
 
 /// The reusable parts of a batch.
 #[derive(Default)]

@@ -1,6 +1,9 @@
 //! Batches of parsed `Example`s: the dataset's files, order, shards,
 //! prefetching and resumption, with a [`ParseSpec`] in place of tensor
 //! stacking.
+//!
+//! The parsing assembly step and its batches: knows nothing of orders,
+//! shards or prefetching, which the run it drives takes care of.
 
 use std::sync::{Arc, Mutex};
 
@@ -10,96 +13,12 @@ use crate::error::{Error, Result};
 use crate::example::{Column, ParseSpec, ParsedBatch};
 use crate::index::IndexedFile;
 
-use super::batch::RecordId;
-use super::dataset::{Dataset, Inner};
-use super::iter::{Assemble, Batching, Payloads, Run};
+use super::assemble::{Assemble, Payloads};
+use super::inner::Inner;
+use super::plan::RecordId;
+use super::produce::Batching;
+use super::run::Run;
 use super::state::IterState;
-
-impl Dataset {
-    /// The batches of parsed `Example`s from a saved state on, to the end of
-    /// that state's epoch: the records of [`batches`](Dataset::batches), in
-    /// the same order, batches and shards, each parsed by `spec` instead of
-    /// decoded as a tensor (as `tf.io.parse_example` parses a batch of
-    /// serialized examples). [`ExampleBatches::state`] gives the state to
-    /// save. The dataset's [`map`](super::DatasetBuilder::map),
-    /// [`pad_to`](super::DatasetBuilder::pad_to) and
-    /// [`ragged`](super::DatasetBuilder::ragged) apply to tensors and are
-    /// not used here.
-    ///
-    /// Payloads of memory-mapped files are parsed where they lie in the map,
-    /// after their CRCs are checked; values go straight into the batch's
-    /// buffers, which return to a pool when the batch is dropped. An error
-    /// (a bad spec, a damaged record, an `Example` that does not fit the
-    /// spec) names the file, record index and offset.
-    ///
-    /// ```
-    /// use tfrec::example::{DefaultValue, Example, ParseSpec};
-    /// use tfrec::pipeline::{Dataset, IterState};
-    /// use tfrec::{DType, Writer};
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("train.tfrecord");
-    /// let mut w = Writer::create(&path)?;
-    /// for i in 0..10i64 {
-    ///     w.write_example(&Example::default().int64("label", [i % 3]).float("x", [i as f32; 4]))?;
-    /// }
-    /// w.finish()?;
-    ///
-    /// let spec = ParseSpec::new()
-    ///     .fixed("label", DType::I64, &[], None)
-    ///     .fixed("x", DType::F32, &[4], None)
-    ///     .fixed("weight", DType::F32, &[], Some(DefaultValue::from(1.0f32)));
-    /// let ds = Dataset::builder().file(&path).shuffle(7).batch(4).build()?;
-    /// let mut batches = ds.example_batches(&spec, IterState::default())?;
-    /// let first = batches.next().unwrap()?;
-    /// assert_eq!(first.get("x").unwrap().shape(), [4, 4]);
-    /// assert_eq!(&*first.get("weight").unwrap().values::<f32>().unwrap(), [1.0; 4]);
-    /// let saved = batches.state();                // epoch 0, position 4
-    /// drop(first);
-    /// drop(batches);
-    /// let rest: usize = ds
-    ///     .example_batches(&spec, saved)?
-    ///     .map(|b| b.map(|b| b.len()))
-    ///     .sum::<Result<usize, _>>()?;
-    /// assert_eq!(rest, 6);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn example_batches(&self, spec: &ParseSpec, state: IterState) -> Result<ExampleBatches> {
-        self.example_batches_split(spec, state, 0, 1)
-    }
-
-    /// Batches `part`, `part + parts`, ... of those
-    /// [`example_batches`](Dataset::example_batches) yields from `state`
-    /// on, as [`batches_split`](Dataset::batches_split) splits tensor
-    /// batches between workers.
-    pub fn example_batches_split(
-        &self,
-        spec: &ParseSpec,
-        state: IterState,
-        part: usize,
-        parts: usize,
-    ) -> Result<ExampleBatches> {
-        let (part, parts) = super::dataset::check_split(part, parts)?;
-        spec.check()?;
-        let inner = self.inner.clone();
-        let batching = Batching {
-            size: inner.cfg.batch_size,
-            drop_last: inner.cfg.drop_last,
-            part,
-            parts,
-        };
-        let parse = Parse {
-            spec: spec.clone(),
-            pool: Arc::new(PartsPool {
-                free: Mutex::new(Vec::new()),
-                keep: inner.cfg.prefetch + 2,
-            }),
-        };
-        Ok(ExampleBatches {
-            run: Run::new(inner, state, batching, parse)?,
-        })
-    }
-}
 
 /// The reusable buffers of an example batch.
 #[derive(Default)]
@@ -177,7 +96,7 @@ impl Assemble for Parse {
         let locate = |i: usize, e: Error| match ids.get(i) {
             Some(id) => e
                 .at_record(offsets.get(i).copied().unwrap_or(0), id.index)
-                .with_path(&inner.paths[id.file]),
+                .with_path(&inner.plan.paths[id.file]),
             None => e,
         };
         let filled = match payloads {
@@ -355,7 +274,7 @@ fn read_unmapped(
 }
 
 /// A batch of parsed `Example`s, in the order the dataset visits them; see
-/// [`Dataset::example_batches`].
+/// [`Dataset::example_batches`](super::Dataset::example_batches).
 ///
 /// Its buffers go back to a pool when it is dropped, and the batches after
 /// it reuse them.
@@ -422,7 +341,7 @@ impl std::fmt::Debug for ExampleBatch {
 }
 
 /// The example batches of one epoch, from a given state on; see
-/// [`Dataset::example_batches`].
+/// [`Dataset::example_batches`](super::Dataset::example_batches).
 ///
 /// Ends after the epoch's last batch, or after the first error (which names
 /// the file and record). Dropping it stops the background thread.
@@ -431,6 +350,33 @@ pub struct ExampleBatches {
 }
 
 impl ExampleBatches {
+    /// Batches `split.0`, `split.0 + split.1`, ... of the parsed batches
+    /// from `state` on; `spec` is checked.
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        spec: &ParseSpec,
+        state: IterState,
+        split: (u64, u64),
+    ) -> Result<ExampleBatches> {
+        spec.check()?;
+        let batching = Batching {
+            size: inner.plan.cfg.batch_size,
+            drop_last: inner.plan.cfg.drop_last,
+            part: split.0,
+            parts: split.1,
+        };
+        let parse = Parse {
+            spec: spec.clone(),
+            pool: Arc::new(PartsPool {
+                free: Mutex::new(Vec::new()),
+                keep: inner.plan.cfg.prefetch + 2,
+            }),
+        };
+        Ok(ExampleBatches {
+            run: Run::new(inner, state, batching, parse)?,
+        })
+    }
+
     /// The state to save: resuming from it yields the batch after the last
     /// one this iterator returned. After the epoch's last batch it is the
     /// start of the next epoch.

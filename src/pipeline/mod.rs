@@ -152,21 +152,41 @@
 //! - building the dataset decompresses each file once to count its records,
 //!   and resuming mid-epoch replays the stream up to the saved position.
 
+// This file holds the documentation above and the re-exports below, no
+// code. The files below form layers; each uses only files to its left on
+// its own line or on the lines above it, so no two use each other:
+//
+//   options, rng -> state -> part -> plan       the plan: reads nothing,
+//                                                 knows no threads or buffers
+//   batch, skip -> inner -> assemble -> stream, stack -> produce -> run
+//   iter, examples -> dataset -> builder        the public face
+mod options;
+mod part;
+mod plan;
+mod rng;
+mod state;
+
+mod assemble;
 mod batch;
+mod inner;
+mod produce;
+mod run;
+mod skip;
+mod stack;
+mod stream;
+
+mod builder;
 mod dataset;
 mod examples;
 mod iter;
-mod part;
-mod rng;
-mod skip;
-mod stack;
-mod state;
-mod stream;
 
-pub use batch::{Batch, RecordId};
-pub use dataset::{Dataset, DatasetBuilder, MapFn, ShardMode};
+pub use batch::Batch;
+pub use builder::DatasetBuilder;
+pub use dataset::Dataset;
 pub use examples::{ExampleBatch, ExampleBatches};
 pub use iter::{Batches, Sample, Samples};
+pub use options::{MapFn, ShardMode};
+pub use plan::RecordId;
 pub use rng::permutation;
 pub use skip::SkipFn;
 pub use state::{IterState, Split};

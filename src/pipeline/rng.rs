@@ -7,9 +7,12 @@
 //! - [`Xoshiro256::below`] draws an unbiased integer in `0..n` with Lemire's
 //!   multiply-and-reject method;
 //! - [`permutation`] is the Fisher–Yates shuffle of `0..n` driven by the
-//!   generator for the key (seed, epoch).
+//!   generator for the key (seed, epoch);
+//! - [`ShuffleBuffer`] mixes a stream through a seeded buffer, for data
+//!   with no random access.
 //!
-//! All arithmetic is on `u64`, never `usize`.
+//! All arithmetic is on `u64`, never `usize`. Knows nothing of files,
+//! readers or threads: it shuffles numbers and whatever it is handed.
 
 /// Adds the golden-ratio increment and mixes: one SplitMix64 step on `x`.
 #[inline]
@@ -126,6 +129,43 @@ pub fn permutation(n: u64, seed: u64, epoch: u64) -> Vec<u64> {
         &mut Xoshiro256::for_key(seed, epoch, STREAM_RECORDS),
     );
     items
+}
+
+/// A fixed-size buffer that emits a uniformly chosen element for each one
+/// it takes in once full, and empties in random order at the end.
+pub(crate) struct ShuffleBuffer<T> {
+    items: Vec<T>,
+    capacity: usize,
+    rng: Xoshiro256,
+}
+
+impl<T> ShuffleBuffer<T> {
+    pub(crate) fn new(capacity: usize, rng: Xoshiro256) -> Self {
+        ShuffleBuffer {
+            items: Vec::with_capacity(capacity.min(4096)),
+            capacity: capacity.max(1),
+            rng,
+        }
+    }
+
+    /// Takes `item`; once the buffer is full, gives back a random element.
+    pub(crate) fn push(&mut self, item: T) -> Option<T> {
+        if self.items.len() < self.capacity {
+            self.items.push(item);
+            return None;
+        }
+        let j = self.rng.below(self.capacity as u64) as usize;
+        Some(std::mem::replace(&mut self.items[j], item))
+    }
+
+    /// A random remaining element.
+    pub(crate) fn pop(&mut self) -> Option<T> {
+        if self.items.is_empty() {
+            return None;
+        }
+        let j = self.rng.below(self.items.len() as u64) as usize;
+        Some(self.items.swap_remove(j))
+    }
 }
 
 #[cfg(test)]

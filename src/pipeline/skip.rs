@@ -9,6 +9,10 @@
 //! Payloads are checked when read: a record whose payload CRC fails is
 //! dropped from its batch. Either way each damaged record is reported once
 //! per pass to the callback and counted against the limit.
+//!
+//! Knows nothing of orders, batch buffers, threads or the builder: it
+//! indexes damaged files, checks frames, drops damaged records from a
+//! batch's list, reports and counts.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,92 +23,7 @@ use crate::framing::FRAME_OVERHEAD;
 use crate::index::{Entry, FrameBuf, Index, IndexedFile};
 use crate::read::{CorruptionPolicy, ReadOptions, Reader, Skipped};
 
-use super::batch::RecordId;
-use super::DatasetBuilder;
-
-/// The builder's options for damaged records.
-impl DatasetBuilder {
-    /// What to do about damaged records (default: [`CorruptionPolicy::Strict`],
-    /// fail the epoch with an error naming the file, offset and record).
-    ///
-    /// With [`CorruptionPolicy::Skip`] a damaged record is skipped and
-    /// reported to [`on_skip`](DatasetBuilder::on_skip) instead:
-    ///
-    /// - a file whose frame headers are damaged is indexed past the damage
-    ///   (resynchronised at the next sound frame, as the skipping
-    ///   [`Reader`] does). Each damaged stretch counts as one record that
-    ///   the epoch never visits: [`len`](super::Dataset::len), the order, the
-    ///   shards and the batches are those of the sound records alone, and
-    ///   the stretch is reported once, when the dataset is built;
-    /// - a record whose payload fails its CRC when read (headers are
-    ///   checked when indexing, payloads only when read) is dropped from its
-    ///   batch, which is then one record short, and reported each time an
-    ///   epoch meets it. The other batches keep their records, and the
-    ///   iteration state still counts the dropped record, so that resuming
-    ///   lands where an uninterrupted run would be. A batch whose records
-    ///   are all dropped is not yielded.
-    /// - compressed files are streamed by the skipping [`Reader`]; their
-    ///   damaged records are left out of the record counts (they are read
-    ///   once at build time) and reported every epoch.
-    ///
-    /// ```
-    /// use std::sync::{Arc, Mutex};
-    /// use tfrec::pipeline::Dataset;
-    /// use tfrec::read::CorruptionPolicy;
-    /// use tfrec::{Tensor, Writer};
-    ///
-    /// let dir = tempfile::tempdir()?;
-    /// let path = dir.path().join("a.tfrecord");
-    /// let mut w = Writer::create(&path)?;
-    /// for i in 0..4u32 {
-    ///     w.write_tensor(&Tensor::from_slice(&[i; 8], &[8])?)?;
-    /// }
-    /// w.finish()?;
-    /// // Flip a bit in the last byte of record 1's payload.
-    /// let mut bytes = std::fs::read(&path)?;
-    /// let frame = bytes.len() / 4;
-    /// bytes[2 * frame - 5] ^= 1;
-    /// std::fs::write(&path, &bytes)?;
-    ///
-    /// let seen = Arc::new(Mutex::new(Vec::new()));
-    /// let log = seen.clone();
-    /// let ds = Dataset::builder()
-    ///     .file(&path)
-    ///     .batch(4)
-    ///     .corruption(CorruptionPolicy::Skip)
-    ///     .on_skip(move |s| log.lock().unwrap().push((s.offset, s.error.record_index())))
-    ///     .build()?;
-    /// let batch = ds.epoch(0)?.next().unwrap()?;
-    /// assert_eq!(batch.len(), 3);                    // record 1 dropped
-    /// assert_eq!(*seen.lock().unwrap(), [(frame as u64, Some(1))]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn corruption(mut self, policy: CorruptionPolicy) -> Self {
-        self.skip.skip = policy == CorruptionPolicy::Skip;
-        self
-    }
-
-    /// With [`CorruptionPolicy::Skip`], the most damaged records one pass
-    /// over an epoch may skip (those found while indexing count in every
-    /// pass); one more is a [`TooManySkipped`](crate::ErrorKind::TooManySkipped)
-    /// error (default: no limit).
-    pub fn max_skipped(mut self, limit: u64) -> Self {
-        self.skip.max_skipped = Some(limit);
-        self
-    }
-
-    /// Called with every damaged record skipped under
-    /// [`CorruptionPolicy::Skip`]: its file, offset, record index and what
-    /// was wrong. It runs on whichever thread found the damage (a decoding
-    /// or prefetch thread, or the one building the dataset).
-    pub fn on_skip<F>(mut self, f: F) -> Self
-    where
-        F: Fn(&Skipped) + Send + Sync + 'static,
-    {
-        self.skip.on_skip = Some(Arc::new(f));
-        self
-    }
-}
+use super::plan::RecordId;
 
 /// A function told of every damaged record a dataset skips; see
 /// [`DatasetBuilder::on_skip`](super::DatasetBuilder::on_skip).

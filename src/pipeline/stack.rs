@@ -1,5 +1,8 @@
 //! Stacking tensors into batches: the assembly step of
 //! [`Batches`](super::Batches), run on the dataset's pool.
+//!
+//! Decodes, maps and copies the records it is handed: knows nothing of
+//! orders, shards, prefetching or iteration state.
 
 use std::sync::Arc;
 
@@ -10,9 +13,11 @@ use crate::error::{Error, Result};
 use crate::index::FrameBuf;
 use crate::tensor::{num_elements, Dims, Tensor, TensorView};
 
-use super::batch::{Batch, Data, Pool, RecordId, Slab};
-use super::dataset::{Inner, Stacking};
-use super::iter::{Assemble, Payloads};
+use super::assemble::{Assemble, Payloads};
+use super::batch::{Batch, Data, Pool, Slab};
+use super::inner::Inner;
+use super::options::Stacking;
+use super::plan::RecordId;
 
 /// Stacks tensors: the assembly step of [`Batches`](super::Batches).
 pub(crate) struct Stack {
@@ -79,7 +84,7 @@ fn with_tensor<R>(
     };
     result.map_err(|e| {
         e.at_record(offsets.get(i).copied().unwrap_or(0), id.index)
-            .with_path(&inner.paths[id.file])
+            .with_path(&inner.plan.paths[id.file])
     })
 }
 
@@ -190,7 +195,11 @@ fn pad_copy(
 }
 
 fn describe(inner: &Inner, id: RecordId) -> String {
-    format!("{} record {}", inner.paths[id.file].display(), id.index)
+    format!(
+        "{} record {}",
+        inner.plan.paths[id.file].display(),
+        id.index
+    )
 }
 
 /// Decodes the records of `slab.ids` into the batch's data.
@@ -305,7 +314,7 @@ fn stack_strings(
     if pad {
         return Err(
             Error::invalid_input("string tensors cannot be padded; use ragged batches")
-                .with_path(&inner.paths[ids[0].file]),
+                .with_path(&inner.plan.paths[ids[0].file]),
         );
     }
     let tensors = (0..ids.len())
@@ -325,7 +334,7 @@ fn stack_strings(
                 describe(inner, ids[0])
             ))
             .at_record(offsets[i], id.index)
-            .with_path(&inner.paths[id.file]));
+            .with_path(&inner.plan.paths[id.file]));
         }
         strings.extend(t.strings().into_iter().flatten());
     }

@@ -1,10 +1,13 @@
-//! Where an iteration stands, to save and resume.
+//! Where an iteration stands, to save and resume, and its JSON form.
+//!
+//! Knows nothing of files, orders or iterators: a state is an epoch, a
+//! position and the split between ranks it was counted in.
 
 use std::fmt;
 
 use crate::error::{Error, Result};
 
-use super::dataset::ShardMode;
+use super::options::ShardMode;
 
 /// The position of an iteration: the epoch, how many of this rank's
 /// records of that epoch have been handed to the caller, and how the

@@ -1,63 +1,23 @@
 //! Streamed datasets: records read in file order, kept for this rank, and
 //! mixed by a seeded shuffle buffer.
+//!
+//! Reads records one by one: knows nothing of batches, their buffers or
+//! prefetching.
 
 use std::sync::Arc;
 
 use crate::error::{Error, Result};
-use crate::index::IndexedFile;
 use crate::read::{ReadOptions, Reader};
 
-use super::batch::RecordId;
-use super::dataset::{Inner, ShardMode};
+use super::assemble::Item;
+use super::inner::Inner;
+use super::options::ShardMode;
 use super::part::Part;
-use super::rng::Xoshiro256;
-
-/// A fixed-size buffer that emits a uniformly chosen element for each one
-/// it takes in once full, and empties in random order at the end.
-pub(crate) struct ShuffleBuffer<T> {
-    items: Vec<T>,
-    capacity: usize,
-    rng: Xoshiro256,
-}
-
-impl<T> ShuffleBuffer<T> {
-    pub(crate) fn new(capacity: usize, rng: Xoshiro256) -> Self {
-        ShuffleBuffer {
-            items: Vec::with_capacity(capacity.min(4096)),
-            capacity: capacity.max(1),
-            rng,
-        }
-    }
-
-    /// Takes `item`; once the buffer is full, gives back a random element.
-    pub(crate) fn push(&mut self, item: T) -> Option<T> {
-        if self.items.len() < self.capacity {
-            self.items.push(item);
-            return None;
-        }
-        let j = self.rng.below(self.capacity as u64) as usize;
-        Some(std::mem::replace(&mut self.items[j], item))
-    }
-
-    /// A random remaining element.
-    pub(crate) fn pop(&mut self) -> Option<T> {
-        if self.items.is_empty() {
-            return None;
-        }
-        let j = self.rng.below(self.items.len() as u64) as usize;
-        Some(self.items.swap_remove(j))
-    }
-}
-
-/// One record read from a stream.
-pub(crate) struct Item {
-    pub(crate) id: RecordId,
-    pub(crate) offset: u64,
-    pub(crate) payload: Vec<u8>,
-}
+use super::plan::{Plan, RecordId};
+use super::rng::ShuffleBuffer;
 
 /// Reads a streamed epoch's records for this rank, in
-/// [`Inner::order`]'s order.
+/// [`Plan::order`](super::plan::Plan::order)'s order.
 pub(crate) struct Streamer {
     inner: Arc<Inner>,
     /// The rank's part: which records of the stream it keeps.
@@ -76,10 +36,11 @@ pub(crate) struct Streamer {
 impl Streamer {
     pub(crate) fn new(inner: Arc<Inner>, part: Part, epoch: u64) -> Streamer {
         let buffer = inner
+            .plan
             .buffer_rng(epoch)
-            .map(|rng| ShuffleBuffer::new(inner.cfg.shuffle_buffer, rng));
+            .map(|rng| ShuffleBuffer::new(inner.plan.cfg.shuffle_buffer, rng));
         Streamer {
-            files: inner.file_order(epoch),
+            files: inner.plan.file_order(epoch),
             inner,
             part,
             next_file: 0,
@@ -125,15 +86,15 @@ impl Streamer {
             let Some((file, reader, seen)) = &mut self.reader else {
                 let &file = self.files.get(self.next_file)?;
                 self.next_file += 1;
-                let count = self.inner.count(file);
+                let count = self.inner.plan.count(file);
                 if self.skippable(count) {
                     self.k += count;
                     continue;
                 }
-                let path = &self.inner.paths[file];
+                let path = &self.inner.plan.paths[file];
                 let skip = &self.inner.skip;
                 let options = skip.reader_options(
-                    ReadOptions::default().verify_data_crc(self.inner.cfg.verify_data_crc),
+                    ReadOptions::default().verify_data_crc(self.inner.plan.cfg.verify_data_crc),
                 );
                 match Reader::open_with(path, options) {
                     Ok(r) => self.reader = Some((file, skip.attach(r), 0)),
@@ -142,14 +103,14 @@ impl Streamer {
                 continue;
             };
             let file = *file;
-            let expected = self.inner.count(file);
+            let expected = self.inner.plan.count(file);
             match reader.next_record() {
                 None => {
                     // The counted last record closes the reader, so the end
                     // comes early only in a file that shrank.
                     self.reader = None;
                     if expected > 0 {
-                        return Some(Err(changed(&self.inner, file, expected)));
+                        return Some(Err(changed(&self.inner.plan, file, expected)));
                     }
                     continue;
                 }
@@ -161,7 +122,7 @@ impl Streamer {
                     let nth = *seen;
                     *seen += 1;
                     if nth >= expected {
-                        return Some(Err(changed(&self.inner, file, expected)));
+                        return Some(Err(changed(&self.inner.plan, file, expected)));
                     }
                     let k = self.k;
                     self.k += 1;
@@ -178,7 +139,7 @@ impl Streamer {
                         let more = reader.next_record().is_some();
                         self.reader = None;
                         if more {
-                            return Some(Err(changed(&self.inner, file, expected)));
+                            return Some(Err(changed(&self.inner.plan, file, expected)));
                         }
                     }
                     if keep {
@@ -206,65 +167,9 @@ impl Streamer {
     }
 }
 
-fn changed(inner: &Inner, file: usize, expected: u64) -> Error {
+fn changed(plan: &Plan, file: usize, expected: u64) -> Error {
     Error::invalid_input(format!(
         "the file no longer has the {expected} records it had when the dataset was built"
     ))
-    .with_path(&inner.paths[file])
-}
-
-/// The payloads of a batch of an indexed dataset when some of its files are
-/// objects in a store: each file's records fetched together (neighbours
-/// coalesced, requests concurrent) instead of one request per record on
-/// each pool thread. `None` when every file is local.
-pub(crate) fn fetch_remote(
-    files: &[IndexedFile],
-    ids: &[RecordId],
-    offsets: &[u64],
-) -> Option<Result<Vec<Item>>> {
-    if !ids
-        .iter()
-        .any(|id| files.get(id.file).is_some_and(IndexedFile::is_remote))
-    {
-        return None;
-    }
-    let fetch = || -> Result<Vec<Item>> {
-        let mut payloads: Vec<Option<Vec<u8>>> = vec![None; ids.len()];
-        for (f, file) in files.iter().enumerate() {
-            let slots: Vec<usize> = (0..ids.len()).filter(|&s| ids[s].file == f).collect();
-            if slots.is_empty() {
-                continue;
-            }
-            let indices: Vec<usize> = slots.iter().map(|&s| ids[s].index as usize).collect();
-            let fetched = match file.fetch_payloads(&indices) {
-                Some(fetched) => fetched?,
-                None => {
-                    let mut out = Vec::with_capacity(indices.len());
-                    let mut buf = crate::index::FrameBuf::new();
-                    for &i in &indices {
-                        out.push(file.record(i, &mut buf)?.payload.into_owned());
-                    }
-                    out
-                }
-            };
-            for (slot, payload) in slots.into_iter().zip(fetched) {
-                payloads[slot] = Some(payload);
-            }
-        }
-        ids.iter()
-            .zip(offsets)
-            .zip(payloads)
-            .map(|((&id, &offset), payload)| {
-                let payload = payload.ok_or_else(|| {
-                    Error::invalid_input("internal: a record of the batch was not fetched")
-                })?;
-                Ok(Item {
-                    id,
-                    offset,
-                    payload,
-                })
-            })
-            .collect()
-    };
-    Some(fetch())
+    .with_path(&plan.paths[file])
 }
