@@ -29,3 +29,11 @@ pub(crate) fn _finalize_shards(
         .py_err()?;
     Ok(manifest.to_json())
 }
+
+/// Refuses a shard stem that is not a plain, non-hidden file name
+/// (`tfrec::write::sharded::check_stem`), for writers that stage files
+/// under the stem before any shard is written.
+#[pyfunction]
+pub(crate) fn _check_stem(stem: &str) -> PyResult<()> {
+    tfrec::write::sharded::check_stem(stem).py_err()
+}

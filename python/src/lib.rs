@@ -55,6 +55,7 @@ fn _tfrec(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<dataset_map::RecordIndex>()?;
     m.add_class::<spark_rows::ExampleColumns>()?;
     m.add_function(wrap_pyfunction!(finalize::_finalize_shards, m)?)?;
+    m.add_function(wrap_pyfunction!(finalize::_check_stem, m)?)?;
     m.add_function(wrap_pyfunction!(partition::_read_bytes, m)?)?;
     m.add_function(wrap_pyfunction!(partition::_default_parts, m)?)?;
     m.add_function(wrap_pyfunction!(partition::_split_reads, m)?)?;

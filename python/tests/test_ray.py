@@ -274,6 +274,16 @@ def test_a_failed_write_leaves_no_file(ray, tr, tmp_path):
     assert os.listdir(out) == []
 
 
+def test_a_stem_that_is_no_plain_file_name_is_refused_before_anything_is_made(ray, tr, tmp_path):
+    out = tmp_path / "out"
+    for stem in ["", ".hidden", "..", "a/b", "a\\b", "a\0b"]:
+        with pytest.raises(tfrec.InvalidInputError, match="plain, non-hidden") as caught:
+            tr.TFRecordDatasink(out, stem=stem)
+        assert isinstance(caught.value, ValueError), stem
+    assert not out.exists()
+    assert tr.TFRecordDatasink(out, stem="train.v2-x").stem == "train.v2-x"
+
+
 def test_empty_blocks_write_no_shard(ray, tr, tmp_path):
     ds = ray.data.range(6, override_num_blocks=3).map_batches(
         lambda b: {"tensor": b["id"][b["id"] < 2].reshape(-1, 1)}, batch_size=None

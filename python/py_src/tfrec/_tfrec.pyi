@@ -31,6 +31,7 @@ __all__ = [
     "_RecordIndex",
     "ExampleColumns",
     "_finalize_shards",
+    "_check_stem",
     "_read_bytes",
     "_default_parts",
     "_split_reads",
@@ -185,6 +186,7 @@ def _finalize_shards(
     compression: str | None = None,
     sync: bool = True,
 ) -> str: ...
+def _check_stem(stem: str) -> None: ...
 
 # Splitting records into read tasks and numbering them across files
 # (tfrec.ray, tfrec.spark, tfrec.grain).

@@ -388,8 +388,8 @@ class TFRecordDatasink(Datasink):
         sync: bool = True,
         index: bool = True,
     ) -> None:
-        if not stem or stem.startswith(".") or os.sep in stem:
-            raise ValueError(f"stem {stem!r} must be a plain, non-hidden file name")
+        # Checked before the staging directory named after it is made.
+        _tfrec._check_stem(stem)
         self.out_dir = os.path.abspath(os.fspath(out_dir))
         self.column = column
         self.stem = stem

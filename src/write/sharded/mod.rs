@@ -91,5 +91,5 @@ pub use commit::cleanup;
 pub use finalize::finalize;
 pub use manifest::{Manifest, ShardInfo, MANIFEST_FORMAT};
 pub use names::{shard_name, shard_name_for, shard_suffix};
-pub use options::{ShardOptions, Sharding, MAX_SHARDS};
+pub use options::{check_stem, ShardOptions, Sharding, MAX_SHARDS};
 pub use writer::ShardedWriter;

@@ -122,8 +122,18 @@ impl ShardOptions {
 /// the job finishes.
 pub const MAX_SHARDS: u64 = 1_000_000;
 
-/// Refuses a stem that is not a plain, non-hidden file name.
-pub(super) fn check_stem(stem: &str) -> Result<()> {
+/// Refuses a stem that is not a plain, non-hidden file name (empty, hidden,
+/// `..`, or holding a path separator or NUL), as every sharded job does
+/// before it creates a file; callers that stage work of their own under the
+/// stem check it first with this.
+///
+/// ```
+/// use tfrec::write::sharded::check_stem;
+/// assert!(check_stem("train").is_ok());
+/// assert!(check_stem(".hidden").is_err());
+/// assert!(check_stem("a/b").is_err());
+/// ```
+pub fn check_stem(stem: &str) -> Result<()> {
     let bad = stem.is_empty()
         || stem.starts_with('.')
         || stem.contains(['/', '\\', '\0'])
